@@ -1,0 +1,73 @@
+// Configuration is read and validated once, at start-up (or Lambda cold start). A bad value fails
+// loudly there rather than on the first request that happens to use it.
+import { z } from 'zod';
+import { tableNamesFromPrefix, type TableNames } from './storage/schema.ts';
+
+export interface FloeConfig {
+  region: string;
+  /** Set for DynamoDB Local + the S3 emulator, or LocalStack; unset in AWS. */
+  endpoint: string | undefined;
+  tables: TableNames;
+  bucket: string;
+  /** Kafka's auto.create.topics.enable: producing to a missing topic creates it. */
+  autoCreateTopics: boolean;
+  /** Kafka's num.partitions: the partition count of auto-created topics and of creates that give none. */
+  defaultPartitions: number;
+  /** Largest produce request body accepted, in bytes. */
+  maxRequestBytes: number;
+  /** Largest wait a fetch may long-poll for, in ms (a Lambda behind API Gateway has 30 s in all). */
+  maxFetchWaitMs: number;
+  /** Bytes of S3 object data one process keeps in its fetch cache. */
+  fetchCacheBytes: number;
+}
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+const schema = z.object({
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  AWS_ENDPOINT_URL: z.string().url().optional(),
+  FLOE_TABLE_PREFIX: z.string().regex(/^[a-zA-Z0-9_.-]*$/).default('floe-'),
+  FLOE_TOPICS_TABLE: z.string().min(3).optional(),
+  FLOE_LOG_TABLE: z.string().min(3).optional(),
+  FLOE_OBJECTS_TABLE: z.string().min(3).optional(),
+  FLOE_PRODUCERS_TABLE: z.string().min(3).optional(),
+  FLOE_GROUPS_TABLE: z.string().min(3).optional(),
+  FLOE_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name').default('floe-data'),
+  FLOE_AUTO_CREATE_TOPICS: bool.default(true),
+  FLOE_DEFAULT_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(1),
+  FLOE_MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
+  FLOE_MAX_FETCH_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(25_000),
+  FLOE_FETCH_CACHE_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
+});
+
+export class ConfigError extends Error {}
+
+/** Reads the configuration from an environment (process.env by default); throws ConfigError on a bad value. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid Floe configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const fromPrefix = tableNamesFromPrefix(e.FLOE_TABLE_PREFIX);
+  return {
+    region: e.AWS_REGION,
+    endpoint: e.AWS_ENDPOINT_URL,
+    tables: {
+      topics: e.FLOE_TOPICS_TABLE ?? fromPrefix.topics,
+      log: e.FLOE_LOG_TABLE ?? fromPrefix.log,
+      objects: e.FLOE_OBJECTS_TABLE ?? fromPrefix.objects,
+      producers: e.FLOE_PRODUCERS_TABLE ?? fromPrefix.producers,
+      groups: e.FLOE_GROUPS_TABLE ?? fromPrefix.groups,
+    },
+    bucket: e.FLOE_BUCKET,
+    autoCreateTopics: e.FLOE_AUTO_CREATE_TOPICS,
+    defaultPartitions: e.FLOE_DEFAULT_PARTITIONS,
+    maxRequestBytes: e.FLOE_MAX_REQUEST_BYTES,
+    maxFetchWaitMs: e.FLOE_MAX_FETCH_WAIT_MS,
+    fetchCacheBytes: e.FLOE_FETCH_CACHE_BYTES,
+  };
+}

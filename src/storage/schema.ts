@@ -1,0 +1,114 @@
+// The DynamoDB tables and the S3 bucket, described once. The local runtime and the tests create them
+// from these definitions, and the CDK stack reads the same key names, so the three cannot drift apart.
+//
+// Why five tables rather than one: each Lambda function is granted only the tables it touches
+// (fetch reads `topics` and `log`; only produce writes `producers`; only the jobs write `objects`
+// besides produce), which IAM expresses per table far more simply than per key prefix.
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+export interface TableNames {
+  /** topic name -> topic id, partition count, configs. */
+  topics: string;
+  /** partition heads (sort key -1) and the batch index (sort key = base offset), one item collection per partition. */
+  log: string;
+  /** data object key -> count of live index entries pointing into it. */
+  objects: string;
+  /** idempotent producer state per partition and producer id. */
+  producers: string;
+  /** consumer groups, members, consumer instances and committed offsets. */
+  groups: string;
+}
+
+export type TableName = keyof TableNames;
+
+/** Key attribute names, the single source for storage code and the CDK stack. */
+export const KEYS = {
+  topics: { partition: 'topic' },
+  log: { partition: 'p', sort: 'o' },
+  objects: { partition: 'key' },
+  producers: { partition: 'p', sort: 'pid' },
+  groups: { partition: 'g', sort: 's' },
+} as const;
+
+/** The local secondary index that turns "first offset with timestamp >= T" into a query. */
+export const LOG_TIME_INDEX = { name: 'by-time', sort: 't' } as const;
+
+/** Attribute DynamoDB's TTL deletes on, for tables whose items expire. */
+export const TTL_ATTRIBUTE = { producers: 'ttl', groups: 'ttl' } as const;
+
+export function tableNamesFromPrefix(prefix: string): TableNames {
+  return {
+    topics: `${prefix}topics`,
+    log: `${prefix}log`,
+    objects: `${prefix}objects`,
+    producers: `${prefix}producers`,
+    groups: `${prefix}groups`,
+  };
+}
+
+/** CreateTable inputs for every table (on-demand billing), used by the local runtime and tests. */
+export function createTableInputs(names: TableNames): CreateTableCommandInput[] {
+  const S = 'S' as const;
+  const N = 'N' as const;
+  return [
+    {
+      TableName: names.topics,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: KEYS.topics.partition, AttributeType: S }],
+      KeySchema: [{ AttributeName: KEYS.topics.partition, KeyType: 'HASH' }],
+    },
+    {
+      TableName: names.log,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: KEYS.log.partition, AttributeType: S },
+        { AttributeName: KEYS.log.sort, AttributeType: N },
+        { AttributeName: LOG_TIME_INDEX.sort, AttributeType: N },
+      ],
+      KeySchema: [
+        { AttributeName: KEYS.log.partition, KeyType: 'HASH' },
+        { AttributeName: KEYS.log.sort, KeyType: 'RANGE' },
+      ],
+      LocalSecondaryIndexes: [
+        {
+          IndexName: LOG_TIME_INDEX.name,
+          KeySchema: [
+            { AttributeName: KEYS.log.partition, KeyType: 'HASH' },
+            { AttributeName: LOG_TIME_INDEX.sort, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
+    },
+    {
+      TableName: names.objects,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: KEYS.objects.partition, AttributeType: S }],
+      KeySchema: [{ AttributeName: KEYS.objects.partition, KeyType: 'HASH' }],
+    },
+    {
+      TableName: names.producers,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: KEYS.producers.partition, AttributeType: S },
+        { AttributeName: KEYS.producers.sort, AttributeType: N },
+      ],
+      KeySchema: [
+        { AttributeName: KEYS.producers.partition, KeyType: 'HASH' },
+        { AttributeName: KEYS.producers.sort, KeyType: 'RANGE' },
+      ],
+    },
+    {
+      TableName: names.groups,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: KEYS.groups.partition, AttributeType: S },
+        { AttributeName: KEYS.groups.sort, AttributeType: S },
+      ],
+      KeySchema: [
+        { AttributeName: KEYS.groups.partition, KeyType: 'HASH' },
+        { AttributeName: KEYS.groups.sort, KeyType: 'RANGE' },
+      ],
+    },
+  ];
+}
