@@ -6,7 +6,7 @@ import { tableNamesFromPrefix, type TableNames } from './storage/schema.ts';
 export interface FloeConfig {
   region: string;
   /** Set for DynamoDB Local + the S3 emulator, or LocalStack; unset in AWS. */
-  endpoint: string | undefined;
+  endpoints: { dynamodb: string | undefined; s3: string | undefined };
   tables: TableNames;
   bucket: string;
   /** Kafka's auto.create.topics.enable: producing to a missing topic creates it. */
@@ -27,7 +27,10 @@ const bool = z
 
 const schema = z.object({
   AWS_REGION: z.string().min(1).default('us-east-1'),
+  // The SDK's own names: one endpoint for every service (LocalStack), or one per service.
   AWS_ENDPOINT_URL: z.string().url().optional(),
+  AWS_ENDPOINT_URL_DYNAMODB: z.string().url().optional(),
+  AWS_ENDPOINT_URL_S3: z.string().url().optional(),
   FLOE_TABLE_PREFIX: z.string().regex(/^[a-zA-Z0-9_.-]*$/).default('floe-'),
   FLOE_TOPICS_TABLE: z.string().min(3).optional(),
   FLOE_LOG_TABLE: z.string().min(3).optional(),
@@ -55,7 +58,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
   const fromPrefix = tableNamesFromPrefix(e.FLOE_TABLE_PREFIX);
   return {
     region: e.AWS_REGION,
-    endpoint: e.AWS_ENDPOINT_URL,
+    endpoints: {
+      dynamodb: e.AWS_ENDPOINT_URL_DYNAMODB ?? e.AWS_ENDPOINT_URL,
+      s3: e.AWS_ENDPOINT_URL_S3 ?? e.AWS_ENDPOINT_URL,
+    },
     tables: {
       topics: e.FLOE_TOPICS_TABLE ?? fromPrefix.topics,
       log: e.FLOE_LOG_TABLE ?? fromPrefix.log,

@@ -13,23 +13,29 @@ export interface AwsClients {
 /** Credentials for emulators, which accept any; real AWS uses the default provider chain. */
 const EMULATOR_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
-export function createClients(config: Pick<FloeConfig, 'region' | 'endpoint'>): AwsClients {
-  const local = config.endpoint !== undefined;
-  const common = {
-    region: config.region,
-    ...(local ? { endpoint: config.endpoint, credentials: EMULATOR_CREDENTIALS } : {}),
-    // Floe does its own bounded retries where a retry is safe; the SDK's standard mode stays for the rest.
-    maxAttempts: 3,
-  };
-  const ddbBase = new DynamoDBClient(common);
+export function createClients(config: Pick<FloeConfig, 'region' | 'endpoints'>): AwsClients {
+  // Floe does its own bounded retries where a retry is safe; the SDK's standard mode stays for the rest.
+  const common = { region: config.region, maxAttempts: 3 };
+  const { dynamodb, s3: s3Endpoint } = config.endpoints;
+  const ddbBase = new DynamoDBClient({
+    ...common,
+    ...(dynamodb ? { endpoint: dynamodb, credentials: EMULATOR_CREDENTIALS } : {}),
+  });
   const ddb = DynamoDBDocumentClient.from(ddbBase, {
     marshallOptions: { removeUndefinedValues: true },
   });
   const s3 = new S3Client({
     ...common,
     // Emulators want path-style addressing and plain (not aws-chunked) bodies; S3 itself accepts both.
-    forcePathStyle: local,
-    ...(local ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+    ...(s3Endpoint
+      ? {
+          endpoint: s3Endpoint,
+          credentials: EMULATOR_CREDENTIALS,
+          forcePathStyle: true,
+          requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+          responseChecksumValidation: 'WHEN_REQUIRED' as const,
+        }
+      : {}),
   });
   return { ddb, s3 };
 }
