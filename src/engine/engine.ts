@@ -1,13 +1,39 @@
 // The engine: everything Floe does, wired to its configuration and AWS clients once per process.
 // It knows nothing of HTTP or Lambda; the API layer and the job runners call into it.
 import type { FloeConfig } from '../config.ts';
+import { AppendNotifier } from '../fetch/append-notifier.ts';
+import { Fetcher } from '../fetch/fetch.ts';
+import { Producer } from '../produce/produce.ts';
 import type { AwsClients } from '../storage/clients.ts';
+import { DataBucket } from '../storage/data-bucket.ts';
+import { LogTable } from '../storage/log-table.ts';
+import { ObjectsTable } from '../storage/objects-table.ts';
+import { TopicsTable } from '../storage/topics-table.ts';
+import { TopicService } from '../topics/topics.ts';
 
 export interface Engine {
   config: FloeConfig;
   clients: AwsClients;
+  topics: TopicService;
+  producer: Producer;
+  fetcher: Fetcher;
+  log: LogTable;
+  objects: ObjectsTable;
+  bucket: DataBucket;
+  /** Work started for acks=0 produces, so a server can let it finish before it stops. */
+  background: Set<Promise<unknown>>;
 }
 
 export function createEngine(config: FloeConfig, clients: AwsClients): Engine {
-  return { config, clients };
+  const topics = new TopicService(new TopicsTable(clients, config.tables.topics), {
+    defaultPartitions: config.defaultPartitions,
+    autoCreate: config.autoCreateTopics,
+  });
+  const log = new LogTable(clients, config.tables.log);
+  const objects = new ObjectsTable(config.tables.objects);
+  const bucket = new DataBucket(clients, config.bucket);
+  const notifier = new AppendNotifier();
+  const producer = new Producer({ clients, topics, log, objects, bucket, onCommit: (id, p) => notifier.notify(id, p) });
+  const fetcher = new Fetcher({ topics, log, bucket, notifier, cacheBytes: config.fetchCacheBytes, maxWaitMs: config.maxFetchWaitMs });
+  return { config, clients, topics, producer, fetcher, log, objects, bucket, background: new Set() };
 }

@@ -30,7 +30,11 @@ export const KEYS = {
   groups: { partition: 'g', sort: 's' },
 } as const;
 
-/** The local secondary index that turns "first offset with timestamp >= T" into a query. */
+/**
+ * The local secondary index that turns "first offset with timestamp >= T" into a query. Its sort key is
+ * a string, running max timestamp then base offset, both zero-padded: ties on the timestamp (many
+ * batches in one millisecond) still sort by offset, which DynamoDB does not promise for equal keys.
+ */
 export const LOG_TIME_INDEX = { name: 'by-time', sort: 't' } as const;
 
 /** Attribute DynamoDB's TTL deletes on, for tables whose items expire. */
@@ -63,7 +67,7 @@ export function createTableInputs(names: TableNames): CreateTableCommandInput[] 
       AttributeDefinitions: [
         { AttributeName: KEYS.log.partition, AttributeType: S },
         { AttributeName: KEYS.log.sort, AttributeType: N },
-        { AttributeName: LOG_TIME_INDEX.sort, AttributeType: N },
+        { AttributeName: LOG_TIME_INDEX.sort, AttributeType: S },
       ],
       KeySchema: [
         { AttributeName: KEYS.log.partition, KeyType: 'HASH' },

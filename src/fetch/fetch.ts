@@ -1,0 +1,243 @@
+// Fetch: read the partition head, find the batches from the asked offset in the index (a bounded
+// query whatever the log's length), read their bytes with as few ranged GETs as possible, write the
+// real base offsets in, and decode.
+import { decodeRecordBatch, setBaseOffset, type RecordHeader } from '../log/index.ts';
+import { FloeError, OffsetOutOfRangeError, PartitionNotFoundError } from '../errors.ts';
+import type { DataBucket } from '../storage/data-bucket.ts';
+import { partitionKey } from '../storage/keys.ts';
+import type { IndexEntry, LogTable, PartitionHead } from '../storage/log-table.ts';
+import type { Topic, TopicService } from '../topics/topics.ts';
+import type { AppendNotifier } from './append-notifier.ts';
+import { RangeCache } from './range-cache.ts';
+
+export type IsolationLevel = 'read_uncommitted' | 'read_committed';
+
+export interface FetchRequest {
+  topic: string;
+  partition: number;
+  offset: number;
+  /** Cap on the key + value bytes returned; at least one record is returned when any is there. */
+  maxBytes?: number;
+  maxRecords?: number;
+  /** How long to wait for data when the offset is at the high watermark, in ms. */
+  waitMs?: number;
+  isolation?: IsolationLevel;
+}
+
+export interface FetchedRecord {
+  offset: number;
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: RecordHeader[];
+}
+
+export interface FetchResult {
+  topic: string;
+  partition: number;
+  records: FetchedRecord[];
+  highWatermark: number;
+  logStartOffset: number;
+  lastStableOffset: number;
+  /** The offset to fetch from next. */
+  nextOffset: number;
+}
+
+export interface PartitionOffsets {
+  logStartOffset: number;
+  highWatermark: number;
+}
+
+export const DEFAULT_MAX_BYTES = 1024 * 1024;
+/** Index entries one fetch reads at most: this bounds the work per fetch, not the log's length. */
+const INDEX_PAGE = 64;
+/** Ranges of one object closer than this are read with one GET: a GET costs more than the gap's bytes. */
+const COALESCE_GAP = 256 * 1024;
+const GET_CONCURRENCY = 8;
+const POLL_INTERVAL_MS = 200;
+
+export interface FetcherDeps {
+  topics: TopicService;
+  log: LogTable;
+  bucket: DataBucket;
+  notifier: AppendNotifier;
+  cacheBytes: number;
+  maxWaitMs: number;
+}
+
+export class Fetcher {
+  readonly cache: RangeCache;
+
+  constructor(private readonly deps: FetcherDeps) {
+    this.cache = new RangeCache(deps.cacheBytes);
+  }
+
+  async offsets(topicName: string, partition: number): Promise<PartitionOffsets> {
+    const topic = await this.topicPartition(topicName, partition);
+    const head = await this.deps.log.getHead(topic.id, partition);
+    return { logStartOffset: head.start, highWatermark: head.next };
+  }
+
+  /**
+   * Kafka's ListOffsets by time: the first offset whose timestamp is >= ts, or the high watermark when
+   * there is none. A query on the time index, never a scan.
+   */
+  async offsetForTime(topicName: string, partition: number, ts: number): Promise<number> {
+    const topic = await this.topicPartition(topicName, partition);
+    const pk = partitionKey(topic.id, partition);
+    const head = await this.deps.log.getHead(topic.id, partition);
+    const base = await this.deps.log.firstBatchAtOrAfterTime(pk, ts);
+    if (base === undefined) return head.next;
+    const [entry] = await this.deps.log.entriesFrom(pk, base, 1);
+    if (!entry) return head.next;
+    const [bytes] = await this.readBatches([entry]);
+    const batch = decodeRecordBatch(bytes!);
+    const hit = batch.records.find((r) => r.timestamp >= ts);
+    return Math.max(head.start, hit ? entry.baseOffset + (hit.offset - batch.baseOffset) : entry.lastOffset + 1);
+  }
+
+  async fetch(req: FetchRequest): Promise<FetchResult> {
+    if (!Number.isSafeInteger(req.offset) || req.offset < 0) throw new FloeError('BAD_REQUEST', `offset must be a non-negative integer, got ${req.offset}`);
+    const topic = await this.topicPartition(req.topic, req.partition);
+    const pk = partitionKey(topic.id, req.partition);
+    let head = await this.deps.log.getHead(topic.id, req.partition);
+    if (req.offset < head.start || req.offset > head.next) throw new OffsetOutOfRangeError(req.offset, head.start, head.next);
+    const wait = Math.min(Math.max(0, req.waitMs ?? 0), this.deps.maxWaitMs);
+    if (req.offset === head.next && wait > 0) head = await this.waitForData(topic, req.partition, req.offset, wait, head);
+    const empty = (h: PartitionHead, next = req.offset): FetchResult => ({
+      topic: topic.topic,
+      partition: req.partition,
+      records: [],
+      highWatermark: h.next,
+      logStartOffset: h.start,
+      lastStableOffset: h.next,
+      nextOffset: next,
+    });
+    if (req.offset >= head.next) return empty(head);
+
+    const maxBytes = req.maxBytes ?? DEFAULT_MAX_BYTES;
+    const maxRecords = req.maxRecords ?? Number.POSITIVE_INFINITY;
+    const entries = await this.entriesFor(pk, req.offset, head.next, maxBytes);
+    if (entries.length === 0) return empty(head, head.next);
+    const buffers = await this.readBatches(entries);
+
+    const records: FetchedRecord[] = [];
+    let bytes = 0;
+    let nextOffset = req.offset;
+    let full = false;
+    for (let i = 0; i < entries.length && !full; i++) {
+      const entry = entries[i]!;
+      // Copy before writing the base offset: the cached bytes stay as stored.
+      const buf = Buffer.from(buffers[i]!);
+      setBaseOffset(buf, entry.baseOffset);
+      const batch = decodeRecordBatch(buf);
+      if (!(entry.isControl && req.isolation === 'read_committed')) {
+        for (const r of batch.records) {
+          if (r.offset < req.offset) continue;
+          const size = (r.key?.length ?? 0) + (r.value?.length ?? 0);
+          if (records.length > 0 && (bytes + size > maxBytes || records.length >= maxRecords)) {
+            full = true;
+            break;
+          }
+          records.push({ offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers });
+          bytes += size;
+          nextOffset = r.offset + 1;
+        }
+      }
+      // Compaction leaves gaps: a batch read to its end moves the position past its last offset.
+      if (!full) nextOffset = Math.max(nextOffset, entry.lastOffset + 1);
+    }
+    return {
+      topic: topic.topic,
+      partition: req.partition,
+      records,
+      highWatermark: head.next,
+      logStartOffset: head.start,
+      lastStableOffset: head.next,
+      nextOffset,
+    };
+  }
+
+  private async topicPartition(name: string, partition: number): Promise<Topic> {
+    const topic = await this.deps.topics.resolve(name);
+    if (!Number.isInteger(partition) || partition < 0 || partition >= topic.partitions) throw new PartitionNotFoundError(name, partition);
+    return topic;
+  }
+
+  /** The batch holding `offset` (or the first after it, across a compaction gap) and the ones after, up to maxBytes. */
+  private async entriesFor(pk: string, offset: number, highWatermark: number, maxBytes: number): Promise<IndexEntry[]> {
+    let entries = await this.deps.log.entriesFrom(pk, offset, INDEX_PAGE);
+    if (entries[0]?.baseOffset !== offset) {
+      // Consumers usually ask for a batch boundary; otherwise the batch before may hold the offset.
+      const before = await this.deps.log.entryBefore(pk, offset);
+      if (before && before.lastOffset >= offset) entries = [before, ...entries];
+    }
+    const out: IndexEntry[] = [];
+    let bytes = 0;
+    for (const e of entries) {
+      if (e.baseOffset >= highWatermark) break;
+      if (out.length > 0 && bytes + e.length > maxBytes) break;
+      out.push(e);
+      bytes += e.length;
+    }
+    return out;
+  }
+
+  /** Each entry's bytes, from the cache or from coalesced ranged GETs, in entry order. */
+  private async readBatches(entries: IndexEntry[]): Promise<Buffer[]> {
+    const out: Array<Buffer | undefined> = entries.map((e) => this.cache.get(e.objectKey, e.position, e.position + e.length));
+    const missing = entries.map((e, i) => ({ e, i })).filter(({ i }) => out[i] === undefined);
+    const byObject = new Map<string, Array<{ e: IndexEntry; i: number }>>();
+    for (const m of missing) {
+      let list = byObject.get(m.e.objectKey);
+      if (!list) byObject.set(m.e.objectKey, (list = []));
+      list.push(m);
+    }
+    const gets: Array<{ key: string; start: number; end: number; parts: Array<{ e: IndexEntry; i: number }> }> = [];
+    for (const [key, list] of byObject) {
+      list.sort((a, b) => a.e.position - b.e.position);
+      let current: (typeof gets)[number] | undefined;
+      for (const m of list) {
+        const start = m.e.position;
+        const end = start + m.e.length;
+        if (current && start - current.end <= COALESCE_GAP) {
+          current.end = Math.max(current.end, end);
+          current.parts.push(m);
+        } else {
+          current = { key, start, end, parts: [m] };
+          gets.push(current);
+        }
+      }
+    }
+    await mapBounded(gets, GET_CONCURRENCY, async (g) => {
+      const bytes = await this.deps.bucket.getRange(g.key, g.start, g.end);
+      this.cache.put(g.key, g.start, bytes);
+      for (const { e, i } of g.parts) out[i] = bytes.subarray(e.position - g.start, e.position - g.start + e.length);
+    });
+    return out as Buffer[];
+  }
+
+  /** Long-poll: wake on a local append or re-read the head at an interval, until data or the deadline. */
+  private async waitForData(topic: Topic, partition: number, offset: number, waitMs: number, head: PartitionHead): Promise<PartitionHead> {
+    const deadline = Date.now() + waitMs;
+    let h = head;
+    while (h.next <= offset) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      await this.deps.notifier.wait(topic.id, partition, Math.min(left, POLL_INTERVAL_MS));
+      h = await this.deps.log.getHead(topic.id, partition);
+    }
+    return h;
+  }
+}
+
+async function mapBounded<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  });
+  await Promise.all(workers);
+}

@@ -1,0 +1,69 @@
+// A per-process LRU of object byte ranges. Objects are immutable, so a cached range never goes stale:
+// the cache only has to bound its size. Consumers at the tail of a busy partition read the same fresh
+// batches; the first fetch pays the GET and the others are served from here.
+
+interface Range {
+  objectKey: string;
+  start: number;
+  end: number;
+  bytes: Buffer;
+}
+
+export class RangeCache {
+  /** Insertion order is recency order: the first entry is the least recently used. */
+  private readonly ranges = new Map<string, Range>();
+  private readonly byObject = new Map<string, Set<string>>();
+  private size = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** Bytes [start, end) of the object if a cached range covers them. */
+  get(objectKey: string, start: number, end: number): Buffer | undefined {
+    const ids = this.byObject.get(objectKey);
+    if (ids) {
+      for (const id of ids) {
+        const r = this.ranges.get(id)!;
+        if (r.start <= start && end <= r.end) {
+          this.ranges.delete(id);
+          this.ranges.set(id, r);
+          this.hits++;
+          return r.bytes.subarray(start - r.start, end - r.start);
+        }
+      }
+    }
+    this.misses++;
+    return undefined;
+  }
+
+  put(objectKey: string, start: number, bytes: Buffer): void {
+    if (bytes.length > this.maxBytes) return;
+    const id = `${objectKey}@${start}+${bytes.length}`;
+    if (this.ranges.has(id)) return;
+    this.ranges.set(id, { objectKey, start, end: start + bytes.length, bytes });
+    let ids = this.byObject.get(objectKey);
+    if (!ids) this.byObject.set(objectKey, (ids = new Set()));
+    ids.add(id);
+    this.size += bytes.length;
+    while (this.size > this.maxBytes) {
+      const oldest = this.ranges.keys().next();
+      if (oldest.done) break;
+      this.evict(oldest.value);
+    }
+  }
+
+  get bytes(): number {
+    return this.size;
+  }
+
+  private evict(id: string): void {
+    const r = this.ranges.get(id);
+    if (!r) return;
+    this.ranges.delete(id);
+    this.size -= r.bytes.length;
+    const ids = this.byObject.get(r.objectKey);
+    ids?.delete(id);
+    if (ids && ids.size === 0) this.byObject.delete(r.objectKey);
+  }
+}

@@ -1,0 +1,42 @@
+// Every key Floe writes to DynamoDB or S3 is built here and nowhere else. Topic names are validated
+// before they reach these builders; partitions of a topic are keyed by the topic's id, not its name, so
+// a deleted and re-created topic never sees the old one's data.
+import { randomBytes } from 'node:crypto';
+import { ulid } from 'ulid';
+
+/** Sort key of a partition's head item; batch index entries use their base offset (>= 0). */
+export const HEAD_SORT_KEY = -1;
+
+export function partitionKey(topicId: string, partition: number): string {
+  return `${topicId}#${partition}`;
+}
+
+export function parsePartitionKey(key: string): { topicId: string; partition: number } {
+  const i = key.lastIndexOf('#');
+  return { topicId: key.slice(0, i), partition: Number(key.slice(i + 1)) };
+}
+
+export function newTopicId(): string {
+  return ulid();
+}
+
+/** Prefix of every data object; the garbage collector lists only below it. */
+export const DATA_PREFIX = 'data/';
+
+/**
+ * A fresh, unique data object key. Two random hex characters after the prefix spread writes over 256
+ * key prefixes (S3 scales request rates per prefix); the ULID keeps names unique and roughly time-ordered.
+ */
+export function newObjectKey(): string {
+  return `${DATA_PREFIX}${randomBytes(1).toString('hex')}/${ulid()}`;
+}
+
+/** The creation time encoded in an object key's ULID, or undefined for keys Floe did not make. */
+export function objectKeyTime(key: string): number | undefined {
+  const m = /^data\/[0-9a-f]{2}\/([0-9A-HJKMNP-TV-Z]{26})$/.exec(key);
+  if (!m || !m[1]) return undefined;
+  const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+  let t = 0;
+  for (const ch of m[1].slice(0, 10)) t = t * 32 + alphabet.indexOf(ch);
+  return t;
+}

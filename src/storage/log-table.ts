@@ -1,0 +1,291 @@
+// The log table holds, per partition, one item collection: the head (sort key -1: high watermark, log
+// start offset, size) and the batch index (sort key = base offset: where each batch's bytes live).
+// Building a request is pure and separate from sending it, so the commit can put several of them into
+// one transaction.
+import { BatchGetCommand, GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import type { AwsClients } from './clients.ts';
+import { HEAD_SORT_KEY, partitionKey } from './keys.ts';
+import { LOG_TIME_INDEX } from './schema.ts';
+
+export interface PartitionHead {
+  /** Next offset to assign: the high watermark (= log end offset). */
+  next: number;
+  /** Log start offset: the first offset retention has not removed. */
+  start: number;
+  /** Bytes of record batches in the log. */
+  bytes: number;
+  /** Largest record timestamp appended so far; index entries carry it so time lookups are a query. */
+  maxTs: number;
+  /** When the last batch was committed (ms). */
+  lastAppend: number;
+  /** False when no batch was ever committed: the head item does not exist yet. */
+  exists: boolean;
+}
+
+export const EMPTY_HEAD: PartitionHead = { next: 0, start: 0, bytes: 0, maxTs: -1, lastAppend: 0, exists: false };
+
+export interface IndexEntry {
+  baseOffset: number;
+  lastOffset: number;
+  recordCount: number;
+  objectKey: string;
+  position: number;
+  length: number;
+  firstTimestamp: number;
+  maxTimestamp: number;
+  /** Running maximum of maxTimestamp over the partition up to this batch: monotonic, so it can be indexed. */
+  timeIndex: number;
+  appendTime: number;
+  isControl: boolean;
+  isTransactional: boolean;
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+}
+
+/** The stored item's attribute names, kept short: every fetch reads them. */
+interface EntryItem {
+  p: string;
+  o: number;
+  l: number;
+  n: number;
+  k: string;
+  b: number;
+  z: number;
+  ft: number;
+  mt: number;
+  t: string;
+  at: number;
+  ctl?: boolean;
+  txn?: boolean;
+  pid?: number;
+  pe?: number;
+  seq?: number;
+}
+
+interface HeadItem {
+  p: string;
+  o: number;
+  next: number;
+  start: number;
+  bytes: number;
+  maxTs: number;
+  lastAppend: number;
+}
+
+export function entryToItem(pk: string, e: IndexEntry): EntryItem {
+  const item: EntryItem = {
+    p: pk,
+    o: e.baseOffset,
+    l: e.lastOffset,
+    n: e.recordCount,
+    k: e.objectKey,
+    b: e.position,
+    z: e.length,
+    ft: e.firstTimestamp,
+    mt: e.maxTimestamp,
+    t: timeIndexKey(e.timeIndex, e.baseOffset),
+    at: e.appendTime,
+  };
+  if (e.isControl) item.ctl = true;
+  if (e.isTransactional) item.txn = true;
+  if (e.producerId >= 0) {
+    item.pid = e.producerId;
+    item.pe = e.producerEpoch;
+    item.seq = e.baseSequence;
+  }
+  return item;
+}
+
+export function itemToEntry(item: Record<string, unknown>): IndexEntry {
+  const i = item as unknown as EntryItem;
+  return {
+    baseOffset: i.o,
+    lastOffset: i.l,
+    recordCount: i.n,
+    objectKey: i.k,
+    position: i.b,
+    length: i.z,
+    firstTimestamp: i.ft,
+    maxTimestamp: i.mt,
+    timeIndex: Number(i.t.slice(0, TS_DIGITS)),
+    appendTime: i.at,
+    isControl: i.ctl === true,
+    isTransactional: i.txn === true,
+    producerId: i.pid ?? -1,
+    producerEpoch: i.pe ?? -1,
+    baseSequence: i.seq ?? -1,
+  };
+}
+
+function itemToHead(item: Record<string, unknown> | undefined): PartitionHead {
+  if (!item) return { ...EMPTY_HEAD };
+  const h = item as unknown as HeadItem;
+  return { next: h.next, start: h.start ?? 0, bytes: h.bytes ?? 0, maxTs: h.maxTs ?? -1, lastAppend: h.lastAppend ?? 0, exists: true };
+}
+
+export interface Appended {
+  records: number;
+  bytes: number;
+  maxTimestamp: number;
+  appendTime: number;
+}
+
+const TS_DIGITS = 15;
+const OFFSET_DIGITS = 16;
+
+/** Sort key of the time index: (timestamp, base offset), zero-padded so string order is numeric order. */
+export function timeIndexKey(timestamp: number, baseOffset: number): string {
+  return `${String(Math.max(0, timestamp)).padStart(TS_DIGITS, '0')}:${String(baseOffset).padStart(OFFSET_DIGITS, '0')}`;
+}
+
+export class LogTable {
+  constructor(
+    private readonly clients: AwsClients,
+    readonly table: string,
+  ) {}
+
+  /**
+   * The head update of a commit. Its condition is the whole of offset allocation: the head still has
+   * the `next` this writer read, so two writers can never both assign the same offsets.
+   */
+  headAppendParams(pk: string, old: PartitionHead, appended: Appended): TransactWriteItem {
+    const values: Record<string, unknown> = {
+      ':next': old.next + appended.records,
+      ':bytes': appended.bytes,
+      ':maxTs': Math.max(old.maxTs, appended.maxTimestamp),
+      ':at': appended.appendTime,
+      ':zero': 0,
+    };
+    let condition: string;
+    if (old.exists) {
+      condition = '#next = :old';
+      values[':old'] = old.next;
+    } else {
+      // First batch of the partition: nobody may have created the head in between.
+      condition = 'attribute_not_exists(#next)';
+    }
+    return {
+      Update: {
+        TableName: this.table,
+        Key: { p: pk, o: HEAD_SORT_KEY } as never,
+        UpdateExpression:
+          'SET #next = :next, #start = if_not_exists(#start, :zero), #bytes = if_not_exists(#bytes, :zero) + :bytes, maxTs = :maxTs, lastAppend = :at',
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { '#next': 'next', '#start': 'start', '#bytes': 'bytes' },
+        ExpressionAttributeValues: values as never,
+      },
+    };
+  }
+
+  /** The index entry of a commit; it must not exist yet (offsets are assigned once). */
+  entryPutParams(pk: string, entry: IndexEntry): TransactWriteItem {
+    return {
+      Put: {
+        TableName: this.table,
+        Item: entryToItem(pk, entry) as never,
+        ConditionExpression: 'attribute_not_exists(o)',
+      },
+    };
+  }
+
+  async getHead(topicId: string, partition: number): Promise<PartitionHead> {
+    const r = await this.clients.ddb.send(
+      new GetCommand({ TableName: this.table, Key: { p: partitionKey(topicId, partition), o: HEAD_SORT_KEY }, ConsistentRead: true }),
+    );
+    return itemToHead(r.Item);
+  }
+
+  /** Strongly consistent heads of several partitions of one topic, in one BatchGetItem where possible. */
+  async getHeads(topicId: string, partitions: number[]): Promise<Map<number, PartitionHead>> {
+    const out = new Map<number, PartitionHead>();
+    for (const p of partitions) out.set(p, { ...EMPTY_HEAD });
+    let keys = partitions.map((p) => ({ p: partitionKey(topicId, p), o: HEAD_SORT_KEY }));
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      const chunk = keys.slice(0, 100);
+      const rest = keys.slice(100);
+      const r = await this.clients.ddb.send(
+        new BatchGetCommand({ RequestItems: { [this.table]: { Keys: chunk, ConsistentRead: true } } }),
+      );
+      for (const item of r.Responses?.[this.table] ?? []) {
+        const p = Number(String(item.p).slice(topicId.length + 1));
+        out.set(p, itemToHead(item));
+      }
+      const unprocessed = (r.UnprocessedKeys?.[this.table]?.Keys ?? []) as typeof keys;
+      if (unprocessed.length > 0) {
+        if (attempt >= 8) throw new Error('BatchGetItem kept leaving keys unprocessed');
+        await new Promise((res) => setTimeout(res, Math.random() * 50 * 2 ** attempt));
+      }
+      keys = [...unprocessed, ...rest];
+    }
+    return out;
+  }
+
+  /** Index entries with base offset >= `from`, ascending, at most `limit`. */
+  async entriesFrom(pk: string, from: number, limit: number): Promise<IndexEntry[]> {
+    return this.query({
+      TableName: this.table,
+      KeyConditionExpression: 'p = :p AND o >= :from',
+      ExpressionAttributeValues: { ':p': pk, ':from': Math.max(0, from) },
+      ConsistentRead: true,
+      Limit: limit,
+    }, limit);
+  }
+
+  /** Index entries with base offset in [from, to], ascending, every one of them (jobs use this). */
+  async entriesBetween(pk: string, from: number, to: number, pageSize = 500): Promise<IndexEntry[]> {
+    return this.query({
+      TableName: this.table,
+      KeyConditionExpression: 'p = :p AND o BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':p': pk, ':from': Math.max(0, from), ':to': to },
+      ConsistentRead: true,
+      Limit: pageSize,
+    }, Number.POSITIVE_INFINITY);
+  }
+
+  /** The entry with the largest base offset below `offset`: the batch that may contain it. */
+  async entryBefore(pk: string, offset: number): Promise<IndexEntry | undefined> {
+    if (offset <= 0) return undefined;
+    const r = await this.clients.ddb.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'p = :p AND o BETWEEN :zero AND :below',
+        ExpressionAttributeValues: { ':p': pk, ':zero': 0, ':below': offset - 1 },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+        Limit: 1,
+      }),
+    );
+    const item = r.Items?.[0];
+    return item ? itemToEntry(item) : undefined;
+  }
+
+  /** Base offset of the first batch whose running max timestamp is >= ts (Kafka's ListOffsets by time). */
+  async firstBatchAtOrAfterTime(pk: string, ts: number): Promise<number | undefined> {
+    // LSIs are strongly consistent when asked; the running max makes this the first candidate batch.
+    const r = await this.clients.ddb.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: LOG_TIME_INDEX.name,
+        KeyConditionExpression: 'p = :p AND t >= :ts',
+        ExpressionAttributeValues: { ':p': pk, ':ts': timeIndexKey(ts, 0) },
+        ConsistentRead: true,
+        Limit: 1,
+      }),
+    );
+    const item = r.Items?.[0];
+    return item ? Number(item.o) : undefined;
+  }
+
+  private async query(input: QueryCommandInput, max: number): Promise<IndexEntry[]> {
+    const out: IndexEntry[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.clients.ddb.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      for (const item of r.Items ?? []) out.push(itemToEntry(item));
+      start = r.LastEvaluatedKey;
+    } while (start && out.length < max);
+    return out;
+  }
+}

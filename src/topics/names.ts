@@ -1,0 +1,29 @@
+import { FloeError } from '../errors.ts';
+
+/** Kafka's limit: longer names break the broker's file names; Floe keeps it so topics move freely. */
+export const MAX_TOPIC_NAME_LENGTH = 249;
+const LEGAL = /^[a-zA-Z0-9._-]+$/;
+
+/**
+ * Validates a topic name with Kafka's rules. Names reach S3 keys and DynamoDB keys only after this,
+ * so `../x`, empty names and other path tricks never get that far.
+ */
+export function validateTopicName(name: string): string {
+  if (name.length === 0) throw new FloeError('INVALID_TOPIC_NAME', 'Topic name is illegal, it can\'t be empty');
+  if (name === '.' || name === '..') throw new FloeError('INVALID_TOPIC_NAME', `Topic name cannot be "." or ".."`);
+  if (name.length > MAX_TOPIC_NAME_LENGTH) {
+    throw new FloeError('INVALID_TOPIC_NAME', `Topic name is illegal, it can't be longer than ${MAX_TOPIC_NAME_LENGTH} characters`);
+  }
+  if (!LEGAL.test(name)) {
+    throw new FloeError(
+      'INVALID_TOPIC_NAME',
+      `Topic name '${printable(name)}' is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`,
+    );
+  }
+  return name;
+}
+
+function printable(s: string): string {
+  const cut = s.length > 64 ? `${s.slice(0, 64)}...` : s;
+  return cut.replace(/[^\x20-\x7e]/g, '?');
+}

@@ -1,0 +1,117 @@
+// Topic administration and the metadata cache the produce and fetch paths resolve topics through.
+import { FloeError, TopicNotFoundError } from '../errors.ts';
+import { newTopicId } from '../storage/keys.ts';
+import type { TopicItem, TopicsTable } from '../storage/topics-table.ts';
+import { validateConfigs, type TopicConfigs } from './configs.ts';
+import { validateTopicName } from './names.ts';
+
+export const MAX_PARTITIONS = 10_000;
+
+export interface Topic extends TopicItem {}
+
+export interface CreateTopicInput {
+  name: string;
+  partitions?: number;
+  configs?: Record<string, unknown>;
+}
+
+export interface TopicServiceOptions {
+  defaultPartitions: number;
+  autoCreate: boolean;
+  /** How long a process trusts its cached view of a topic; the commit re-checks the id regardless. */
+  cacheTtlMs?: number;
+}
+
+export class TopicService {
+  private readonly cache = new Map<string, { topic: Topic; until: number }>();
+  private readonly ttl: number;
+
+  constructor(
+    private readonly table: TopicsTable,
+    private readonly options: TopicServiceOptions,
+  ) {
+    this.ttl = options.cacheTtlMs ?? 5_000;
+  }
+
+  get tableName(): string {
+    return this.table.table;
+  }
+
+  async create(input: CreateTopicInput): Promise<Topic> {
+    const name = validateTopicName(input.name);
+    const partitions = input.partitions ?? this.options.defaultPartitions;
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
+      throw new FloeError('INVALID_CONFIG', `Number of partitions must be an integer between 1 and ${MAX_PARTITIONS}`);
+    }
+    const configs = validateConfigs(input.configs ?? {});
+    const r = await this.table.create({ topic: name, id: newTopicId(), partitions, configs, createdAt: Date.now() });
+    if (!r.created) throw new FloeError('TOPIC_ALREADY_EXISTS', `Topic '${name}' already exists.`);
+    this.remember(r.item);
+    return r.item;
+  }
+
+  /** The topic, from a consistent read. */
+  async describe(name: string): Promise<Topic> {
+    validateTopicName(name);
+    const t = await this.table.get(name, true);
+    if (!t) throw new TopicNotFoundError(name);
+    this.remember(t);
+    return t;
+  }
+
+  async list(): Promise<Topic[]> {
+    const all = await this.table.list();
+    return all.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
+  }
+
+  async delete(name: string): Promise<void> {
+    const t = await this.describe(name);
+    await this.table.delete(name, t.id);
+    this.cache.delete(name);
+  }
+
+  /** Sets (or with null, resets to default) the given configs; the others keep their values. */
+  async alterConfigs(name: string, changes: Record<string, unknown>): Promise<Topic> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const t = await this.describe(name);
+      const merged: TopicConfigs = { ...t.configs };
+      const resets = Object.entries(changes).filter(([, v]) => v === null).map(([k]) => k);
+      Object.assign(merged, validateConfigs(changes));
+      for (const k of resets) delete merged[k];
+      if (await this.table.setConfigs(name, t.id, merged)) {
+        const updated = { ...t, configs: merged };
+        this.remember(updated);
+        return updated;
+      }
+    }
+    throw new TopicNotFoundError(name);
+  }
+
+  /**
+   * The topic for produce and fetch, from the cache when fresh. With `autoCreate` a missing topic is
+   * created with the default partition count, as Kafka's auto.create.topics.enable does.
+   */
+  async resolve(name: string, opts: { autoCreate?: boolean } = {}): Promise<Topic> {
+    const hit = this.cache.get(name);
+    if (hit && hit.until > Date.now()) return hit.topic;
+    validateTopicName(name);
+    const t = await this.table.get(name, true);
+    if (t) {
+      this.remember(t);
+      return t;
+    }
+    if (!(opts.autoCreate && this.options.autoCreate)) throw new TopicNotFoundError(name);
+    const r = await this.table.create({ topic: name, id: newTopicId(), partitions: this.options.defaultPartitions, configs: {}, createdAt: Date.now() });
+    this.remember(r.item);
+    return r.item;
+  }
+
+  /** Drops a cached topic, after a commit found that it was deleted or re-created. */
+  forget(name: string): void {
+    this.cache.delete(name);
+  }
+
+  private remember(t: Topic): void {
+    this.cache.set(t.topic, { topic: t, until: Date.now() + this.ttl });
+  }
+}

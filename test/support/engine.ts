@@ -1,0 +1,21 @@
+import { createApp } from '../../src/api/app.ts';
+import { createEngine, type Engine } from '../../src/engine/engine.ts';
+import { testClients, testConfig } from './env.ts';
+
+/** An engine on the test run's tables and bucket, with optional setting overrides. */
+export function testEngine(overrides: Record<string, string> = {}): Engine {
+  const config = testConfig(overrides);
+  return createEngine(config, testClients(config));
+}
+
+/** The HTTP app over a test engine, called in-process with app.request(). */
+export function testApp(overrides: Record<string, string> = {}) {
+  const engine = testEngine(overrides);
+  return { engine, app: createApp(engine) };
+}
+
+export const BINARY = 'application/vnd.kafka.binary.v2+json';
+export const JSON_V2 = 'application/vnd.kafka.json.v2+json';
+export const V2 = 'application/vnd.kafka.v2+json';
+
+export const b64 = (s: string) => Buffer.from(s).toString('base64');
