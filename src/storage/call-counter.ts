@@ -1,0 +1,33 @@
+// Counts AWS requests by operation through SDK middleware (at the deserialize step, so every attempt
+// the SDK sends counts, retries included: each is a billed request). Tests assert the commit protocol's call budget
+// with it, and the benchmark turns the counts into a cost per GB.
+import type { AwsClients } from './clients.ts';
+
+export class CallCounter {
+  readonly counts = new Map<string, number>();
+
+  get(operation: string): number {
+    return this.counts.get(operation) ?? 0;
+  }
+
+  reset(): void {
+    this.counts.clear();
+  }
+
+  snapshot(): Record<string, number> {
+    return Object.fromEntries([...this.counts.entries()].sort());
+  }
+}
+
+/** Attaches a counter to both clients; operations are named as in the AWS API (PutObject, TransactWriteItems, ...). */
+export function countCalls(clients: AwsClients, counter = new CallCounter()): CallCounter {
+  const middleware = (service: string) =>
+    ((next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+      const op = `${service}.${(context.commandName ?? 'Unknown').replace(/Command$/, '')}`;
+      counter.counts.set(op, (counter.counts.get(op) ?? 0) + 1);
+      return next(args);
+    }) as never;
+  clients.ddb.middlewareStack.add(middleware('dynamodb'), { step: 'deserialize', name: 'floeCallCounter', override: true });
+  clients.s3.middlewareStack.add(middleware('s3'), { step: 'deserialize', name: 'floeCallCounter', override: true });
+  return counter;
+}

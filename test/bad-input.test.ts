@@ -1,0 +1,166 @@
+import { describe, expect, it } from 'vitest';
+import { randomTopic } from './support/env.ts';
+import { b64, BINARY, testApp } from './support/engine.ts';
+
+const { app } = testApp();
+
+async function call(path: string, init: RequestInit = {}) {
+  const r = await app.request(path, init);
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : undefined };
+}
+
+const post = (path: string, body: string, type = BINARY) => call(path, { method: 'POST', headers: { 'content-type': type }, body });
+
+async function endOffset(topic: string): Promise<number> {
+  return (await call(`/topics/${topic}/partitions/0/offsets`)).body.end_offset;
+}
+
+describe('bad input gets a 4xx with an error code, and writes nothing', () => {
+  const topic = randomTopic('bad');
+
+  it('setup: a topic with one record', async () => {
+    expect((await post(`/topics/${topic}`, JSON.stringify({ records: [{ value: b64('ok') }] }))).status).toBe(200);
+  });
+
+  it.each([
+    ['invalid JSON', '{"records": [', BINARY, 400, 400],
+    ['invalid base64', JSON.stringify({ records: [{ value: b64('ok') }, { value: '***' }] }), BINARY, 400, 40002],
+    ['empty records', JSON.stringify({ records: [] }), BINARY, 422, 422],
+    ['records not an array', JSON.stringify({ records: 'x' }), BINARY, 422, 422],
+    ['a body that is not an object', '[1,2]', BINARY, 422, 422],
+    ['a negative partition', JSON.stringify({ records: [{ value: b64('x'), partition: -1 }] }), BINARY, 422, 422],
+    ['a partition that does not exist', JSON.stringify({ records: [{ value: b64('x'), partition: 5 }] }), BINARY, 404, 40402],
+    ['an unknown content type', JSON.stringify({ records: [{ value: b64('x') }] }), 'text/plain', 415, 415],
+    ['a schema-registry format', JSON.stringify({ records: [{ value: 'x' }] }), 'application/vnd.kafka.avro.v2+json', 415, 415],
+  ])('%s', async (_what, body, type, status, code) => {
+    const before = await endOffset(topic);
+    const r = await post(`/topics/${topic}`, body, type);
+    expect(r.status).toBe(status);
+    expect(r.body.error_code).toBe(code);
+    expect(typeof r.body.message).toBe('string');
+    expect(await endOffset(topic)).toBe(before);
+  });
+
+  it.each(['..%2Fx', '..', 'a%20b', 'x'.repeat(250), '%C3%A9t%C3%A9'])('refuses the topic name %j with 40002', async (name) => {
+    const r = await post(`/topics/${name}`, JSON.stringify({ records: [{ value: b64('x') }] }));
+    expect(r.status).toBe(400);
+    expect(r.body.error_code).toBe(40002);
+    const get = await call(`/topics/${name}/partitions/0/records?offset=0`);
+    expect(get.status).toBe(400);
+  });
+
+  it('refuses a request body over the size limit with 413', async () => {
+    const { app: small } = testApp({ FLOE_MAX_REQUEST_BYTES: '2048' });
+    const r = await small.request(`/topics/${topic}`, { method: 'POST', headers: { 'content-type': BINARY }, body: JSON.stringify({ records: [{ value: b64('x'.repeat(4000)) }] }) });
+    expect(r.status).toBe(413);
+    expect(((await r.json()) as any).error_code).toBe(413);
+  });
+
+  it.each([
+    ['a negative offset', `/topics/${topic}/partitions/0/records?offset=-1`, 400, 40002],
+    ['a non-numeric offset', `/topics/${topic}/partitions/0/records?offset=abc`, 400, 40002],
+    ['no offset', `/topics/${topic}/partitions/0/records`, 400, 40002],
+    ['a negative partition', `/topics/${topic}/partitions/-1/records?offset=0`, 404, 40402],
+    ['a missing partition', `/topics/${topic}/partitions/9/records?offset=0`, 404, 40402],
+    ['a missing topic', `/topics/${randomTopic('none')}/partitions/0/records?offset=0`, 404, 40401],
+    ['a bad timeout', `/topics/${topic}/partitions/0/records?offset=0&timeout=-5`, 400, 40002],
+    ['a missing topic (metadata)', `/topics/${randomTopic('none')}`, 404, 40401],
+    ['a bad native isolation level', `/floe/v1/topics/${topic}/partitions/0/records?offset=0&isolation_level=dirty`, 400, 40002],
+    ['an unknown path', '/nope', 404, 404],
+  ])('answers %s with its code', async (_what, path, status, code) => {
+    const r = await call(path);
+    expect(r.status).toBe(status);
+    expect(r.body.error_code).toBe(code);
+  });
+
+  it('answers 406 when Accept allows nothing the resource can send', async () => {
+    const r = await call(`/topics/${topic}/partitions/0/records?offset=0`, { headers: { accept: 'text/html' } });
+    expect(r.status).toBe(406);
+    expect(r.body.error_code).toBe(406);
+  });
+
+  it('answers 405 for a known path with the wrong method', async () => {
+    const r = await call(`/topics/${topic}/partitions/0/offsets`, { method: 'DELETE' });
+    expect(r.status).toBe(405);
+    expect(r.body.error_code).toBe(405);
+  });
+
+  it('refuses bad acks', async () => {
+    const r = await post(`/topics/${topic}?acks=2`, JSON.stringify({ records: [{ value: b64('x') }] }));
+    expect(r.status).toBe(400);
+    expect(r.body.error_code).toBe(40002);
+  });
+});
+
+describe('v3 topic administration', () => {
+  const v3 = '/v3/clusters/floe';
+  const json = { 'content-type': 'application/json' };
+
+  it('creates, reads, alters configs of and deletes a topic', async () => {
+    const topic = randomTopic('admin');
+    const created = await call(`${v3}/topics`, { method: 'POST', headers: json, body: JSON.stringify({ topic_name: topic, partitions_count: 3, configs: [{ name: 'cleanup.policy', value: 'compact' }] }) });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ kind: 'KafkaTopic', cluster_id: 'floe', topic_name: topic, partitions_count: 3 });
+    expect((await call(`${v3}/topics/${topic}`)).body.partitions_count).toBe(3);
+    expect((await call(`${v3}/topics`)).body.data.map((t: any) => t.topic_name)).toContain(topic);
+    const again = await call(`${v3}/topics`, { method: 'POST', headers: json, body: JSON.stringify({ topic_name: topic }) });
+    expect(again.status).toBe(400);
+    expect(again.body.error_code).toBe(40002);
+
+    const configs = await call(`${v3}/topics/${topic}/configs`);
+    const policy = configs.body.data.find((c: any) => c.name === 'cleanup.policy');
+    expect(policy).toMatchObject({ value: 'compact', is_default: false, source: 'DYNAMIC_TOPIC_CONFIG' });
+    expect(configs.body.data.find((c: any) => c.name === 'retention.ms')).toMatchObject({ value: '604800000', is_default: true });
+
+    expect((await call(`${v3}/topics/${topic}/configs/retention.ms`, { method: 'PUT', headers: json, body: JSON.stringify({ value: '1000' }) })).status).toBe(204);
+    expect((await call(`${v3}/topics/${topic}/configs/retention.ms`)).body.value).toBe('1000');
+    expect(
+      (await call(`${v3}/topics/${topic}/configs:alter`, { method: 'POST', headers: json, body: JSON.stringify({ data: [{ name: 'retention.bytes', value: '5000' }, { name: 'cleanup.policy', operation: 'DELETE' }] }) })).status,
+    ).toBe(204);
+    const v2 = await call(`/topics/${topic}`);
+    expect(v2.body.configs).toMatchObject({ 'retention.ms': '1000', 'retention.bytes': '5000', 'cleanup.policy': 'delete' });
+
+    expect((await call(`${v3}/topics/${topic}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await call(`${v3}/topics/${topic}`)).body.error_code).toBe(40401);
+  });
+
+  it('a re-created topic starts empty: partitions are keyed by topic id, not name', async () => {
+    const topic = randomTopic('again');
+    await post(`/topics/${topic}`, JSON.stringify({ records: [{ value: b64('old') }] }));
+    expect((await call(`${v3}/topics/${topic}`, { method: 'DELETE' })).status).toBe(204);
+    await call(`${v3}/topics`, { method: 'POST', headers: json, body: JSON.stringify({ topic_name: topic, partitions_count: 1 }) });
+    expect((await call(`/topics/${topic}/partitions/0/offsets`)).body).toEqual({ beginning_offset: 0, end_offset: 0 });
+  });
+
+  it.each([
+    ['an unknown config', { topic_name: 'ok-name', configs: [{ name: 'no.such', value: '1' }] }],
+    ['a bad config value', { topic_name: 'ok-name', configs: [{ name: 'retention.ms', value: 'soon' }] }],
+    ['a bad cleanup policy', { topic_name: 'ok-name', configs: [{ name: 'cleanup.policy', value: 'shred' }] }],
+    ['zero partitions', { topic_name: 'ok-name', partitions_count: 0 }],
+    ['a bad topic name', { topic_name: '../x' }],
+  ])('refuses %s with 40002', async (_what, body) => {
+    const r = await call(`${v3}/topics`, { method: 'POST', headers: json, body: JSON.stringify(body) });
+    expect(r.status).toBe(400);
+    expect(r.body.error_code).toBe(40002);
+  });
+
+  it('answers 404 for an unknown cluster id', async () => {
+    expect((await call('/v3/clusters/other/topics')).status).toBe(404);
+  });
+
+  it('reports each record of a multi-record v3 produce, including a bad one, and writes the good ones', async () => {
+    const topic = randomTopic('v3');
+    const body = [
+      JSON.stringify({ value: { type: 'STRING', data: 'one' } }),
+      JSON.stringify({ value: { type: 'BINARY', data: '***' } }),
+      JSON.stringify({ value: { type: 'JSON', data: [1] } }),
+    ].join('\n');
+    const r = await app.request(`${v3}/topics/${topic}/records`, { method: 'POST', headers: json, body });
+    expect(r.status).toBe(200);
+    const reports = (await r.text()).split('\n').map((l) => JSON.parse(l));
+    expect(reports.map((x) => x.error_code)).toEqual([200, 400, 200]);
+    expect(reports[0].offset).toBe(0);
+    expect(reports[2].offset).toBe(1);
+  });
+});

@@ -1,0 +1,299 @@
+import { describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import { countCalls } from '../src/storage/call-counter.ts';
+import { randomTopic } from './support/env.ts';
+import { b64, BINARY, JSON_V2, testApp, V2 } from './support/engine.ts';
+
+const { app, engine } = testApp();
+
+async function createTopic(name: string, partitions = 1, configs: Array<{ name: string; value: string }> = []) {
+  const r = await app.request('/v3/clusters/floe/topics', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ topic_name: name, partitions_count: partitions, configs }),
+  });
+  expect(r.status).toBe(201);
+}
+
+async function produce(topic: string, records: unknown[], type = BINARY, path = `/topics/${topic}`) {
+  const r = await app.request(path, { method: 'POST', headers: { 'content-type': type }, body: JSON.stringify({ records }) });
+  return { status: r.status, body: (await r.json()) as any, headers: r.headers };
+}
+
+async function read(topic: string, partition: number, offset: number, accept = BINARY, extra = '') {
+  const r = await app.request(`/topics/${topic}/partitions/${partition}/records?offset=${offset}${extra}`, { headers: { accept } });
+  return { status: r.status, body: (await r.json()) as any };
+}
+
+describe('produce and fetch', () => {
+  it('reads every produced record back at its returned offset (binary)', async () => {
+    const topic = randomTopic();
+    await createTopic(topic, 3);
+    const records = Array.from({ length: 30 }, (_, i) => ({ key: b64(`k${i % 7}`), value: b64(`v${i}`) }));
+    const r = await produce(topic, records);
+    expect(r.status).toBe(200);
+    expect(r.body.key_schema_id).toBeNull();
+    expect(r.body.offsets).toHaveLength(30);
+    for (const [i, o] of r.body.offsets.entries()) {
+      expect(o.error_code).toBeNull();
+      expect(o.error).toBeNull();
+      const got = await read(topic, o.partition, o.offset, BINARY, '&max_bytes=1');
+      expect(got.status).toBe(200);
+      expect(got.body[0]).toEqual({ topic, key: b64(`k${i % 7}`), value: b64(`v${i}`), partition: o.partition, offset: o.offset });
+    }
+  });
+
+  it('stores json-format keys and values as their compact serialization and parses them back', async () => {
+    const topic = randomTopic();
+    const r = await produce(topic, [{ key: 'k', value: { a: [1, 2, { b: null }] } }, { value: 'plain' }, { key: 1 }], JSON_V2);
+    expect(r.status).toBe(200);
+    const got = await read(topic, 0, 0, JSON_V2);
+    expect(got.body.map((x: any) => [x.key, x.value])).toEqual([
+      ['k', { a: [1, 2, { b: null }] }],
+      [null, 'plain'],
+      [1, null],
+    ]);
+    // A string key "k" is 3 bytes on the log, quotes included.
+    const native = await app.request(`/floe/v1/topics/${topic}/partitions/0/records?offset=0`);
+    const n = (await native.json()) as any;
+    expect(Buffer.from(n.records[0].key, 'base64').toString()).toBe('"k"');
+    expect(n.records[2].value).toBeNull();
+  });
+
+  it('makes exactly one S3 PUT and one DynamoDB transaction for N records to P partitions', async () => {
+    const topic = randomTopic();
+    await createTopic(topic, 8);
+    // Warm the topic cache, then count only the produce.
+    await produce(topic, [{ value: b64('warm') }]);
+    const counter = countCalls(engine.clients);
+    counter.reset();
+    const records = Array.from({ length: 200 }, (_, i) => ({ key: b64(`key-${i}`), value: b64(`value-${i}`) }));
+    const r = await produce(topic, records);
+    const snapshot = counter.snapshot();
+    expect(r.status).toBe(200);
+    expect(new Set(r.body.offsets.map((o: any) => o.partition)).size).toBe(8);
+    expect(snapshot).toEqual({ 'dynamodb.BatchGetItem': 1, 'dynamodb.TransactWriteItems': 1, 's3.PutObject': 1 });
+    for (const [i, o] of r.body.offsets.entries()) {
+      const got = await read(topic, o.partition, o.offset, BINARY, '&max_bytes=1');
+      expect(got.body[0].value).toBe(b64(`value-${i}`));
+    }
+  });
+
+  it('puts keys on the same partitions as the Java client (kafkajs default partitioner)', async () => {
+    const require = createRequire(import.meta.url);
+    const { Partitioners } = require('kafkajs');
+    const partitioner = Partitioners.DefaultPartitioner();
+    const topic = randomTopic();
+    await createTopic(topic, 7);
+    const keys = Array.from({ length: 300 }, (_, i) => `user-${i * 7919}`);
+    const r = await produce(topic, keys.map((k) => ({ key: b64(k), value: b64('x') })));
+    const metadata = { topic, partitionMetadata: Array.from({ length: 7 }, (_, p) => ({ partitionId: p, leader: 0 })) };
+    keys.forEach((k, i) => {
+      expect(r.body.offsets[i].partition).toBe(partitioner({ topic, partitionMetadata: metadata.partitionMetadata, message: { key: Buffer.from(k) } }));
+    });
+  });
+
+  it('gives every record of concurrent producers on one partition a unique, contiguous offset', async () => {
+    const topic = randomTopic();
+    await createTopic(topic, 1);
+    const producers = 8;
+    const requests = 6;
+    const perRequest = 5;
+    const sent: string[] = [];
+    const acked = new Map<number, string>();
+    await Promise.all(
+      Array.from({ length: producers }, async (_, p) => {
+        for (let q = 0; q < requests; q++) {
+          const values = Array.from({ length: perRequest }, (_, i) => `p${p}-q${q}-r${i}`);
+          sent.push(...values);
+          const r = await produce(topic, values.map((v) => ({ value: b64(v) })));
+          expect(r.status).toBe(200);
+          r.body.offsets.forEach((o: any, i: number) => {
+            expect(acked.has(o.offset)).toBe(false);
+            acked.set(o.offset, values[i]!);
+          });
+        }
+      }),
+    );
+    const total = producers * requests * perRequest;
+    expect([...acked.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i));
+    const all: any[] = [];
+    while (all.length < total) {
+      const got = await read(topic, 0, all.length);
+      expect(got.body.length).toBeGreaterThan(0);
+      all.push(...got.body);
+    }
+    for (const rec of all) expect(Buffer.from(rec.value, 'base64').toString()).toBe(acked.get(rec.offset));
+    // Each request's records are contiguous and in request order.
+    for (const v of sent) expect([...acked.values()]).toContain(v);
+  });
+
+  it('splits a request over more partitions than one transaction holds, and says so', async () => {
+    const topic = randomTopic();
+    await createTopic(topic, 120);
+    const counter = countCalls(engine.clients);
+    await produce(topic, [{ value: b64('warm'), partition: 0 }]);
+    counter.reset();
+    const r = await produce(topic, Array.from({ length: 120 }, (_, p) => ({ value: b64(`to-${p}`), partition: p })));
+    expect(r.status).toBe(200);
+    expect(Number(r.headers.get('floe-transactions'))).toBe(3);
+    expect(counter.get('s3.PutObject')).toBe(1);
+    expect(counter.get('dynamodb.TransactWriteItems')).toBe(3);
+    for (let p = 0; p < 120; p += 17) {
+      const o = r.body.offsets[p];
+      expect(o.partition).toBe(p);
+      const got = await read(topic, p, o.offset);
+      expect(got.body[0].value).toBe(b64(`to-${p}`));
+    }
+  });
+
+  it('sends every record of a partition produce to that partition', async () => {
+    const topic = randomTopic();
+    await createTopic(topic, 4);
+    const r = await produce(topic, [{ key: b64('a'), value: b64('1') }, { value: b64('2') }], BINARY, `/topics/${topic}/partitions/2`);
+    expect(r.body.offsets.map((o: any) => [o.partition, o.offset])).toEqual([[2, 0], [2, 1]]);
+  });
+
+  it('splits a partition batch that would pass max.message.bytes, and refuses a record that alone does', async () => {
+    const topic = randomTopic();
+    await createTopic(topic, 1, [{ name: 'max.message.bytes', value: '2000' }]);
+    const big = b64('x'.repeat(900));
+    const r = await produce(topic, [{ value: big }, { value: big }, { value: big }, { value: big }]);
+    expect(r.status).toBe(200);
+    expect(r.body.offsets.map((o: any) => o.offset)).toEqual([0, 1, 2, 3]);
+    const all = await read(topic, 0, 0);
+    expect(all.body).toHaveLength(4);
+    const tooBig = await produce(topic, [{ value: b64('y') }, { value: b64('x'.repeat(3000)) }]);
+    expect(tooBig.status).toBe(422);
+    expect(tooBig.body.error_code).toBe(422);
+    expect(tooBig.body.message).toMatch(/max\.message\.bytes/);
+    const after = await app.request(`/topics/${topic}/partitions/0/offsets`);
+    expect(await after.json()).toEqual({ beginning_offset: 0, end_offset: 4 });
+  });
+
+  it('creates a missing topic on first produce, with one partition', async () => {
+    const topic = randomTopic();
+    expect((await produce(topic, [{ value: b64('x') }])).status).toBe(200);
+    const r = await app.request(`/topics/${topic}`);
+    const body = (await r.json()) as any;
+    expect(body.name).toBe(topic);
+    expect(body.partitions).toEqual([{ partition: 0, leader: 0, replicas: [{ broker: 0, leader: true, in_sync: true }] }]);
+    expect(body.configs['cleanup.policy']).toBe('delete');
+  });
+
+  it('refuses to produce to a missing topic when auto-creation is off', async () => {
+    const { app: strict } = testApp({ FLOE_AUTO_CREATE_TOPICS: 'false' });
+    const topic = randomTopic();
+    const r = await strict.request(`/topics/${topic}`, { method: 'POST', headers: { 'content-type': BINARY }, body: JSON.stringify({ records: [{ value: b64('x') }] }) });
+    expect(r.status).toBe(404);
+    expect(await r.json()).toEqual({ error_code: 40401, message: `Topic '${topic}' not found.` });
+  });
+});
+
+describe('fetch', () => {
+  it('answers OFFSET_OUT_OF_RANGE above the high watermark, and empty at it', async () => {
+    const topic = randomTopic();
+    await produce(topic, [{ value: b64('a') }, { value: b64('b') }]);
+    const above = await read(topic, 0, 3);
+    expect(above.status).toBe(416);
+    expect(above.body.message).toMatch(/OFFSET_OUT_OF_RANGE/);
+    const at = await read(topic, 0, 2);
+    expect(at.status).toBe(200);
+    expect(at.body).toEqual([]);
+  });
+
+  it('returns records from inside a batch, not only from its start', async () => {
+    const topic = randomTopic();
+    await produce(topic, ['a', 'b', 'c', 'd'].map((v) => ({ value: b64(v) })));
+    const got = await read(topic, 0, 2);
+    expect(got.body.map((r: any) => [r.offset, Buffer.from(r.value, 'base64').toString()])).toEqual([[2, 'c'], [3, 'd']]);
+  });
+
+  it('long-polls at the high watermark until a record arrives', async () => {
+    const topic = randomTopic();
+    await produce(topic, [{ value: b64('first') }]);
+    const started = Date.now();
+    const pending = read(topic, 0, 1, BINARY, '&timeout=5000');
+    await new Promise((r) => setTimeout(r, 300));
+    await produce(topic, [{ value: b64('second') }]);
+    const got = await pending;
+    expect(got.body.map((r: any) => r.offset)).toEqual([1]);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('waits up to the timeout and answers empty when nothing arrives', async () => {
+    const topic = randomTopic();
+    await produce(topic, [{ value: b64('only') }]);
+    const started = Date.now();
+    const got = await read(topic, 0, 1, BINARY, '&timeout=400');
+    expect(got.body).toEqual([]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+  });
+
+  it('caps key and value bytes with max_bytes but always returns at least one record', async () => {
+    const topic = randomTopic();
+    await produce(topic, Array.from({ length: 10 }, () => ({ value: b64('x'.repeat(100)) })));
+    expect((await read(topic, 0, 0, BINARY, '&max_bytes=250')).body).toHaveLength(2);
+    expect((await read(topic, 0, 0, BINARY, '&max_bytes=1')).body).toHaveLength(1);
+  });
+
+  it('reads across many requests\' objects with a bounded number of index items', async () => {
+    const topic = randomTopic();
+    for (let i = 0; i < 5; i++) await produce(topic, [{ value: b64(`a${i}`) }, { value: b64(`b${i}`) }]);
+    const got = await read(topic, 0, 3);
+    expect(got.body.map((r: any) => r.offset)).toEqual([3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('finds the first offset at or after a timestamp with the time index', async () => {
+    const topic = randomTopic();
+    const r = await app.request(`/v3/clusters/floe/topics/${topic}/records`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: [1000, 2000, 2000, 3000, 5000].map((ts, i) => JSON.stringify({ value: { type: 'STRING', data: `at-${ts}-${i}` }, timestamp: ts })).join('\n'),
+    });
+    expect(r.status).toBe(200);
+    const at = async (ts: number) => ((await (await app.request(`/floe/v1/topics/${topic}/partitions/0/offsets?timestamp=${ts}`)).json()) as any).offset;
+    expect(await at(0)).toBe(0);
+    expect(await at(1500)).toBe(1);
+    expect(await at(2000)).toBe(1);
+    expect(await at(4000)).toBe(4);
+    expect(await at(9000)).toBe(5); // none: the high watermark
+    const fromTime = (await (await app.request(`/floe/v1/topics/${topic}/partitions/0/records?timestamp=2500`)).json()) as any;
+    expect(fromTime.records.map((x: any) => x.offset)).toEqual([3, 4]);
+  });
+
+  it('reports headers, timestamps, the high watermark and the log start offset natively', async () => {
+    const topic = randomTopic();
+    const r = await app.request(`/v3/clusters/floe/topics/${topic}/records`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ key: { type: 'STRING', data: 'k' }, value: { type: 'JSON', data: { n: 1 } }, headers: [{ name: 'trace', value: b64('abc') }, { name: 'empty', value: null }], timestamp: '2026-01-02T03:04:05.678Z' }),
+    });
+    expect(r.status).toBe(200);
+    const report = (await r.json()) as any;
+    expect(report).toMatchObject({ error_code: 200, cluster_id: 'floe', topic_name: topic, partition_id: 0, offset: 0, timestamp: '2026-01-02T03:04:05.678Z' });
+    const got = (await (await app.request(`/floe/v1/topics/${topic}/partitions/0/records?offset=earliest`)).json()) as any;
+    expect(got).toMatchObject({ topic, partition: 0, high_watermark: 1, log_start_offset: 0, next_offset: 1 });
+    expect(got.records[0]).toEqual({
+      offset: 0,
+      timestamp: Date.parse('2026-01-02T03:04:05.678Z'),
+      key: b64('k'),
+      value: b64('{"n":1}'),
+      headers: [{ key: 'trace', value: b64('abc') }, { key: 'empty', value: null }],
+    });
+  });
+});
+
+describe('topic metadata', () => {
+  it('lists topics, describes partitions and reports offsets and brokers', async () => {
+    const topic = randomTopic();
+    await createTopic(topic, 2);
+    expect(await (await app.request('/topics')).json()).toContain(topic);
+    const parts = await app.request(`/topics/${topic}/partitions`, { headers: { accept: V2 } });
+    expect(parts.headers.get('content-type')).toBe(V2);
+    expect(((await parts.json()) as any[]).map((p) => p.partition)).toEqual([0, 1]);
+    expect(await (await app.request(`/topics/${topic}/partitions/1`)).json()).toEqual({ partition: 1, leader: 0, replicas: [{ broker: 0, leader: true, in_sync: true }] });
+    expect(await (await app.request(`/topics/${topic}/partitions/1/offsets`)).json()).toEqual({ beginning_offset: 0, end_offset: 0 });
+    expect(await (await app.request('/brokers')).json()).toEqual({ brokers: [0] });
+  });
+});
