@@ -87,7 +87,7 @@ describe('Lambda entries', () => {
     const ok = (await admin(event(functionUrlEvent, 'GET', '/'), context)) as { statusCode: number; body: string };
     expect(ok.statusCode).toBe(200);
     expect(JSON.parse(ok.body)).toEqual({});
-    const bad = (await produce(event(functionUrlEvent, 'POST', '/topics/..', { body: '{}', headers: { 'content-type': BINARY } }), context)) as { statusCode: number; body: string };
+    const bad = (await produce(event(functionUrlEvent, 'POST', '/topics/..%2Fsecret', { body: '{}', headers: { 'content-type': BINARY } }), context)) as { statusCode: number; body: string };
     expect(bad.statusCode).toBe(400);
     expect(JSON.parse(bad.body).error_code).toBe(40002);
   });
