@@ -49,7 +49,8 @@ export class ConfigError extends Error {}
 
 /** Reads the configuration from an environment (process.env by default); throws ConfigError on a bad value. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
-  const parsed = schema.safeParse(env);
+  // An empty variable means unset, as a shell user expects of `AWS_ENDPOINT_URL= npm start`.
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid Floe configuration: ${problems}`);

@@ -1,0 +1,35 @@
+// `npm start`: Floe on this machine. Configuration errors and a missing Java end in one line and a
+// non-zero exit; SIGINT and SIGTERM stop everything this process started.
+import { ConfigError } from '../config.ts';
+import { JavaMissingError } from './emulators.ts';
+import { startLocal } from './server.ts';
+
+// Local runs use Node 20 while Lambda runs 22+; the SDK's notice about its future releases is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+async function main(): Promise<void> {
+  const server = await startLocal();
+  console.log(`Floe listening on ${server.url} (data in ${server.dataDir})`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`Floe stopping (${signal})`);
+    server.stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        console.error(`floe: error while stopping: ${(e as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((e: unknown) => {
+  if (e instanceof JavaMissingError || e instanceof ConfigError) console.error(`floe: ${e.message}`);
+  else if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') console.error(`floe: port already in use (${(e as Error).message}); set PORT to another port`);
+  else console.error(`floe: failed to start: ${(e as Error).stack ?? String(e)}`);
+  process.exit(1);
+});

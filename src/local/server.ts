@@ -1,0 +1,152 @@
+// The local runtime: the emulators (unless an endpoint is configured), the tables and bucket, the
+// HTTP app on Node, and the background jobs on timers. `npm start` is a thin CLI over startLocal().
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { createApp } from '../api/app.ts';
+import { loadConfig, type FloeConfig } from '../config.ts';
+import { createEngine, type Engine } from '../engine/engine.ts';
+import { createClients } from '../storage/clients.ts';
+import { ensureStorage } from '../storage/setup.ts';
+import { startEmulators, type Emulators } from './emulators.ts';
+import { startTimers, type TimedJob } from './timers.ts';
+
+export interface LocalOptions {
+  /** The environment to read Floe's configuration from (process.env by default). */
+  env?: NodeJS.ProcessEnv;
+  dataDir?: string;
+  port?: number;
+  host?: string;
+  /** Background jobs to run on timers, built once the engine exists. */
+  jobs?: (engine: Engine) => TimedJob[];
+  log?: (line: string) => void;
+}
+
+export interface LocalServer {
+  url: string;
+  dataDir: string;
+  endpoints: { dynamodb: string | undefined; s3: string | undefined };
+  engine: Engine;
+  stop(): Promise<void>;
+}
+
+/** Written in the data folder while a server runs: how to find it and the storage it uses. */
+export interface RunningState {
+  pid: number;
+  url: string;
+  endpoints: { dynamodb?: string; s3?: string };
+  tablePrefix?: string;
+  bucket: string;
+}
+
+export const STATE_FILE = 'server.json';
+
+export function readRunningState(dataDir: string): RunningState | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dataDir, STATE_FILE), 'utf8')) as RunningState;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A server of an earlier start may still hold this data folder: its npm parent was killed and it
+ * lives on, or it is hung. Two servers on one folder would corrupt DynamoDB Local's database, so the
+ * earlier one is stopped (SIGTERM, then SIGKILL) before this one starts.
+ */
+async function stopPreviousServer(dataDir: string, log: (line: string) => void): Promise<void> {
+  const state = readRunningState(dataDir);
+  if (!state || state.pid === process.pid || !alive(state.pid)) return;
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${state.pid}/cmdline`, 'utf8');
+  } catch {
+    // Not Linux, or gone: signal it anyway if alive.
+  }
+  if (cmdline && !/node|tsx/.test(cmdline)) return; // the pid was reused by something else
+  log(`floe: stopping an earlier server (pid ${state.pid}) that still uses ${dataDir}`);
+  process.kill(state.pid, 'SIGTERM');
+  for (let i = 0; i < 50 && alive(state.pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (alive(state.pid)) process.kill(state.pid, 'SIGKILL');
+  for (let i = 0; i < 50 && alive(state.pid); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+export async function startLocal(options: LocalOptions = {}): Promise<LocalServer> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const dataDir = resolve(options.dataDir ?? env.FLOE_DATA_DIR ?? '.floe');
+  mkdirSync(dataDir, { recursive: true });
+  await stopPreviousServer(dataDir, log);
+
+  const external = Boolean(env.AWS_ENDPOINT_URL || env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL_S3);
+  let emulators: Emulators | undefined;
+  let config: FloeConfig;
+  if (external) {
+    config = loadConfig(env);
+  } else {
+    // Validate the configuration before starting anything that would need stopping.
+    loadConfig(env);
+    emulators = await startEmulators({ dataDir });
+    config = loadConfig({ ...env, AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb, AWS_ENDPOINT_URL_S3: emulators.endpoints.s3 });
+  }
+
+  let server: ServerType | undefined;
+  let timers: { stop(): Promise<void> } | undefined;
+  try {
+    const clients = createClients(config);
+    await ensureStorage(clients, config.tables, config.bucket);
+    const engine = createEngine(config, clients);
+    const app = createApp(engine);
+    const host = options.host ?? env.HOST ?? '127.0.0.1';
+    const port = options.port ?? Number(env.PORT ?? 8082);
+    const listening = await new Promise<{ port: number }>((resolveListen, reject) => {
+      server = serve({ fetch: app.fetch, hostname: host, port }, (info) => resolveListen(info));
+      server.once('error', reject);
+    });
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${listening.port}`;
+    timers = startTimers(options.jobs?.(engine) ?? [], log);
+    const state: RunningState = {
+      pid: process.pid,
+      url,
+      endpoints: { ...(config.endpoints.dynamodb ? { dynamodb: config.endpoints.dynamodb } : {}), ...(config.endpoints.s3 ? { s3: config.endpoints.s3 } : {}) },
+      ...(env.FLOE_TABLE_PREFIX ? { tablePrefix: env.FLOE_TABLE_PREFIX } : {}),
+      bucket: config.bucket,
+    };
+    writeFileSync(join(dataDir, STATE_FILE), JSON.stringify(state, null, 2));
+
+    let stopped: Promise<void> | undefined;
+    return {
+      url,
+      dataDir,
+      endpoints: config.endpoints,
+      engine,
+      stop() {
+        stopped ??= (async () => {
+          await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+          await timers?.stop();
+          // acks=0 writes already answered: let them land before storage goes away.
+          await Promise.allSettled([...engine.background]);
+          await emulators?.stop();
+          if (readRunningState(dataDir)?.pid === process.pid) rmSync(join(dataDir, STATE_FILE), { force: true });
+        })();
+        return stopped;
+      },
+    };
+  } catch (e) {
+    server?.close();
+    await timers?.stop();
+    await emulators?.stop();
+    throw e;
+  }
+}
+
+

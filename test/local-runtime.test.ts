@@ -1,0 +1,154 @@
+// The local runtime as a newcomer runs it: a real `node` process serving the API over HTTP, killed
+// with SIGKILL and started again on the same data folder, and stopped with SIGTERM.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../src/local/emulators.ts';
+import { startTimers } from '../src/local/timers.ts';
+import { b64, BINARY } from './support/engine.ts';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'floe-runtime-'));
+const children: ChildProcess[] = [];
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startServer(port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/local/main.ts'], {
+    env: { ...process.env, FLOE_DATA_DIR: dataDir, PORT: String(port), AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_S3: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/`);
+      if (r.ok) return child;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server did not answer: ${output}`);
+}
+
+function javaPid(): number {
+  const state = readFileSync(join(dataDir, 'dynamodb-local.pid'), 'utf8');
+  return Number(state.trim());
+}
+
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  try {
+    process.kill(javaPid(), 'SIGKILL');
+  } catch {
+    // already gone
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('local runtime', () => {
+  it('comes back after SIGKILL with every acknowledged record, and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    let server = await startServer(port);
+    const base = `http://127.0.0.1:${port}`;
+    expect(await (await fetch(`${base}/`)).json()).toEqual({});
+    const produced = await fetch(`${base}/topics/survivor`, { method: 'POST', headers: { 'content-type': BINARY }, body: JSON.stringify({ records: [{ value: b64('one') }, { value: b64('two') }] }) });
+    expect(((await produced.json()) as any).offsets.map((o: any) => o.offset)).toEqual([0, 1]);
+
+    const oldJava = javaPid();
+    server.kill('SIGKILL');
+    await new Promise((r) => server.once('exit', r));
+    // The emulator outlives its parent; the next start must clear it.
+    expect(alive(oldJava)).toBe(true);
+
+    server = await startServer(port);
+    expect(alive(oldJava)).toBe(false);
+    const got = await fetch(`${base}/topics/survivor/partitions/0/records?offset=0`, { headers: { accept: BINARY } });
+    expect(((await got.json()) as any[]).map((r) => Buffer.from(r.value, 'base64').toString())).toEqual(['one', 'two']);
+    const more = await fetch(`${base}/topics/survivor`, { method: 'POST', headers: { 'content-type': BINARY }, body: JSON.stringify({ records: [{ value: b64('three') }] }) });
+    expect(((await more.json()) as any).offsets[0].offset).toBe(2);
+
+    const newJava = javaPid();
+    server.kill('SIGTERM');
+    const code = await new Promise((r) => server.once('exit', r));
+    expect(code).toBe(0);
+    expect(alive(newJava)).toBe(false);
+  });
+
+  it('refuses to start without Java in one line that says what to do', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/local/main.ts'], {
+      env: { ...process.env, PATH: '/nonexistent', FLOE_DATA_DIR: mkdtempSync(join(tmpdir(), 'floe-nojava-')), PORT: String(await freePort()), AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_S3: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code).toBe(1);
+    const lines = err.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/Java 17.*openjdk-17-jre-headless.*AWS_ENDPOINT_URL/);
+  });
+
+  it('refuses a bad configuration in one line', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/local/main.ts'], {
+      env: { ...process.env, FLOE_DEFAULT_PARTITIONS: 'many', FLOE_DATA_DIR: mkdtempSync(join(tmpdir(), 'floe-badcfg-')) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    expect(await new Promise((r) => child.once('exit', r))).toBe(1);
+    expect(err.trim()).toMatch(/^floe: invalid Floe configuration: FLOE_DEFAULT_PARTITIONS/);
+  });
+});
+
+describe('local job timers', () => {
+  it('runs each job on its interval, never overlapping itself, and keeps going after a failure', async () => {
+    let runs = 0;
+    let concurrent = 0;
+    let maxConcurrent = 0;
+    let failures = 0;
+    const lines: string[] = [];
+    const timers = startTimers(
+      [
+        {
+          name: 'slow',
+          intervalMs: 10,
+          run: async () => {
+            runs++;
+            concurrent++;
+            maxConcurrent = Math.max(maxConcurrent, concurrent);
+            await new Promise((r) => setTimeout(r, 35));
+            concurrent--;
+            if (runs === 1) {
+              failures++;
+              throw new Error('boom');
+            }
+            return { ok: true };
+          },
+        },
+      ],
+      (l) => lines.push(l),
+    );
+    await new Promise((r) => setTimeout(r, 250));
+    await timers.stop();
+    expect(runs).toBeGreaterThan(2);
+    expect(maxConcurrent).toBe(1);
+    expect(failures).toBe(1);
+    expect(lines.some((l) => l.includes('"error":"boom"'))).toBe(true);
+    const after = runs;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(runs).toBe(after);
+  });
+});
