@@ -1,0 +1,59 @@
+// `npm run test:faults -- --ops N --seed S [--producers P --consumers C --partitions K --crash-every N --max-seconds T]`:
+// the long fault run, on its own emulators, ending in one JSON line with the checker's counts.
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../../src/config.ts';
+import { startEmulators } from '../../src/local/emulators.ts';
+import { createClients } from '../../src/storage/clients.ts';
+import { ensureStorage } from '../../src/storage/setup.ts';
+import { DEFAULT_FAULTS } from './faults.ts';
+import { runWorkload, summary } from './workload.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const { values } = parseArgs({
+  options: {
+    ops: { type: 'string', default: '100000' },
+    seed: { type: 'string', default: String(Date.now() % 1_000_000) },
+    producers: { type: 'string', default: '8' },
+    consumers: { type: 'string', default: '4' },
+    partitions: { type: 'string', default: '4' },
+    'crash-every': { type: 'string', default: '200' },
+    'max-seconds': { type: 'string', default: '3600' },
+  },
+});
+
+const run = randomBytes(4).toString('hex');
+const emulators = process.env.AWS_ENDPOINT_URL ? undefined : await startEmulators();
+const env = {
+  ...process.env,
+  FLOE_TABLE_PREFIX: `faults-${run}-`,
+  FLOE_BUCKET: `floe-faults-${run}`,
+  ...(emulators ? { AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb, AWS_ENDPOINT_URL_S3: emulators.endpoints.s3 } : {}),
+};
+const config = loadConfig(env);
+await ensureStorage(createClients(config), config.tables, config.bucket);
+const seed = Number(values.seed);
+console.error(`fault run: seed ${seed}, ${values.ops} operations`);
+try {
+  const result = await runWorkload({
+    config,
+    topic: `faults-${run}`,
+    seed,
+    ops: Number(values.ops),
+    maxMs: Number(values['max-seconds']) * 1000,
+    producers: Number(values.producers),
+    consumers: Number(values.consumers),
+    partitions: Number(values.partitions),
+    rates: DEFAULT_FAULTS,
+    crashEvery: Number(values['crash-every']),
+  });
+  const s = summary(result);
+  console.log(JSON.stringify({ seed, ...s }));
+  if (!s.valid) {
+    console.error(JSON.stringify({ lost: result.result.lost.slice(0, 20), inconsistent: result.result.inconsistent.slice(0, 20), skips: result.result.pollSkips.slice(0, 20), unseen: result.result.unseen.slice(0, 20) }));
+    process.exitCode = 1;
+  }
+} finally {
+  await emulators?.stop();
+}

@@ -1,0 +1,168 @@
+// Concurrent producers and consumers against Floe with faults injected into their storage clients,
+// recording every operation for the checker. Each producer or consumer is a "process" with its own
+// engine and clients; an injected crash kills it, and it comes back as a new process (new engine,
+// empty caches), as a Lambda container would.
+import { createEngine, type Engine } from '../../src/engine/engine.ts';
+import { FloeError } from '../../src/errors.ts';
+import type { FloeConfig } from '../../src/config.ts';
+import { createClients } from '../../src/storage/clients.ts';
+import { check, type CheckResult, type FinalRead, type Op } from './checker.ts';
+import { CrashError, FaultInjector, prng, type FaultKind, type FaultRates } from './faults.ts';
+
+export interface WorkloadOptions {
+  config: FloeConfig;
+  topic: string;
+  seed: number;
+  /** Stop after this many operations (produce attempts and polls)... */
+  ops: number;
+  /** ...or after this long, whichever comes first. */
+  maxMs: number;
+  producers: number;
+  consumers: number;
+  partitions: number;
+  rates: FaultRates;
+  /** A process crashes on average once in this many storage calls; 0 for never. */
+  crashEvery: number;
+  /** Client retries of a send whose outcome was unknown. */
+  clientRetries?: number;
+}
+
+export interface WorkloadResult {
+  result: CheckResult;
+  faults: Record<FaultKind, number>;
+  history: Op[];
+  crashes: number;
+  elapsedMs: number;
+}
+
+interface Process {
+  engine: Engine;
+  injector: FaultInjector;
+}
+
+export async function runWorkload(o: WorkloadOptions): Promise<WorkloadResult> {
+  const started = Date.now();
+  const history: Op[] = [];
+  const faults: Record<FaultKind, number> = { 'fail-before-send': 0, 'lose-response': 0, throttle: 0, 'server-error': 0, latency: 0, crash: 0 };
+  let crashes = 0;
+  let opsDone = 0;
+  const done = () => opsDone >= o.ops || Date.now() - started >= o.maxMs;
+
+  const admin = createEngine(o.config, createClients(o.config));
+  await admin.topics.create({ name: o.topic, partitions: o.partitions });
+
+  const spawnProcess = (seed: number): Process => {
+    const clients = createClients(o.config);
+    const random = prng(seed ^ 0x5bd1e995);
+    const crashAtCall = o.crashEvery > 0 ? 1 + Math.floor(random() * o.crashEvery * 2) : undefined;
+    const injector = new FaultInjector({ seed, rates: o.rates, ...(crashAtCall !== undefined ? { crashAtCall } : {}) }).attach(clients);
+    return { engine: createEngine(o.config, clients), injector };
+  };
+  const retire = (p: Process) => {
+    for (const [k, v] of Object.entries(p.injector.injected)) faults[k as FaultKind] += v;
+  };
+
+  const producer = async (index: number) => {
+    const name = `producer-${index}`;
+    const random = prng(o.seed * 7919 + index);
+    let generation = 0;
+    let proc = spawnProcess(o.seed * 1_000_003 + index * 1000 + generation);
+    let seq = 0;
+    while (!done()) {
+      const partition = Math.floor(random() * o.partitions);
+      const count = 1 + Math.floor(random() * 4);
+      const sendId = `${name}-${seq++}`;
+      const values = Array.from({ length: count }, (_, i) => `${sendId}-${i}`);
+      for (let attempt = 1; attempt <= 1 + (o.clientRetries ?? 3) && !done(); attempt++) {
+        opsDone++;
+        try {
+          const r = await proc.engine.producer.produce(o.topic, values.map((v) => ({ key: null, value: Buffer.from(v) })), { partition });
+          const offsets = r.records.map((x) => ('offset' in x ? x.offset : -1));
+          history.push({ type: 'produce', process: name, sendId, attempt, partition, values, outcome: 'ok', offsets });
+          break;
+        } catch (e) {
+          const definite = e instanceof FloeError && e.status < 500;
+          history.push({ type: 'produce', process: name, sendId, attempt, partition, values, outcome: definite ? 'fail' : 'unknown', error: (e as Error).message });
+          if (definite) break;
+          if (e instanceof CrashError || proc.injector.crashed) {
+            crashes++;
+            retire(proc);
+            proc = spawnProcess(o.seed * 1_000_003 + index * 1000 + ++generation);
+          }
+        }
+      }
+    }
+    retire(proc);
+  };
+
+  const consumer = async (index: number) => {
+    const name = `consumer-${index}`;
+    let generation = 0;
+    let proc = spawnProcess(o.seed * 2_000_003 + index * 1000 + generation);
+    const positions = new Array<number>(o.partitions).fill(0);
+    let turn = index;
+    while (!done()) {
+      const partition = turn++ % o.partitions;
+      opsDone++;
+      try {
+        const r = await proc.engine.fetcher.fetch({ topic: o.topic, partition, offset: positions[partition]!, maxBytes: 64 * 1024 });
+        history.push({ type: 'poll', process: name, partition, from: positions[partition]!, outcome: 'ok', records: r.records.map((x) => ({ offset: x.offset, value: x.value!.toString() })) });
+        positions[partition] = r.nextOffset;
+        if (r.records.length === 0) await new Promise((res) => setTimeout(res, 5));
+      } catch (e) {
+        history.push({ type: 'poll', process: name, partition, from: positions[partition]!, outcome: 'fail', records: [] });
+        if (e instanceof CrashError || proc.injector.crashed) {
+          crashes++;
+          retire(proc);
+          proc = spawnProcess(o.seed * 2_000_003 + index * 1000 + ++generation);
+        }
+      }
+    }
+    retire(proc);
+  };
+
+  await Promise.all([...Array.from({ length: o.producers }, (_, i) => producer(i)), ...Array.from({ length: o.consumers }, (_, i) => consumer(i))]);
+  const final = await finalRead(admin, o.topic, o.partitions);
+  return { result: check(history, final), faults, history, crashes, elapsedMs: Date.now() - started };
+}
+
+/** Every record of every partition, read without faults from the log start to the high watermark. */
+export async function finalRead(engine: Engine, topic: string, partitions: number): Promise<FinalRead> {
+  const out: FinalRead = new Map();
+  for (let p = 0; p < partitions; p++) {
+    const records: Array<{ offset: number; value: string }> = [];
+    const { logStartOffset, highWatermark } = await engine.fetcher.offsets(topic, p);
+    let offset = logStartOffset;
+    while (offset < highWatermark) {
+      const r = await engine.fetcher.fetch({ topic, partition: p, offset, maxBytes: 4 * 1024 * 1024 });
+      for (const x of r.records) records.push({ offset: x.offset, value: x.value!.toString() });
+      if (r.nextOffset <= offset) throw new Error(`final read made no progress at ${topic}/${p}@${offset}`);
+      offset = r.nextOffset;
+    }
+    out.set(p, records);
+  }
+  return out;
+}
+
+/** The one-line report the long run prints. */
+export function summary(r: WorkloadResult) {
+  const injected = Object.entries(r.faults).reduce((n, [k, v]) => (k === 'latency' ? n : n + v), 0);
+  return {
+    ops: r.result.ops,
+    faults_injected: injected,
+    latency_injected: r.faults.latency,
+    crashes: r.crashes,
+    acked: r.result.acked,
+    lost: r.result.lost.length,
+    duplicates: r.result.duplicates.length,
+    duplicates_after_unknown: r.result.duplicates.filter((d) => d.explained).length,
+    unexplained_duplicates: r.result.unexplainedDuplicates,
+    inconsistent: r.result.inconsistent.length,
+    non_monotonic: r.result.nonMonotonicSends.length + r.result.nonMonotonicPolls.length,
+    poll_skips: r.result.pollSkips.length,
+    unseen: r.result.unseen.length,
+    unknown_but_written: r.result.unknownButWritten,
+    elapsed_s: Math.round(r.elapsedMs / 100) / 10,
+    valid: r.result.valid,
+  };
+}
