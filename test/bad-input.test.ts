@@ -164,3 +164,15 @@ describe('v3 topic administration', () => {
     expect(reports[2].offset).toBe(1);
   });
 });
+
+describe('a refused produce creates no topic', () => {
+  it.each([
+    ['a partition the new topic would not have', JSON.stringify({ records: [{ value: b64('x'), partition: 3 }] }), 404],
+    ['a record over max.message.bytes', JSON.stringify({ records: [{ value: b64('x'.repeat(1_100_000)) }] }), 422],
+  ])('%s', async (_what, body, status) => {
+    const topic = randomTopic('nocreate');
+    const r = await post(`/topics/${topic}`, body);
+    expect(r.status).toBe(status);
+    expect((await call(`/topics/${topic}`)).status).toBe(404);
+  });
+});

@@ -68,3 +68,30 @@ describe('fault injection', () => {
     expect(run.result.unexplainedDuplicates).toBe(0);
   }, 90_000);
 });
+
+describe('S3 conditional PUT', () => {
+  it('takes "412 already exists" on a retried PUT as its own earlier success', async () => {
+    const config = testConfig();
+    const clients = testClients(config);
+    // S3 answers 412 to an If-None-Match retry whose first attempt landed; the emulator does not, so
+    // the answer is forced here after the object was really written.
+    let forced = 0;
+    clients.s3.middlewareStack.add(
+      ((next: (a: unknown) => Promise<unknown>, ctx: { commandName?: string }) => async (args: unknown) => {
+        const out = await next(args);
+        if (ctx.commandName === 'PutObjectCommand' && forced++ === 0) {
+          throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), { name: 'PreconditionFailed', $metadata: { httpStatusCode: 412 } });
+        }
+        return out;
+      }) as never,
+      { step: 'finalizeRequest', priority: 'low', name: 'force412' },
+    );
+    const engine = createEngine(config, clients);
+    const topic = randomTopic('412');
+    const r = await engine.producer.produce(topic, [{ key: null, value: Buffer.from('once') }]);
+    expect(forced).toBe(1);
+    expect((r.records[0] as { offset: number }).offset).toBe(0);
+    const log = await engine.fetcher.fetch({ topic, partition: 0, offset: 0 });
+    expect(log.records.map((x) => x.value!.toString())).toEqual(['once']);
+  });
+});

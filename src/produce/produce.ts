@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { TransactionCanceledException, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { encodeRecordBatch, partitionForKey, type RecordHeader } from '../log/index.ts';
-import { FloeError, PartitionNotFoundError, RetriableStorageError } from '../errors.ts';
+import { FloeError, PartitionNotFoundError, RetriableStorageError, TopicNotFoundError } from '../errors.ts';
 import type { AwsClients } from '../storage/clients.ts';
 import type { DataBucket } from '../storage/data-bucket.ts';
 import { HEAD_SORT_KEY, newObjectKey, partitionKey } from '../storage/keys.ts';
@@ -89,9 +89,7 @@ export class Producer {
 
   async produce(topicName: string, records: ProduceRecord[], options: ProduceOptions = {}): Promise<ProduceResult> {
     if (records.length === 0) throw new FloeError('VALIDATION', 'records may not be empty');
-    const topic = await this.deps.topics.resolve(topicName, { autoCreate: true });
-    const settings = topicSettings(topic.configs);
-    const batches = this.plan(topic, settings, records, options);
+    const { topic, batches } = await this.resolveAndPlan(topicName, records, options);
 
     // Step 2: one PUT for the whole request, whatever the number of records and partitions.
     let position = 0;
@@ -123,6 +121,23 @@ export class Producer {
       }),
     );
     return { topic: topic.topic, records: results as Array<ProducedRecord | FailedRecord>, transactions: chunks.length, objectKey };
+  }
+
+  /**
+   * A request that will be refused must not create its topic: for a missing topic the records are
+   * first planned against the topic auto-creation would make, and only then is it created.
+   */
+  private async resolveAndPlan(topicName: string, records: ProduceRecord[], options: ProduceOptions): Promise<{ topic: Topic; batches: PlannedBatch[] }> {
+    let topic: Topic;
+    try {
+      topic = await this.deps.topics.resolve(topicName);
+    } catch (e) {
+      if (!(e instanceof TopicNotFoundError)) throw e;
+      const prospective = this.deps.topics.prospective(topicName);
+      this.plan(prospective, topicSettings(prospective.configs), records, options);
+      topic = await this.deps.topics.resolve(topicName, { autoCreate: true });
+    }
+    return { topic, batches: this.plan(topic, topicSettings(topic.configs), records, options) };
   }
 
   /** Step 1: choose partitions and encode one batch per partition (more when max.message.bytes demands). */

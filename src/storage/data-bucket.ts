@@ -9,6 +9,17 @@ export class DataBucket {
   ) {}
 
   async put(key: string, body: Uint8Array): Promise<void> {
+    try {
+      await this.send(key, body);
+    } catch (e) {
+      // Keys are unique per request: "already exists" means an earlier attempt of this very PUT landed
+      // and only its answer was lost, and the SDK's retry met our own object.
+      if ((e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) return;
+      throw e;
+    }
+  }
+
+  private async send(key: string, body: Uint8Array): Promise<void> {
     await this.clients.s3.send(
       new PutObjectCommand({
         Bucket: this.bucket,

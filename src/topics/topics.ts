@@ -106,6 +106,13 @@ export class TopicService {
     return r.item;
   }
 
+  /** The topic auto-creation would make under this name; throws TopicNotFoundError when it is off. */
+  prospective(name: string): Topic {
+    validateTopicName(name);
+    if (!this.options.autoCreate) throw new TopicNotFoundError(name);
+    return { topic: name, id: '', partitions: this.options.defaultPartitions, configs: {}, createdAt: 0 };
+  }
+
   /** Drops a cached topic, after a commit found that it was deleted or re-created. */
   forget(name: string): void {
     this.cache.delete(name);
