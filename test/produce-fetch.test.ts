@@ -171,6 +171,21 @@ describe('produce and fetch', () => {
     expect(await after.json()).toEqual({ beginning_offset: 0, end_offset: 4 });
   });
 
+  it('stores gzip-compressed batches for a topic with compression.type=gzip, and reads them back', async () => {
+    const topic = randomTopic();
+    await createTopic(topic, 1, [{ name: 'compression.type', value: 'gzip' }]);
+    const values = Array.from({ length: 50 }, (_, i) => b64(`compressible ${'z'.repeat(200)} ${i}`));
+    const r = await produce(topic, values.map((value) => ({ value })));
+    expect(r.status).toBe(200);
+    const got = await read(topic, 0, 0);
+    expect(got.body.map((x: any) => x.value)).toEqual(values);
+    // The stored batch is gzip (attributes bits 0-2 = 1) and much smaller than the raw values.
+    const { objectKey } = (await engine.producer.produce(topic, values.map((v) => ({ key: null, value: Buffer.from(v, 'base64') })))) as any;
+    const stored = await engine.bucket.getRange(objectKey, 0, 61);
+    expect(stored.readInt16BE(21) & 0x07).toBe(1);
+    expect(stored.readInt32BE(8) + 12).toBeLessThan(50 * 200 / 4);
+  });
+
   it('creates a missing topic on first produce, with one partition', async () => {
     const topic = randomTopic();
     expect((await produce(topic, [{ value: b64('x') }])).status).toBe(200);
