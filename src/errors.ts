@@ -26,6 +26,8 @@ export const ERROR_KINDS = {
   CONSUMER_ALREADY_EXISTS: { status: 409, errorCode: 40902, retriable: false },
   ILLEGAL_STATE: { status: 409, errorCode: 40903, retriable: false },
   STALE_GENERATION: { status: 409, errorCode: 40904, retriable: false },
+  PRODUCER_FENCED: { status: 409, errorCode: 40905, retriable: false },
+  OUT_OF_ORDER_SEQUENCE: { status: 422, errorCode: 42206, retriable: false },
   PAYLOAD_TOO_LARGE: { status: 413, errorCode: 413, retriable: false },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, errorCode: 415, retriable: false },
   OFFSET_OUT_OF_RANGE: { status: 416, errorCode: 416, retriable: false },

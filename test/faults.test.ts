@@ -67,6 +67,28 @@ describe('fault injection', () => {
     expect(run.result.pollSkips).toEqual([]);
     expect(run.result.unexplainedDuplicates).toBe(0);
   }, 90_000);
+
+  it('writes each send of an idempotent producer once, whatever fails (bounded run)', async () => {
+    const run = await runWorkload({
+      config: testConfig(),
+      topic: randomTopic('idem-faults'),
+      seed: Number(process.env.FLOE_FAULT_SEED ?? 8),
+      ops: 500,
+      maxMs: 40_000,
+      producers: 4,
+      consumers: 1,
+      partitions: 3,
+      rates: DEFAULT_FAULTS,
+      crashEvery: 60,
+      idempotent: true,
+    });
+    const s = summary(run);
+    console.log(JSON.stringify({ idempotent: true, ...s }));
+    expect(s.acked).toBeGreaterThan(100);
+    expect(s.crashes).toBeGreaterThan(0);
+    expect(run.result.valid).toBe(true);
+    expect(run.result.duplicates).toEqual([]);
+  }, 90_000);
 });
 
 describe('S3 conditional PUT', () => {

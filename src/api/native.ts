@@ -4,11 +4,36 @@ import type { Hono } from 'hono';
 import type { Engine } from '../engine/engine.ts';
 import { FloeError } from '../errors.ts';
 import type { IsolationLevel } from '../fetch/fetch.ts';
+import type { IdempotentProducer, ProduceRecord } from '../produce/produce.ts';
+import { decodeBase64 } from './embedded.ts';
+import { readJson, requireJsonBody } from './media.ts';
 import { intQuery, partitionParam, topicParam } from './params.ts';
 
 const b64 = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64'));
 
 export function nativeRoutes(app: Hono, engine: Engine): void {
+  /** Kafka's InitProducerId: a fresh producer id, for idempotent produce. */
+  app.post('/floe/v1/producer-ids', async (c) => {
+    return c.json({ producer_id: await engine.producer.allocateProducerId(), producer_epoch: 0 });
+  });
+
+  /**
+   * Native produce: base64 keys and values, headers, timestamps, and optional idempotence
+   * (`producer_id`, `producer_epoch`, `sequence`: a retry with the same sequence is written once).
+   */
+  app.post('/floe/v1/topics/:topic/records', async (c) => {
+    const topic = topicParam(c.req.param('topic'));
+    requireJsonBody(c);
+    const body = await readJson(c, engine.config.maxRequestBytes);
+    const { records, producer } = parseNativeProduce(body);
+    const r = await engine.producer.produce(topic, records, producer ? { producer } : {});
+    return c.json({
+      topic: r.topic,
+      transactions: r.transactions,
+      records: r.records.map((x) => ('error' in x ? { partition: x.partition, error_code: x.error.errorCode, message: x.error.message } : { partition: x.partition, offset: x.offset, timestamp: x.timestamp })),
+    });
+  });
+
   /**
    * offset: a number, `earliest` or `latest`; or `timestamp` (ms) to start at the first record at or
    * after that time.
@@ -74,4 +99,44 @@ async function startOffset(engine: Engine, topic: string, partition: number, off
   const n = intQuery(offset, 'offset', { min: 0 });
   if (n === undefined) throw new FloeError('BAD_REQUEST', "query parameter 'offset' (a number, earliest or latest) or 'timestamp' is required");
   return n;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function optionalBase64(v: unknown, what: string): Buffer | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw new FloeError('VALIDATION', `${what} must be a base64 string or null`);
+  return decodeBase64(v, what);
+}
+
+export function parseNativeProduce(body: unknown): { records: ProduceRecord[]; producer?: IdempotentProducer } {
+  if (!isObject(body)) throw new FloeError('VALIDATION', 'request body must be a JSON object with a "records" array');
+  if (!Array.isArray(body.records)) throw new FloeError('VALIDATION', 'records must be an array');
+  if (body.records.length === 0) throw new FloeError('VALIDATION', 'records may not be empty');
+  const records = body.records.map((r: unknown, i): ProduceRecord => {
+    if (!isObject(r)) throw new FloeError('VALIDATION', `records[${i}] must be an object`);
+    const rec: ProduceRecord = { key: optionalBase64(r.key, `records[${i}].key`), value: optionalBase64(r.value, `records[${i}].value`) };
+    if (r.partition !== undefined && r.partition !== null) {
+      if (typeof r.partition !== 'number' || !Number.isInteger(r.partition) || r.partition < 0) throw new FloeError('VALIDATION', `records[${i}].partition must be a non-negative integer`);
+      rec.partition = r.partition;
+    }
+    if (r.timestamp !== undefined && r.timestamp !== null) {
+      if (typeof r.timestamp !== 'number' || !Number.isSafeInteger(r.timestamp) || r.timestamp < 0) throw new FloeError('VALIDATION', `records[${i}].timestamp must be epoch milliseconds`);
+      rec.timestamp = r.timestamp;
+    }
+    if (r.headers !== undefined && r.headers !== null) {
+      if (!Array.isArray(r.headers)) throw new FloeError('VALIDATION', `records[${i}].headers must be an array of {"key","value"}`);
+      rec.headers = r.headers.map((h: unknown, j) => {
+        if (!isObject(h) || typeof h.key !== 'string') throw new FloeError('VALIDATION', `records[${i}].headers[${j}] must be {"key": string, "value": base64 or null}`);
+        return { key: h.key, value: optionalBase64(h.value, `records[${i}].headers[${j}].value`) };
+      });
+    }
+    return rec;
+  });
+  const fields = [body.producer_id, body.producer_epoch, body.sequence];
+  if (fields.every((f) => f === undefined || f === null)) return { records };
+  if (!fields.every((f) => typeof f === 'number')) throw new FloeError('VALIDATION', 'producer_id, producer_epoch and sequence go together, as integers');
+  return { records, producer: { id: body.producer_id as number, epoch: body.producer_epoch as number, sequence: body.sequence as number } };
 }

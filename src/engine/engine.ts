@@ -8,6 +8,7 @@ import type { AwsClients } from '../storage/clients.ts';
 import { DataBucket } from '../storage/data-bucket.ts';
 import { LogTable } from '../storage/log-table.ts';
 import { ObjectsTable } from '../storage/objects-table.ts';
+import { ProducersTable } from '../storage/producers-table.ts';
 import { TopicsTable } from '../storage/topics-table.ts';
 import { TopicService } from '../topics/topics.ts';
 
@@ -33,7 +34,8 @@ export function createEngine(config: FloeConfig, clients: AwsClients): Engine {
   const objects = new ObjectsTable(config.tables.objects);
   const bucket = new DataBucket(clients, config.bucket);
   const notifier = new AppendNotifier();
-  const producer = new Producer({ clients, topics, log, objects, bucket, onCommit: (id, p) => notifier.notify(id, p) });
+  const producers = new ProducersTable(clients, config.tables.producers);
+  const producer = new Producer({ clients, topics, log, objects, bucket, producers, onCommit: (id, p) => notifier.notify(id, p) });
   const fetcher = new Fetcher({ topics, log, bucket, notifier, cacheBytes: config.fetchCacheBytes, maxWaitMs: config.maxFetchWaitMs });
   return { config, clients, topics, producer, fetcher, log, objects, bucket, background: new Set() };
 }

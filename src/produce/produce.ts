@@ -10,7 +10,9 @@ import { FloeError, PartitionNotFoundError, RetriableStorageError, TopicNotFound
 import type { AwsClients } from '../storage/clients.ts';
 import type { DataBucket } from '../storage/data-bucket.ts';
 import { HEAD_SORT_KEY, newObjectKey, partitionKey } from '../storage/keys.ts';
-import { itemToEntry, type IndexEntry, type LogTable, type PartitionHead } from '../storage/log-table.ts';
+import { headFromItem, itemToEntry, type IndexEntry, type LogTable, type PartitionHead } from '../storage/log-table.ts';
+import { consistentBatchGet } from '../storage/batch-get.ts';
+import type { ProducersTable, ProducerState } from '../storage/producers-table.ts';
 import type { ObjectsTable } from '../storage/objects-table.ts';
 import { topicSettings, type TopicSettings } from '../topics/configs.ts';
 import type { Topic, TopicService } from '../topics/topics.ts';
@@ -45,9 +47,20 @@ export interface ProduceResult {
   objectKey: string;
 }
 
+export interface IdempotentProducer {
+  /** From Producer.allocateProducerId(). */
+  id: number;
+  /** A producer that restarts bumps its epoch; requests of an older epoch are fenced. */
+  epoch: number;
+  /** One per request, increasing; a retry of a request sends the same sequence. */
+  sequence: number;
+}
+
 export interface ProduceOptions {
   /** Sends every record without its own partition here. */
   partition?: number;
+  /** Makes the request idempotent: a retry with the same sequence gets the first attempt's offsets. */
+  producer?: IdempotentProducer;
 }
 
 /** Items one TransactWriteItems may hold. */
@@ -70,6 +83,8 @@ interface PlannedBatch {
 interface CommitResult {
   /** Base offset per planned batch. */
   baseOffsets: Map<PlannedBatch, number>;
+  /** True when an earlier attempt of this idempotent request had committed it. */
+  duplicate?: boolean;
 }
 
 export interface ProducerDeps {
@@ -78,6 +93,7 @@ export interface ProducerDeps {
   log: LogTable;
   objects: ObjectsTable;
   bucket: DataBucket;
+  producers: ProducersTable;
   /** Called after each commit with the partitions it appended to (wakes local long-polls). */
   onCommit?: (topicId: string, partition: number) => void;
 }
@@ -89,6 +105,8 @@ export class Producer {
 
   async produce(topicName: string, records: ProduceRecord[], options: ProduceOptions = {}): Promise<ProduceResult> {
     if (records.length === 0) throw new FloeError('VALIDATION', 'records may not be empty');
+    const producer = options.producer;
+    if (producer) validateProducer(producer);
     const { topic, batches } = await this.resolveAndPlan(topicName, records, options);
 
     // Step 2: one PUT for the whole request, whatever the number of records and partitions.
@@ -102,12 +120,12 @@ export class Producer {
     await this.deps.bucket.put(objectKey, body);
 
     // Steps 3-5 per transaction-sized chunk of partitions.
-    const chunks = chunkByItems(batches);
+    const chunks = chunkByItems(batches, producer ? 1 : 0);
     const results: Array<ProducedRecord | FailedRecord | undefined> = new Array(records.length);
     await Promise.all(
       chunks.map(async (chunk, i) => {
         try {
-          const { baseOffsets } = await this.commit(topic, chunk, objectKey, body.length, i);
+          const { baseOffsets } = await this.commit(topic, chunk, objectKey, body.length, i, producer);
           for (const p of new Set(chunk.map((b) => b.partition))) this.deps.onCommit?.(topic.id, p);
           for (const b of chunk) {
             const base = baseOffsets.get(b)!;
@@ -121,6 +139,11 @@ export class Producer {
       }),
     );
     return { topic: topic.topic, records: results as Array<ProducedRecord | FailedRecord>, transactions: chunks.length, objectKey };
+  }
+
+  /** A new producer id for idempotent produce (Kafka's InitProducerId); epoch 0 goes with it. */
+  allocateProducerId(): Promise<number> {
+    return this.deps.producers.allocateId();
   }
 
   /**
@@ -159,16 +182,20 @@ export class Producer {
     });
     const out: PlannedBatch[] = [];
     for (const [partition, indexes] of [...byPartition.entries()].sort((a, b) => a[0] - b[0])) {
-      this.encodeInto(out, partition, indexes, records, settings, now);
+      this.encodeInto(out, partition, indexes, records, settings, now, options.producer);
     }
     return out;
   }
 
-  private encodeInto(out: PlannedBatch[], partition: number, indexes: number[], records: ProduceRecord[], settings: TopicSettings, now: number): void {
+  private encodeInto(out: PlannedBatch[], partition: number, indexes: number[], records: ProduceRecord[], settings: TopicSettings, now: number, producer?: IdempotentProducer): void {
     const timestamps = indexes.map((i) => (settings.logAppendTime ? now : records[i]!.timestamp ?? now));
     const bytes = encodeRecordBatch(
       indexes.map((i, j) => ({ key: records[i]!.key, value: records[i]!.value, headers: records[i]!.headers ?? [], timestamp: timestamps[j]! })),
-      { compression: settings.compression, timestampType: settings.logAppendTime ? 'log-append' : 'create' },
+      {
+        compression: settings.compression,
+        timestampType: settings.logAppendTime ? 'log-append' : 'create',
+        ...(producer ? { producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.sequence } : {}),
+      },
     );
     if (bytes.length > settings.maxMessageBytes) {
       if (indexes.length === 1) {
@@ -179,8 +206,8 @@ export class Producer {
       }
       // Kafka bounds the batch, not the request: split and keep the order.
       const half = Math.ceil(indexes.length / 2);
-      this.encodeInto(out, partition, indexes.slice(0, half), records, settings, now);
-      this.encodeInto(out, partition, indexes.slice(half), records, settings, now);
+      this.encodeInto(out, partition, indexes.slice(0, half), records, settings, now, producer);
+      this.encodeInto(out, partition, indexes.slice(half), records, settings, now, producer);
       return;
     }
     out.push({
@@ -199,7 +226,7 @@ export class Producer {
    * jittered. An attempt whose outcome is unknown (lost response, timeout) may have committed: before
    * retrying, and before giving up, look for our own index entries where that attempt would have put them.
    */
-  private async commit(topic: Topic, batches: PlannedBatch[], objectKey: string, objectBytes: number, chunkIndex: number): Promise<CommitResult> {
+  private async commit(topic: Topic, batches: PlannedBatch[], objectKey: string, objectBytes: number, chunkIndex: number, producer?: IdempotentProducer): Promise<CommitResult> {
     const partitions = [...new Set(batches.map((b) => b.partition))];
     const probes: Array<Map<number, PartitionHead>> = [];
     let lastError: unknown;
@@ -209,8 +236,12 @@ export class Producer {
         if (won) return won;
       }
       if (attempt > 0) await sleep(backoff(attempt));
-      const heads = await this.deps.log.getHeads(topic.id, partitions);
-      const { items, baseOffsets } = this.transactionItems(topic, batches, heads, objectKey, objectBytes);
+      const { heads, states } = await this.readState(topic, partitions, producer);
+      if (producer) {
+        const duplicate = this.duplicateOf(topic, batches, states, producer);
+        if (duplicate) return duplicate;
+      }
+      const { items, baseOffsets } = this.transactionItems(topic, batches, heads, objectKey, objectBytes, producer && { producer, states });
       try {
         await this.deps.clients.ddb.send(
           new TransactWriteCommand({ TransactItems: items as never, ClientRequestToken: requestToken(objectKey, chunkIndex, heads) }),
@@ -242,7 +273,60 @@ export class Producer {
     throw new RetriableStorageError(`commit did not succeed after ${MAX_COMMIT_ATTEMPTS} attempts; nothing was written`, lastError);
   }
 
-  private transactionItems(topic: Topic, batches: PlannedBatch[], heads: Map<number, PartitionHead>, objectKey: string, objectBytes: number) {
+  /** Step 3: the heads, and the producer's state when idempotent, in one strongly consistent read. */
+  private async readState(topic: Topic, partitions: number[], producer?: IdempotentProducer) {
+    const keys = partitions.map((p) => this.deps.log.headKey(topic.id, p));
+    if (producer) for (const p of partitions) keys.push(this.deps.producers.stateKey(partitionKey(topic.id, p), producer.id));
+    const items = await consistentBatchGet(this.deps.clients, keys);
+    const heads = new Map(partitions.map((p, i) => [p, headFromItem(items[i])]));
+    const states = new Map<number, ProducerState>();
+    if (producer) partitions.forEach((p, i) => states.set(p, this.deps.producers.stateFromItem(items[partitions.length + i])));
+    return { heads, states };
+  }
+
+  /**
+   * The request's sequence already committed on every partition of the chunk: a retry, answered with
+   * the offsets the first attempt got. A fenced epoch or a sequence that is neither new nor remembered
+   * is refused.
+   */
+  private duplicateOf(topic: Topic, batches: PlannedBatch[], states: Map<number, ProducerState>, producer: IdempotentProducer): CommitResult | undefined {
+    let found = 0;
+    const bases = new Map<number, number>();
+    for (const [partition, state] of states) {
+      if (!state.exists || producer.epoch > state.epoch) continue;
+      if (producer.epoch < state.epoch) {
+        throw new FloeError('PRODUCER_FENCED', `producer ${producer.id} epoch ${producer.epoch} is fenced by epoch ${state.epoch} on ${topic.topic}/${partition}`);
+      }
+      const hit = state.seqs.find((s) => s.seq === producer.sequence);
+      const newest = state.seqs[state.seqs.length - 1];
+      if (hit) {
+        found++;
+        bases.set(partition, hit.base);
+      } else if (newest && producer.sequence < newest.seq) {
+        throw new FloeError('OUT_OF_ORDER_SEQUENCE', `sequence ${producer.sequence} of producer ${producer.id} is older than ${newest.seq} on ${topic.topic}/${partition} and no longer remembered`);
+      }
+    }
+    if (found === 0) return undefined;
+    if (found !== states.size) {
+      throw new FloeError('OUT_OF_ORDER_SEQUENCE', `sequence ${producer.sequence} of producer ${producer.id} was committed on some partitions of the request and not others`);
+    }
+    const baseOffsets = new Map<PlannedBatch, number>();
+    const next = new Map(bases);
+    for (const b of batches) {
+      baseOffsets.set(b, next.get(b.partition)!);
+      next.set(b.partition, next.get(b.partition)! + b.recordIndexes.length);
+    }
+    return { baseOffsets, duplicate: true };
+  }
+
+  private transactionItems(
+    topic: Topic,
+    batches: PlannedBatch[],
+    heads: Map<number, PartitionHead>,
+    objectKey: string,
+    objectBytes: number,
+    idempotent?: { producer: IdempotentProducer; states: Map<number, ProducerState> },
+  ) {
     const now = Date.now();
     const items: TransactWriteItem[] = [
       // First item, so a cancellation reason at index 0 means exactly "the topic changed".
@@ -284,9 +368,9 @@ export class Producer {
           appendTime: now,
           isControl: false,
           isTransactional: false,
-          producerId: -1,
-          producerEpoch: -1,
-          baseSequence: -1,
+          producerId: idempotent ? idempotent.producer.id : -1,
+          producerEpoch: idempotent ? idempotent.producer.epoch : -1,
+          baseSequence: idempotent ? idempotent.producer.sequence : -1,
         };
         baseOffsets.set(b, next);
         items.push(this.deps.log.entryPutParams(pk, entry));
@@ -295,6 +379,10 @@ export class Producer {
         bytes += b.bytes.length;
       }
       items.push(this.deps.log.headAppendParams(pk, head, { records, bytes, maxTimestamp: runningMax, appendTime: now }));
+      if (idempotent) {
+        const { producer, states } = idempotent;
+        items.push(this.deps.producers.putStateParams(pk, producer.id, states.get(partition)!, producer.epoch, { seq: producer.sequence, base: head.next, count: records }, now));
+      }
     }
     items.push(this.deps.objects.addRefsParams(objectKey, batches.length, objectBytes, now));
     return { items, baseOffsets };
@@ -319,8 +407,11 @@ export class Producer {
   }
 }
 
-/** Groups batches (whole partitions at a time) into transactions of at most MAX_TRANSACTION_ITEMS items. */
-function chunkByItems(batches: PlannedBatch[]): PlannedBatch[][] {
+/**
+ * Groups batches (whole partitions at a time) into transactions of at most MAX_TRANSACTION_ITEMS items:
+ * per partition its entries, its head and, when idempotent, its producer state.
+ */
+function chunkByItems(batches: PlannedBatch[], extraPerPartition: number): PlannedBatch[][] {
   const byPartition = new Map<number, PlannedBatch[]>();
   for (const b of batches) {
     let list = byPartition.get(b.partition);
@@ -331,7 +422,7 @@ function chunkByItems(batches: PlannedBatch[]): PlannedBatch[][] {
   let current: PlannedBatch[] = [];
   let used = FIXED_ITEMS;
   for (const list of byPartition.values()) {
-    const need = list.length + 1; // its entries and its head
+    const need = list.length + 1 + extraPerPartition;
     if (need + FIXED_ITEMS > MAX_TRANSACTION_ITEMS) {
       throw new FloeError('PAYLOAD_TOO_LARGE', `too many batches (${list.length}) for partition ${list[0]!.partition} in one request; send fewer records per request`);
     }
@@ -356,6 +447,13 @@ function requestToken(objectKey: string, chunkIndex: number, heads: Map<number, 
   const h = createHash('sha256').update(objectKey).update(String(chunkIndex));
   for (const [p, head] of [...heads.entries()].sort((a, b) => a[0] - b[0])) h.update(`|${p}:${head.next}`);
   return h.digest('hex').slice(0, 36);
+}
+
+function validateProducer(p: IdempotentProducer): void {
+  for (const [name, v, min] of [['producer id', p.id, 1], ['producer epoch', p.epoch, 0], ['sequence', p.sequence, 0]] as const) {
+    if (!Number.isSafeInteger(v) || v < min) throw new FloeError('VALIDATION', `${name} must be an integer >= ${min}`);
+  }
+  if (p.epoch > 32767) throw new FloeError('VALIDATION', 'producer epoch must fit in 16 bits');
 }
 
 /** Errors after which the transaction may or may not have been applied. */

@@ -20,6 +20,9 @@ export function newTopicId(): string {
   return ulid();
 }
 
+/** The producers-table item holding the producer id counter (no partition key has this form). */
+export const PRODUCER_ID_COUNTER_KEY = { p: '#producer-ids', pid: 0 } as const;
+
 /** Prefix of every data object; the garbage collector lists only below it. */
 export const DATA_PREFIX = 'data/';
 

@@ -2,7 +2,8 @@
 // start offset, size) and the batch index (sort key = base offset: where each batch's bytes live).
 // Building a request is pure and separate from sending it, so the commit can put several of them into
 // one transaction.
-import { BatchGetCommand, GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { consistentBatchGet, type TableKey } from './batch-get.ts';
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { AwsClients } from './clients.ts';
 import { HEAD_SORT_KEY, partitionKey } from './keys.ts';
@@ -119,7 +120,7 @@ export function itemToEntry(item: Record<string, unknown>): IndexEntry {
   };
 }
 
-function itemToHead(item: Record<string, unknown> | undefined): PartitionHead {
+export function headFromItem(item: Record<string, unknown> | undefined): PartitionHead {
   if (!item) return { ...EMPTY_HEAD };
   const h = item as unknown as HeadItem;
   return { next: h.next, start: h.start ?? 0, bytes: h.bytes ?? 0, maxTs: h.maxTs ?? -1, lastAppend: h.lastAppend ?? 0, exists: true };
@@ -194,32 +195,18 @@ export class LogTable {
     const r = await this.clients.ddb.send(
       new GetCommand({ TableName: this.table, Key: { p: partitionKey(topicId, partition), o: HEAD_SORT_KEY }, ConsistentRead: true }),
     );
-    return itemToHead(r.Item);
+    return headFromItem(r.Item);
+  }
+
+  /** Key of a partition's head item, for reads batched with other tables'. */
+  headKey(topicId: string, partition: number): TableKey {
+    return { table: this.table, key: { p: partitionKey(topicId, partition), o: HEAD_SORT_KEY } };
   }
 
   /** Strongly consistent heads of several partitions of one topic, in one BatchGetItem where possible. */
   async getHeads(topicId: string, partitions: number[]): Promise<Map<number, PartitionHead>> {
-    const out = new Map<number, PartitionHead>();
-    for (const p of partitions) out.set(p, { ...EMPTY_HEAD });
-    let keys = partitions.map((p) => ({ p: partitionKey(topicId, p), o: HEAD_SORT_KEY }));
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      const chunk = keys.slice(0, 100);
-      const rest = keys.slice(100);
-      const r = await this.clients.ddb.send(
-        new BatchGetCommand({ RequestItems: { [this.table]: { Keys: chunk, ConsistentRead: true } } }),
-      );
-      for (const item of r.Responses?.[this.table] ?? []) {
-        const p = Number(String(item.p).slice(topicId.length + 1));
-        out.set(p, itemToHead(item));
-      }
-      const unprocessed = (r.UnprocessedKeys?.[this.table]?.Keys ?? []) as typeof keys;
-      if (unprocessed.length > 0) {
-        if (attempt >= 8) throw new Error('BatchGetItem kept leaving keys unprocessed');
-        await new Promise((res) => setTimeout(res, Math.random() * 50 * 2 ** attempt));
-      }
-      keys = [...unprocessed, ...rest];
-    }
-    return out;
+    const items = await consistentBatchGet(this.clients, partitions.map((p) => this.headKey(topicId, p)));
+    return new Map(partitions.map((p, i) => [p, headFromItem(items[i])]));
   }
 
   /** Index entries with base offset >= `from`, ascending, at most `limit`. */

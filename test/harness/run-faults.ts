@@ -1,4 +1,4 @@
-// `npm run test:faults -- --ops N --seed S [--producers P --consumers C --partitions K --crash-every N --max-seconds T]`:
+// `npm run test:faults -- --ops N --seed S [--idempotent --producers P --consumers C --partitions K --crash-every N --max-seconds T]`:
 // the long fault run, on its own emulators, ending in one JSON line with the checker's counts.
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     partitions: { type: 'string', default: '4' },
     'crash-every': { type: 'string', default: '200' },
     'max-seconds': { type: 'string', default: '3600' },
+    idempotent: { type: 'boolean', default: false },
   },
 });
 
@@ -47,9 +48,10 @@ try {
     partitions: Number(values.partitions),
     rates: DEFAULT_FAULTS,
     crashEvery: Number(values['crash-every']),
+    idempotent: values.idempotent,
   });
   const s = summary(result);
-  console.log(JSON.stringify({ seed, ...s }));
+  console.log(JSON.stringify({ seed, idempotent: values.idempotent, ...s }));
   if (!s.valid) {
     console.error(JSON.stringify({ lost: result.result.lost.slice(0, 20), inconsistent: result.result.inconsistent.slice(0, 20), skips: result.result.pollSkips.slice(0, 20), unseen: result.result.unseen.slice(0, 20) }));
     process.exitCode = 1;

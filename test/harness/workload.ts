@@ -25,6 +25,8 @@ export interface WorkloadOptions {
   crashEvery: number;
   /** Client retries of a send whose outcome was unknown. */
   clientRetries?: number;
+  /** Producers send with a producer id and a sequence per send, so their retries are written once. */
+  idempotent?: boolean;
 }
 
 export interface WorkloadResult {
@@ -68,6 +70,8 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadResult> {
     let generation = 0;
     let proc = spawnProcess(o.seed * 1_000_003 + index * 1000 + generation);
     let seq = 0;
+    // The producer id belongs to the client, which outlives any Floe process that serves it.
+    const producerId = o.idempotent ? await admin.producer.allocateProducerId() : undefined;
     while (!done()) {
       const partition = Math.floor(random() * o.partitions);
       const count = 1 + Math.floor(random() * 4);
@@ -76,7 +80,11 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadResult> {
       for (let attempt = 1; attempt <= 1 + (o.clientRetries ?? 3) && !done(); attempt++) {
         opsDone++;
         try {
-          const r = await proc.engine.producer.produce(o.topic, values.map((v) => ({ key: null, value: Buffer.from(v) })), { partition });
+          const r = await proc.engine.producer.produce(
+            o.topic,
+            values.map((v) => ({ key: null, value: Buffer.from(v) })),
+            { partition, ...(producerId !== undefined ? { producer: { id: producerId, epoch: 0, sequence: seq - 1 } } : {}) },
+          );
           const offsets = r.records.map((x) => ('offset' in x ? x.offset : -1));
           history.push({ type: 'produce', process: name, sendId, attempt, partition, values, outcome: 'ok', offsets });
           break;
