@@ -19,6 +19,8 @@ export interface FloeConfig {
   maxFetchWaitMs: number;
   /** Bytes of S3 object data one process keeps in its fetch cache. */
   fetchCacheBytes: number;
+  /** A group member that makes no records call for this long is removed and its partitions move. */
+  groupSessionTimeoutMs: number;
 }
 
 const bool = z
@@ -43,6 +45,7 @@ const schema = z.object({
   FLOE_MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
   FLOE_MAX_FETCH_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(25_000),
   FLOE_FETCH_CACHE_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
+  FLOE_GROUP_SESSION_TIMEOUT_MS: z.coerce.number().int().min(100).max(30 * 60 * 1000).default(10_000),
 });
 
 export class ConfigError extends Error {}
@@ -76,5 +79,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
     maxRequestBytes: e.FLOE_MAX_REQUEST_BYTES,
     maxFetchWaitMs: e.FLOE_MAX_FETCH_WAIT_MS,
     fetchCacheBytes: e.FLOE_FETCH_CACHE_BYTES,
+    groupSessionTimeoutMs: e.FLOE_GROUP_SESSION_TIMEOUT_MS,
   };
 }

@@ -3,6 +3,7 @@
 import { Hono, type Context } from 'hono';
 import type { Engine } from '../engine/engine.ts';
 import { FloeError, isFloeError } from '../errors.ts';
+import { consumerRoutes } from './consumers.ts';
 import { nativeRoutes } from './native.ts';
 import { v2TopicRoutes } from './v2-topics.ts';
 import { v3Routes } from './v3.ts';
@@ -22,6 +23,7 @@ export function createApp(engine: Engine, options: AppOptions = {}): Hono {
   v2TopicRoutes(app, engine, options);
   v3Routes(app, engine, options);
   nativeRoutes(app, engine);
+  consumerRoutes(app, engine);
   app.notFound((c) => notFound(app, c));
   app.onError((err, c) => errorResponse(c, err));
   return app;

@@ -11,6 +11,10 @@ import { ObjectsTable } from '../storage/objects-table.ts';
 import { ProducersTable } from '../storage/producers-table.ts';
 import { TopicsTable } from '../storage/topics-table.ts';
 import { TopicService } from '../topics/topics.ts';
+import { GroupAdmin } from '../groups/admin.ts';
+import { Consumers } from '../groups/consumers.ts';
+import { Coordinator } from '../groups/coordinator.ts';
+import { GroupsTable } from '../storage/groups-table.ts';
 
 export interface Engine {
   config: FloeConfig;
@@ -21,6 +25,8 @@ export interface Engine {
   log: LogTable;
   objects: ObjectsTable;
   bucket: DataBucket;
+  consumers: Consumers;
+  groupAdmin: GroupAdmin;
   /** Work started for acks=0 produces, so a server can let it finish before it stops. */
   background: Set<Promise<unknown>>;
 }
@@ -37,5 +43,9 @@ export function createEngine(config: FloeConfig, clients: AwsClients): Engine {
   const producers = new ProducersTable(clients, config.tables.producers);
   const producer = new Producer({ clients, topics, log, objects, bucket, producers, onCommit: (id, p) => notifier.notify(id, p) });
   const fetcher = new Fetcher({ topics, log, bucket, notifier, cacheBytes: config.fetchCacheBytes, maxWaitMs: config.maxFetchWaitMs });
-  return { config, clients, topics, producer, fetcher, log, objects, bucket, background: new Set() };
+  const groups = new GroupsTable(clients, config.tables.groups);
+  const coordinator = new Coordinator(groups, topics, fetcher);
+  const consumers = new Consumers(groups, coordinator, topics, fetcher, { sessionTimeoutMs: config.groupSessionTimeoutMs });
+  const groupAdmin = new GroupAdmin(groups, topics, fetcher);
+  return { config, clients, topics, producer, fetcher, log, objects, bucket, consumers, groupAdmin, background: new Set() };
 }

@@ -43,3 +43,27 @@ export function objectKeyTime(key: string): number | undefined {
   for (const ch of m[1].slice(0, 10)) t = t * 32 + alphabet.indexOf(ch);
   return t;
 }
+
+/** Sort keys of the groups table: one group item, its consumer instances, its committed offsets. */
+export const GROUP_SORT_KEY = 'group';
+
+export function instanceSortKey(instance: string): string {
+  return `instance#${instance}`;
+}
+
+export const INSTANCE_PREFIX = 'instance#';
+export const OFFSET_PREFIX = 'offset#';
+
+/** Topic names cannot hold ':', so "topic:partition" is unambiguous. */
+export function topicPartitionKey(topic: string, partition: number): string {
+  return `${topic}:${partition}`;
+}
+
+export function parseTopicPartitionKey(key: string): [string, number] {
+  const i = key.lastIndexOf(':');
+  return [key.slice(0, i), Number(key.slice(i + 1))];
+}
+
+export function offsetSortKey(topic: string, partition: number): string {
+  return `${OFFSET_PREFIX}${topicPartitionKey(topic, partition)}`;
+}

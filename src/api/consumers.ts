@@ -1,0 +1,250 @@
+// REST Proxy v2 consumer resources, and Floe's native group administration.
+import type { Context, Hono } from 'hono';
+import type { IncomingMessage } from 'node:http';
+import type { Engine } from '../engine/engine.ts';
+import { FloeError } from '../errors.ts';
+import { parseStrategy, type InstanceConfig } from '../groups/consumers.ts';
+import type { ResetTarget } from '../groups/admin.ts';
+import { bytesToEmbedded } from './embedded.ts';
+import { BINARY_V2, JSON_V2, negotiate, negotiateMetadata, readJson, reply, requireJsonBody } from './media.ts';
+import { intQuery } from './params.ts';
+
+const BODY_LIMIT = 1024 * 1024;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Confluent's consumer configs arrive as strings or JSON values; both are taken. */
+function parseInstanceConfig(body: unknown): InstanceConfig {
+  if (body === undefined) return {};
+  if (!isObject(body)) throw new FloeError('VALIDATION', 'request body must be a JSON object');
+  const config: InstanceConfig = {};
+  const known = new Set(['name', 'format', 'auto.offset.reset', 'auto.commit.enable', 'fetch.min.bytes', 'consumer.request.timeout.ms', 'partition.assignment.strategy', 'id']);
+  for (const k of Object.keys(body)) if (!known.has(k)) throw new FloeError('INVALID_CONSUMER_CONFIG', `Unknown consumer config '${k}'`);
+  const str = (k: string) => {
+    const v = body[k];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw new FloeError('INVALID_CONSUMER_CONFIG', `${k} must be a string`);
+    return String(v);
+  };
+  const name = str('name') ?? str('id');
+  if (name !== undefined) config.name = name;
+  const format = str('format');
+  if (format !== undefined) {
+    if (format === 'binary' || format === 'json') config.format = format;
+    else if (['avro', 'jsonschema', 'protobuf'].includes(format)) throw new FloeError('INVALID_CONSUMER_CONFIG', `format ${format} needs a schema registry, which Floe does not have; use binary or json`);
+    else throw new FloeError('INVALID_CONSUMER_CONFIG', `Invalid format '${format}': use binary or json`);
+  }
+  const reset = str('auto.offset.reset');
+  if (reset !== undefined) {
+    const r = reset === 'smallest' ? 'earliest' : reset === 'largest' ? 'latest' : reset;
+    if (r !== 'earliest' && r !== 'latest' && r !== 'none') throw new FloeError('INVALID_CONSUMER_CONFIG', `Invalid auto.offset.reset '${reset}': use earliest, latest or none`);
+    config.autoOffsetReset = r;
+  }
+  const commit = str('auto.commit.enable');
+  if (commit !== undefined) {
+    if (commit !== 'true' && commit !== 'false') throw new FloeError('INVALID_CONSUMER_CONFIG', `Invalid auto.commit.enable '${commit}': use true or false`);
+    config.autoCommit = commit === 'true';
+  }
+  const int = (k: string, min: number, max: number) => {
+    const v = str(k);
+    if (v === undefined) return undefined;
+    if (!/^-?\d+$/.test(v)) throw new FloeError('INVALID_CONSUMER_CONFIG', `${k} must be an integer`);
+    const n = Number(v);
+    if (n < min || n > max) throw new FloeError('CONSUMER_CONFIG_OUT_OF_RANGE', `${k} must be between ${min} and ${max}`);
+    return n;
+  };
+  const minBytes = int('fetch.min.bytes', 0, 64 * 1024 * 1024);
+  if (minBytes !== undefined) config.fetchMinBytes = minBytes;
+  const timeout = int('consumer.request.timeout.ms', 0, 60_000);
+  if (timeout !== undefined) config.requestTimeoutMs = timeout;
+  const strategy = str('partition.assignment.strategy');
+  if (strategy !== undefined) config.strategy = parseStrategy(strategy);
+  return config;
+}
+
+function topicPartitions(raw: unknown, field = 'partitions'): Array<[string, number]> {
+  if (!isObject(raw) || !Array.isArray(raw[field])) throw new FloeError('VALIDATION', `request body must be {"${field}": [{"topic","partition"}]}`);
+  return (raw[field] as unknown[]).map((x, i) => {
+    if (!isObject(x) || typeof x.topic !== 'string' || typeof x.partition !== 'number' || !Number.isInteger(x.partition) || x.partition < 0) {
+      throw new FloeError('VALIDATION', `${field}[${i}] must be {"topic": string, "partition": non-negative integer}`);
+    }
+    return [x.topic, x.partition];
+  });
+}
+
+/**
+ * The REST Proxy reads committed offsets with a GET that carries a body. Fetch's Request drops such
+ * bodies, so they are read from the runtime's own request: Node's IncomingMessage or Lambda's event.
+ */
+async function getBody(c: Context): Promise<unknown> {
+  const env = c.env as { incoming?: IncomingMessage; event?: { body?: string; isBase64Encoded?: boolean } } | undefined;
+  let text = '';
+  if (env?.incoming) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of env.incoming) {
+      size += (chunk as Buffer).length;
+      if (size > BODY_LIMIT) throw new FloeError('PAYLOAD_TOO_LARGE', 'request body too large');
+      chunks.push(chunk as Buffer);
+    }
+    text = Buffer.concat(chunks).toString('utf8');
+  } else if (env?.event?.body) {
+    text = env.event.isBase64Encoded ? Buffer.from(env.event.body, 'base64').toString('utf8') : env.event.body;
+  } else {
+    text = await c.req.text().catch(() => '');
+  }
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new FloeError('MALFORMED_JSON', `Unexpected character in JSON body: ${(e as Error).message}`);
+  }
+}
+
+export function consumerRoutes(app: Hono, engine: Engine): void {
+  const consumers = engine.consumers;
+  const g = (c: Context) => c.req.param('group')!;
+  const i = (c: Context) => c.req.param('instance')!;
+
+  app.post('/consumers/:group', async (c) => {
+    const type = negotiateMetadata(c);
+    requireJsonBody(c);
+    const config = parseInstanceConfig(await readJson(c, BODY_LIMIT, { optional: true }));
+    const state = await consumers.create(g(c), config);
+    return reply(c, type, { instance_id: state.id, base_uri: `${new URL(c.req.url).origin}/consumers/${state.group}/instances/${state.id}` });
+  });
+
+  app.delete('/consumers/:group/instances/:instance', async (c) => {
+    await consumers.delete(g(c), i(c));
+    return c.body(null, 204);
+  });
+
+  app.post('/consumers/:group/instances/:instance/subscription', async (c) => {
+    requireJsonBody(c);
+    const body = await readJson(c, BODY_LIMIT);
+    if (!isObject(body)) throw new FloeError('VALIDATION', 'request body must be {"topics": [...]} or {"topic_pattern": "..."}');
+    const hasTopics = body.topics !== undefined && body.topics !== null;
+    const hasPattern = body.topic_pattern !== undefined && body.topic_pattern !== null;
+    if (hasTopics === hasPattern) throw new FloeError('VALIDATION', 'give exactly one of "topics" and "topic_pattern"');
+    if (hasTopics && (!Array.isArray(body.topics) || body.topics.length === 0 || !body.topics.every((t) => typeof t === 'string'))) {
+      throw new FloeError('VALIDATION', 'topics must be a non-empty array of topic names');
+    }
+    if (hasPattern && typeof body.topic_pattern !== 'string') throw new FloeError('VALIDATION', 'topic_pattern must be a string');
+    await consumers.subscribe(g(c), i(c), hasTopics ? { topics: body.topics as string[] } : { pattern: body.topic_pattern as string });
+    return c.body(null, 204);
+  });
+
+  app.get('/consumers/:group/instances/:instance/subscription', async (c) => {
+    const type = negotiateMetadata(c);
+    return reply(c, type, { topics: await consumers.subscription(g(c), i(c)) });
+  });
+
+  app.delete('/consumers/:group/instances/:instance/subscription', async (c) => {
+    await consumers.unsubscribe(g(c), i(c));
+    return c.body(null, 204);
+  });
+
+  app.post('/consumers/:group/instances/:instance/assignments', async (c) => {
+    requireJsonBody(c);
+    await consumers.assign(g(c), i(c), topicPartitions(await readJson(c, BODY_LIMIT)));
+    return c.body(null, 204);
+  });
+
+  app.get('/consumers/:group/instances/:instance/assignments', async (c) => {
+    const type = negotiateMetadata(c);
+    const parts = await consumers.assignments(g(c), i(c));
+    return reply(c, type, { partitions: parts.map(([topic, partition]) => ({ topic, partition })) });
+  });
+
+  app.post('/consumers/:group/instances/:instance/positions', async (c) => {
+    requireJsonBody(c);
+    const body = await readJson(c, BODY_LIMIT);
+    if (!isObject(body) || !Array.isArray(body.offsets)) throw new FloeError('VALIDATION', 'request body must be {"offsets": [{"topic","partition","offset"}]}');
+    const targets = body.offsets.map((o: unknown, n) => {
+      if (!isObject(o) || typeof o.topic !== 'string' || typeof o.partition !== 'number' || typeof o.offset !== 'number') {
+        throw new FloeError('VALIDATION', `offsets[${n}] must be {"topic","partition","offset"}`);
+      }
+      return { topic: o.topic, partition: o.partition, offset: o.offset };
+    });
+    await consumers.seek(g(c), i(c), targets);
+    return c.body(null, 204);
+  });
+
+  for (const where of ['beginning', 'end'] as const) {
+    app.post(`/consumers/:group/instances/:instance/positions/${where}`, async (c) => {
+      requireJsonBody(c);
+      const parts = topicPartitions(await readJson(c, BODY_LIMIT));
+      await consumers.seek(g(c), i(c), parts.map(([topic, partition]) => ({ topic, partition, offset: where })));
+      return c.body(null, 204);
+    });
+  }
+
+  app.post('/consumers/:group/instances/:instance/offsets', async (c) => {
+    requireJsonBody(c);
+    const body = await readJson(c, BODY_LIMIT, { optional: true });
+    let offsets: Array<{ topic: string; partition: number; offset: number; metadata?: string | null }> | undefined;
+    if (body !== undefined) {
+      if (!isObject(body) || !Array.isArray(body.offsets)) throw new FloeError('VALIDATION', 'request body must be {"offsets": [{"topic","partition","offset","metadata"?}]}');
+      offsets = body.offsets.map((o: unknown, n) => {
+        if (!isObject(o) || typeof o.topic !== 'string' || typeof o.partition !== 'number' || typeof o.offset !== 'number') {
+          throw new FloeError('VALIDATION', `offsets[${n}] must be {"topic","partition","offset","metadata"?}`);
+        }
+        if (o.metadata !== undefined && o.metadata !== null && typeof o.metadata !== 'string') throw new FloeError('VALIDATION', `offsets[${n}].metadata must be a string`);
+        return { topic: o.topic, partition: o.partition, offset: o.offset, metadata: (o.metadata as string | undefined) ?? null };
+      });
+    }
+    await consumers.commit(g(c), i(c), offsets);
+    return reply(c, negotiateMetadata(c), []);
+  });
+
+  app.get('/consumers/:group/instances/:instance/offsets', async (c) => {
+    const type = negotiateMetadata(c);
+    const body = await getBody(c);
+    const parts = topicPartitions(body);
+    const found = await consumers.committed(g(c), i(c), parts);
+    return reply(c, type, { offsets: found.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata ?? '' })) });
+  });
+
+  app.get('/consumers/:group/instances/:instance/records', async (c) => {
+    const state = await consumers.get(g(c), i(c));
+    const want = state.format === 'json' ? JSON_V2 : BINARY_V2;
+    const accept = c.req.header('accept');
+    if (accept && !/^\s*\*\/\*\s*$/.test(accept)) {
+      try {
+        if (negotiate(c, [want]) !== want) throw new Error();
+      } catch {
+        throw new FloeError('CONSUMER_FORMAT_MISMATCH', 'The requested embedded data format does not match the deserializer for this consumer instance');
+      }
+    }
+    const r = await consumers.records(g(c), i(c), {
+      ...(c.req.query('timeout') !== undefined ? { timeoutMs: intQuery(c.req.query('timeout'), 'timeout', { min: 0, max: 600_000 })! } : {}),
+      ...(c.req.query('max_bytes') !== undefined ? { maxBytes: intQuery(c.req.query('max_bytes'), 'max_bytes', { min: 1 })! } : {}),
+    });
+    return reply(
+      c,
+      want,
+      r.records.map((x) => ({ topic: x.topic, key: bytesToEmbedded(x.key, state.format), value: bytesToEmbedded(x.value, state.format), partition: x.partition, offset: x.offset })),
+    );
+  });
+
+  app.get('/floe/v1/groups', async (c) => c.json({ groups: await engine.groupAdmin.list() }));
+  app.get('/floe/v1/groups/:group', async (c) => c.json(await engine.groupAdmin.describe(g(c))));
+  app.post('/floe/v1/groups/:group/offsets/reset', async (c) => {
+    requireJsonBody(c);
+    const body = await readJson(c, BODY_LIMIT);
+    if (!isObject(body) || typeof body.topic !== 'string') throw new FloeError('VALIDATION', 'request body must be {"topic", "partitions"?, "to": "earliest"|"latest"|"offset"|"timestamp", "offset"?, "timestamp"?}');
+    let partitions: number[] | undefined;
+    if (body.partitions !== undefined) {
+      if (!Array.isArray(body.partitions) || !body.partitions.every((p) => typeof p === 'number')) throw new FloeError('VALIDATION', 'partitions must be an array of integers');
+      partitions = body.partitions as number[];
+    }
+    let target: ResetTarget;
+    if (body.to === 'earliest' || body.to === 'latest') target = { to: body.to };
+    else if (body.to === 'offset' && typeof body.offset === 'number' && Number.isSafeInteger(body.offset) && body.offset >= 0) target = { to: 'offset', offset: body.offset };
+    else if (body.to === 'timestamp' && typeof body.timestamp === 'number' && Number.isSafeInteger(body.timestamp) && body.timestamp >= 0) target = { to: 'timestamp', timestamp: body.timestamp };
+    else throw new FloeError('VALIDATION', '"to" must be earliest, latest, offset (with "offset") or timestamp (with "timestamp")');
+    return c.json({ offsets: await engine.groupAdmin.resetOffsets(g(c), body.topic, partitions, target) });
+  });
+}

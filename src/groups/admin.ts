@@ -1,0 +1,85 @@
+// Group administration: list groups, describe one with lag, reset its offsets while it is empty.
+import { FloeError } from '../errors.ts';
+import type { Fetcher } from '../fetch/fetch.ts';
+import type { GroupsTable } from '../storage/groups-table.ts';
+import type { TopicService } from '../topics/topics.ts';
+import { liveMembers } from './coordinator.ts';
+import { validateGroupId } from './consumers.ts';
+
+export type ResetTarget = { to: 'earliest' } | { to: 'latest' } | { to: 'offset'; offset: number } | { to: 'timestamp'; timestamp: number };
+
+export class GroupAdmin {
+  constructor(
+    private readonly groups: GroupsTable,
+    private readonly topics: TopicService,
+    private readonly fetcher: Fetcher,
+  ) {}
+
+  async list() {
+    const now = Date.now();
+    return (await this.groups.listGroups()).map(({ group, state }) => ({
+      group_id: group,
+      generation: state.generation,
+      state: liveMembers(state, now).length > 0 ? 'Stable' : 'Empty',
+      members: liveMembers(state, now).length,
+    }));
+  }
+
+  async describe(group: string) {
+    validateGroupId(group);
+    const [state, offsets, instances] = await Promise.all([this.groups.getGroup(group), this.groups.listOffsets(group), this.groups.listInstances(group)]);
+    if (!state.exists && offsets.length === 0 && instances.length === 0) throw new FloeError('NOT_FOUND', `Consumer group '${group}' not found.`);
+    const now = Date.now();
+    const live = new Set(liveMembers(state, now));
+    const lag = await Promise.all(
+      offsets.map(async (o) => {
+        const hw = await this.fetcher.offsets(o.topic, o.partition).then((x) => x.highWatermark, () => null);
+        return { topic: o.topic, partition: o.partition, committed_offset: o.offset, metadata: o.metadata, high_watermark: hw, lag: hw === null ? null : Math.max(0, hw - o.offset) };
+      }),
+    );
+    return {
+      group_id: group,
+      generation: state.generation,
+      state: live.size > 0 ? 'Stable' : 'Empty',
+      strategy: state.strategy,
+      members: Object.entries(state.members)
+        .filter(([id]) => live.has(id))
+        .map(([id, m]) => ({
+          member_id: id,
+          topics: m.topics,
+          topic_pattern: m.pattern,
+          last_heartbeat_ms_ago: now - m.heartbeat,
+          assignment: (state.assignment[id] ?? []).map(([topic, partition]) => ({ topic, partition })),
+        })),
+      instances: instances.map((i) => ({ instance_id: i.id, mode: i.mode, format: i.format })),
+      offsets: lag,
+    };
+  }
+
+  /** Kafka's kafka-consumer-groups --reset-offsets: only while the group has no live members. */
+  async resetOffsets(group: string, topic: string, partitions: number[] | undefined, target: ResetTarget) {
+    validateGroupId(group);
+    const state = await this.groups.getGroup(group);
+    if (liveMembers(state, Date.now()).length > 0) {
+      throw new FloeError('ILLEGAL_STATE', `Group '${group}' has active members; stop them (or wait for their session timeout) before resetting offsets`);
+    }
+    const t = await this.topics.describe(topic);
+    const parts = partitions ?? Array.from({ length: t.partitions }, (_, p) => p);
+    for (const p of parts) if (!Number.isInteger(p) || p < 0 || p >= t.partitions) throw new FloeError('PARTITION_NOT_FOUND', `Partition ${p} of topic '${topic}' not found.`);
+    const now = Date.now();
+    const rows = await Promise.all(
+      parts.map(async (p) => {
+        const o = await this.fetcher.offsets(topic, p);
+        let offset: number;
+        if (target.to === 'earliest') offset = o.logStartOffset;
+        else if (target.to === 'latest') offset = o.highWatermark;
+        else if (target.to === 'offset') offset = Math.min(Math.max(target.offset, o.logStartOffset), o.highWatermark);
+        else offset = await this.fetcher.offsetForTime(topic, p, target.timestamp);
+        return { topic, partition: p, offset, metadata: null, generation: state.generation, time: now };
+      }),
+    );
+    const guard = state.exists ? { expression: 'version = :v', values: { ':v': state.version } } : { expression: 'attribute_not_exists(g)' };
+    if (!(await this.groups.commitOffsets(group, rows, guard))) throw new FloeError('ILLEGAL_STATE', `Group '${group}' changed while resetting; nothing was written, try again`);
+    return rows.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset }));
+  }
+}

@@ -1,0 +1,261 @@
+// The groups table: per group id, the group item (generation, members, assignment), the consumer
+// instances, and the committed offsets. Every membership change is a conditional write on the group
+// item's version, so two coordinators can never both decide the next generation.
+import { ConditionalCheckFailedException, TransactionCanceledException, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Strategy } from '../groups/assignors.ts';
+import { consistentBatchGet } from './batch-get.ts';
+import type { AwsClients } from './clients.ts';
+import { GROUP_SORT_KEY, INSTANCE_PREFIX, instanceSortKey, OFFSET_PREFIX, offsetSortKey, parseTopicPartitionKey } from './keys.ts';
+
+export interface MemberState {
+  topics: string[];
+  pattern: string | null;
+  heartbeat: number;
+  sessionTimeoutMs: number;
+}
+
+export interface GroupState {
+  generation: number;
+  version: number;
+  strategy: Strategy;
+  members: Record<string, MemberState>;
+  assignment: Record<string, Array<[string, number]>>;
+  exists: boolean;
+}
+
+export interface InstanceState {
+  group: string;
+  id: string;
+  format: 'binary' | 'json';
+  autoOffsetReset: 'earliest' | 'latest' | 'none';
+  autoCommit: boolean;
+  fetchMinBytes: number;
+  requestTimeoutMs: number;
+  strategy: Strategy;
+  createdAt: number;
+  lastUsed: number;
+  mode: 'none' | 'subscribe' | 'assign';
+  topics: string[];
+  pattern: string | null;
+  manual: Array<[string, number]>;
+  /** The generation the instance last saw, and what it owned then. */
+  generation: number;
+  owned: Array<[string, number]>;
+  /** "topic:partition" -> next offset to read. */
+  positions: Record<string, number>;
+  /** "topic:partition" -> position after the last record returned and not yet committed. */
+  pending: Record<string, number>;
+  /** Rotates the partition a records call starts from, so none starves another. */
+  turn: number;
+}
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  offset: number;
+  metadata: string | null;
+  generation: number;
+  time: number;
+}
+
+/** Consumer instances idle this long are destroyed, as in the REST Proxy. */
+export const INSTANCE_IDLE_MS = 5 * 60 * 1000;
+
+const EMPTY_GROUP = (strategy: Strategy): GroupState => ({ generation: 0, version: 0, strategy, members: {}, assignment: {}, exists: false });
+
+export class GroupsTable {
+  constructor(
+    private readonly clients: AwsClients,
+    readonly table: string,
+  ) {}
+
+  async getGroup(group: string, strategy: Strategy = 'range'): Promise<GroupState> {
+    const r = await this.clients.ddb.send(new GetCommand({ TableName: this.table, Key: { g: group, s: GROUP_SORT_KEY }, ConsistentRead: true }));
+    if (!r.Item) return EMPTY_GROUP(strategy);
+    const i = r.Item;
+    return { generation: i.generation, version: i.version, strategy: i.strategy, members: i.members ?? {}, assignment: i.assignment ?? {}, exists: true };
+  }
+
+  /**
+   * Writes the next state of the group if nobody changed it since `read`: same version, and every
+   * member this writer expires has not heartbeated since. False when another writer got there first.
+   */
+  async replaceGroup(group: string, read: GroupState, next: Omit<GroupState, 'exists' | 'version'>, expired: string[]): Promise<boolean> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    let condition = 'attribute_not_exists(g)';
+    if (read.exists) {
+      condition = 'version = :v';
+      values[':v'] = read.version;
+      expired.forEach((id, i) => {
+        names[`#e${i}`] = id;
+        values[`:hb${i}`] = read.members[id]!.heartbeat;
+        condition += ` AND members.#e${i}.heartbeat = :hb${i}`;
+      });
+    }
+    try {
+      await this.clients.ddb.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { g: group, s: GROUP_SORT_KEY, ...next, version: read.version + 1 },
+          ConditionExpression: condition,
+          ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+          ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
+  }
+
+  /** Records a heartbeat; false when the member is gone or the group moved on since `read`. */
+  async heartbeat(group: string, member: string, read: GroupState, now: number): Promise<boolean> {
+    try {
+      await this.clients.ddb.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { g: group, s: GROUP_SORT_KEY },
+          UpdateExpression: 'SET members.#m.heartbeat = :now',
+          ConditionExpression: 'version = :v AND attribute_exists(members.#m)',
+          ExpressionAttributeNames: { '#m': member },
+          ExpressionAttributeValues: { ':now': now, ':v': read.version },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
+  }
+
+  async getInstance(group: string, id: string): Promise<InstanceState | undefined> {
+    const r = await this.clients.ddb.send(new GetCommand({ TableName: this.table, Key: { g: group, s: instanceSortKey(id) }, ConsistentRead: true }));
+    return r.Item ? (r.Item.state as InstanceState) : undefined;
+  }
+
+  /** Creates an instance; false when the name is taken. */
+  async createInstance(state: InstanceState): Promise<boolean> {
+    try {
+      await this.clients.ddb.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: this.instanceItem(state),
+          ConditionExpression: 'attribute_not_exists(s)',
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
+  }
+
+  /** Saves an instance; false when it was deleted meanwhile (it is not brought back). */
+  async saveInstance(state: InstanceState): Promise<boolean> {
+    try {
+      await this.clients.ddb.send(new PutCommand({ TableName: this.table, Item: this.instanceItem(state), ConditionExpression: 'attribute_exists(s)' }));
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
+  }
+
+  async deleteInstance(group: string, id: string): Promise<void> {
+    await this.clients.ddb.send(new DeleteCommand({ TableName: this.table, Key: { g: group, s: instanceSortKey(id) } }));
+  }
+
+  private instanceItem(state: InstanceState) {
+    // DynamoDB's TTL removes long-idle instances eventually; reads check lastUsed, since TTL is not prompt.
+    return { g: state.group, s: instanceSortKey(state.id), state, ttl: Math.floor((state.lastUsed + INSTANCE_IDLE_MS) / 1000) + 3600 };
+  }
+
+  async getOffsets(group: string, partitions: Array<[string, number]>): Promise<Map<string, CommittedOffset>> {
+    const out = new Map<string, CommittedOffset>();
+    if (partitions.length === 0) return out;
+    const items = await consistentBatchGet(this.clients, partitions.map(([t, p]) => ({ table: this.table, key: { g: group, s: offsetSortKey(t, p) } })));
+    partitions.forEach(([t, p], i) => {
+      const item = items[i];
+      if (item) out.set(`${t}:${p}`, { topic: t, partition: p, offset: item.offset as number, metadata: (item.metadata as string | null) ?? null, generation: item.generation as number, time: item.time as number });
+    });
+    return out;
+  }
+
+  async listOffsets(group: string): Promise<CommittedOffset[]> {
+    const out: CommittedOffset[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.clients.ddb.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'g = :g AND begins_with(s, :prefix)',
+          ExpressionAttributeValues: { ':g': group, ':prefix': OFFSET_PREFIX },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of r.Items ?? []) {
+        const [topic, partition] = parseTopicPartitionKey(String(item.s).slice(OFFSET_PREFIX.length));
+        out.push({ topic, partition, offset: item.offset, metadata: item.metadata ?? null, generation: item.generation, time: item.time });
+      }
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  async listInstances(group: string): Promise<InstanceState[]> {
+    const r = await this.clients.ddb.send(
+      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'g = :g AND begins_with(s, :prefix)', ExpressionAttributeValues: { ':g': group, ':prefix': INSTANCE_PREFIX }, ConsistentRead: true }),
+    );
+    return (r.Items ?? []).map((i) => i.state as InstanceState);
+  }
+
+  async listGroups(): Promise<Array<{ group: string; state: GroupState }>> {
+    const out: Array<{ group: string; state: GroupState }> = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.clients.ddb.send(
+        new ScanCommand({ TableName: this.table, FilterExpression: 's = :s', ExpressionAttributeValues: { ':s': GROUP_SORT_KEY }, ConsistentRead: true, ExclusiveStartKey: start }),
+      );
+      for (const i of r.Items ?? []) out.push({ group: i.g, state: { generation: i.generation, version: i.version, strategy: i.strategy, members: i.members ?? {}, assignment: i.assignment ?? {}, exists: true } });
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return out.sort((a, b) => (a.group < b.group ? -1 : 1));
+  }
+
+  /**
+   * Writes committed offsets, each transaction guarded by a condition on the group item: the fence that
+   * keeps a zombie (a member the group has moved on from) from overwriting a new owner's progress.
+   * False when the guard failed and nothing was written.
+   */
+  async commitOffsets(group: string, offsets: CommittedOffset[], guard: { expression: string; names?: Record<string, string>; values?: Record<string, unknown> }): Promise<boolean> {
+    for (let i = 0; i < offsets.length; i += 99) {
+      const items: TransactWriteItem[] = [
+        {
+          ConditionCheck: {
+            TableName: this.table,
+            Key: { g: group, s: GROUP_SORT_KEY } as never,
+            ConditionExpression: guard.expression,
+            ...(guard.names ? { ExpressionAttributeNames: guard.names } : {}),
+            ...(guard.values ? { ExpressionAttributeValues: guard.values as never } : {}),
+          },
+        },
+        ...offsets.slice(i, i + 99).map(
+          (o): TransactWriteItem => ({
+            Put: { TableName: this.table, Item: { g: group, s: offsetSortKey(o.topic, o.partition), offset: o.offset, metadata: o.metadata, generation: o.generation, time: o.time } as never },
+          }),
+        ),
+      ];
+      try {
+        await this.clients.ddb.send(new TransactWriteCommand({ TransactItems: items as never }));
+      } catch (e) {
+        if (e instanceof TransactionCanceledException && e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
+        throw e;
+      }
+    }
+    return true;
+  }
+}

@@ -1,0 +1,302 @@
+// REST Proxy v2 consumers and server-side group coordination, over real HTTP.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomTopic } from './support/env.ts';
+import { b64 } from './support/engine.ts';
+import { testServer, type TestServer } from './support/server.ts';
+
+const V2 = 'application/vnd.kafka.v2+json';
+const BINARY = 'application/vnd.kafka.binary.v2+json';
+const JSON_V2 = 'application/vnd.kafka.json.v2+json';
+const SESSION_MS = 1500;
+
+let s: TestServer;
+beforeAll(async () => {
+  s = await testServer({ FLOE_GROUP_SESSION_TIMEOUT_MS: String(SESSION_MS) });
+});
+afterAll(() => s.close());
+
+async function http(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const r = await fetch(`${s.url}${path}`, {
+    method,
+    headers: { 'content-type': V2, ...headers },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : undefined, type: r.headers.get('content-type') };
+}
+
+/** GET with a body, as the REST Proxy's offsets resource wants; fetch() will not send one. */
+async function getWithBody(path: string, body: unknown) {
+  const { request } = await import('node:http');
+  const url = new URL(`${s.url}${path}`);
+  const payload = JSON.stringify(body);
+  return new Promise<{ status: number; body: any }>((resolve, reject) => {
+    const req = request({ hostname: url.hostname, port: url.port, path: url.pathname, method: 'GET', headers: { 'content-type': V2, 'content-length': Buffer.byteLength(payload) } }, (res) => {
+      let data = '';
+      res.on('data', (d) => (data += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data ? JSON.parse(data) : undefined }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function createTopic(topic: string, partitions: number) {
+  const r = await http('POST', '/v3/clusters/floe/topics', { topic_name: topic, partitions_count: partitions }, { 'content-type': 'application/json' });
+  expect(r.status).toBe(201);
+}
+
+async function produceTo(topic: string, partition: number, values: string[]) {
+  const r = await http('POST', `/topics/${topic}/partitions/${partition}`, { records: values.map((v) => ({ value: b64(v) })) }, { 'content-type': BINARY });
+  expect(r.status).toBe(200);
+}
+
+async function poll(group: string, instance: string, timeout = 300, accept = BINARY) {
+  const r = await http('GET', `/consumers/${group}/instances/${instance}/records?timeout=${timeout}`, undefined, { accept });
+  expect(r.status).toBe(200);
+  return r.body as Array<{ topic: string; key: string | null; value: any; partition: number; offset: number }>;
+}
+
+async function join(group: string, name: string, topics: string[], config: Record<string, string> = {}) {
+  const created = await http('POST', `/consumers/${group}`, { name, format: 'binary', 'auto.offset.reset': 'earliest', 'auto.commit.enable': 'false', ...config });
+  expect(created.status).toBe(200);
+  expect((await http('POST', `/consumers/${group}/instances/${name}/subscription`, { topics })).status).toBe(204);
+}
+
+async function owned(group: string, name: string): Promise<string[]> {
+  const r = await http('GET', `/consumers/${group}/instances/${name}/assignments`);
+  return r.body.partitions.map((p: any) => `${p.topic}:${p.partition}`);
+}
+
+describe('the REST Proxy quickstart', () => {
+  it('works for a json consumer: create, subscribe, read, commit, read committed, delete', async () => {
+    const topic = randomTopic('jsontest');
+    const group = randomTopic('my_json_consumer');
+    await http('POST', `/topics/${topic}`, { records: [{ value: { foo: 'bar' } }] }, { 'content-type': JSON_V2 });
+    const created = await http('POST', `/consumers/${group}`, { name: 'my_consumer_instance', format: 'json', 'auto.offset.reset': 'earliest' });
+    expect(created.status).toBe(200);
+    expect(created.body).toEqual({ instance_id: 'my_consumer_instance', base_uri: `${s.url}/consumers/${group}/instances/my_consumer_instance` });
+    expect((await http('POST', `/consumers/${group}/instances/my_consumer_instance/subscription`, { topics: [topic] })).status).toBe(204);
+    expect((await http('GET', `/consumers/${group}/instances/my_consumer_instance/subscription`)).body).toEqual({ topics: [topic] });
+    const records = await poll(group, 'my_consumer_instance', 1000, JSON_V2);
+    expect(records).toEqual([{ topic, key: null, value: { foo: 'bar' }, partition: 0, offset: 0 }]);
+    const commit = await http('POST', `/consumers/${group}/instances/my_consumer_instance/offsets`, { offsets: [{ topic, partition: 0, offset: 0 }] });
+    expect(commit.status).toBe(200);
+    expect(commit.body).toEqual([]);
+    const committed = await getWithBody(`/consumers/${group}/instances/my_consumer_instance/offsets`, { partitions: [{ topic, partition: 0 }, { topic, partition: 7 }] });
+    expect(committed.status).toBe(200);
+    expect(committed.body).toEqual({ offsets: [{ topic, partition: 0, offset: 1, metadata: '' }] });
+    expect((await http('DELETE', `/consumers/${group}/instances/my_consumer_instance`)).status).toBe(204);
+    expect((await http('GET', `/consumers/${group}/instances/my_consumer_instance/records`, undefined, { accept: JSON_V2 })).body.error_code).toBe(40403);
+  });
+
+  it('works for a binary consumer, with commit of everything returned (empty body)', async () => {
+    const topic = randomTopic('binarytest');
+    const group = randomTopic('my_binary_consumer');
+    await http('POST', `/topics/${topic}`, { records: [{ value: 'S2Fma2E=' }] }, { 'content-type': BINARY });
+    await http('POST', `/consumers/${group}`, { name: 'my_consumer_instance', format: 'binary', 'auto.offset.reset': 'earliest' });
+    await http('POST', `/consumers/${group}/instances/my_consumer_instance/subscription`, { topics: [topic] });
+    expect(await poll(group, 'my_consumer_instance', 1000)).toEqual([{ topic, key: null, value: 'S2Fma2E=', partition: 0, offset: 0 }]);
+    expect((await http('POST', `/consumers/${group}/instances/my_consumer_instance/offsets`)).status).toBe(200);
+    expect((await getWithBody(`/consumers/${group}/instances/my_consumer_instance/offsets`, { partitions: [{ topic, partition: 0 }] })).body.offsets[0].offset).toBe(1);
+    expect((await http('DELETE', `/consumers/${group}/instances/my_consumer_instance`)).status).toBe(204);
+  });
+});
+
+describe('consumer groups', () => {
+  it('shares partitions between two and three members with no overlap', async () => {
+    const topic = randomTopic('shared');
+    const group = randomTopic('g');
+    await createTopic(topic, 6);
+    await join(group, 'a', [topic]);
+    expect((await owned(group, 'a')).length).toBe(6);
+    await join(group, 'b', [topic]);
+    const a2 = await owned(group, 'a');
+    const b2 = await owned(group, 'b');
+    expect(a2.length + b2.length).toBe(6);
+    expect(a2.filter((p) => b2.includes(p))).toEqual([]);
+    await join(group, 'c', [topic]);
+    const all = [await owned(group, 'a'), await owned(group, 'b'), await owned(group, 'c')];
+    expect(all.map((x) => x.length)).toEqual([2, 2, 2]);
+    expect(new Set(all.flat()).size).toBe(6);
+  });
+
+  it('delivers each record to exactly one member, and after a member dies the others resume from its last commit', async () => {
+    const topic = randomTopic('failover');
+    const group = randomTopic('g');
+    await createTopic(topic, 4);
+    for (let p = 0; p < 4; p++) await produceTo(topic, p, Array.from({ length: 5 }, (_, i) => `p${p}-r${i}`));
+    await join(group, 'a', [topic]);
+    await join(group, 'b', [topic]);
+    const seen = new Map<string, string[]>();
+    const consume = async (name: string) => {
+      const recs = await poll(group, name);
+      for (const r of recs) {
+        const k = `${r.partition}:${r.offset}`;
+        seen.set(k, [...(seen.get(k) ?? []), name]);
+      }
+      return recs;
+    };
+    // Both read their halves; b commits only its first record per partition, then dies.
+    const fromA = await consume('a');
+    const fromB = await consume('b');
+    expect(fromA.length + fromB.length).toBe(20);
+    for (const [k, who] of seen) expect(who, k).toHaveLength(1);
+    await http('POST', '/consumers/' + group + '/instances/a/offsets');
+    const bFirst = [...new Set(fromB.map((r) => r.partition))].map((p) => ({ topic, partition: p, offset: Math.min(...fromB.filter((r) => r.partition === p).map((r) => r.offset)) }));
+    expect((await http('POST', `/consumers/${group}/instances/b/offsets`, { offsets: bFirst })).status).toBe(200);
+
+    // b stops polling; a keeps polling and, after b's session times out, owns everything.
+    const deadline = Date.now() + SESSION_MS * 6;
+    let takeover: typeof fromA = [];
+    while (Date.now() < deadline) {
+      takeover.push(...(await poll(group, 'a', 200)));
+      if ((await owned(group, 'a')).length === 4 && takeover.length >= fromB.length - bFirst.length) break;
+    }
+    expect(await owned(group, 'a')).toHaveLength(4);
+    // a re-reads b's uncommitted records (the allowed duplicates) and no committed one.
+    const expected = fromB.filter((r) => !bFirst.some((c) => c.partition === r.partition && c.offset === r.offset)).map((r) => `${r.partition}:${r.offset}`).sort();
+    expect(takeover.map((r) => `${r.partition}:${r.offset}`).sort()).toEqual(expected);
+
+    // The zombie b comes back and tries to commit: refused, and nothing is written.
+    const zombie = await http('POST', `/consumers/${group}/instances/b/offsets`, { offsets: [{ topic, partition: bFirst[0]!.partition, offset: 4 }] });
+    expect(zombie.status).toBe(409);
+    expect(zombie.body.error_code).toBe(40904);
+    const stored = await getWithBody(`/consumers/${group}/instances/a/offsets`, { partitions: [{ topic, partition: bFirst[0]!.partition }] });
+    expect(stored.body.offsets[0].offset).toBe(bFirst[0]!.offset + 1);
+  }, 30_000);
+
+  it('never gives one partition two owners when many members join at once', async () => {
+    const topic = randomTopic('race');
+    const group = randomTopic('g');
+    await createTopic(topic, 8);
+    const names = Array.from({ length: 6 }, (_, i) => `m${i}`);
+    await Promise.all(names.map((n) => join(group, n, [topic])));
+    // Every member polls once more so all see the final generation.
+    await Promise.all(names.map((n) => owned(group, n)));
+    const desc = (await http('GET', `/floe/v1/groups/${group}`)).body;
+    const owners = new Map<string, string>();
+    for (const m of desc.members) {
+      for (const p of m.assignment) {
+        const k = `${p.topic}:${p.partition}`;
+        expect(owners.has(k), `${k} owned twice`).toBe(false);
+        owners.set(k, m.member_id);
+      }
+    }
+    expect(owners.size).toBe(8);
+    expect(desc.members).toHaveLength(6);
+  });
+
+  it('spreads records of all owned partitions fairly', async () => {
+    const topic = randomTopic('fair');
+    const group = randomTopic('g');
+    await createTopic(topic, 3);
+    for (let p = 0; p < 3; p++) await produceTo(topic, p, Array.from({ length: 30 }, (_, i) => `${p}-${'x'.repeat(50)}-${i}`));
+    await join(group, 'solo', [topic]);
+    const first = await http('GET', `/consumers/${group}/instances/solo/records?timeout=500&max_bytes=600`, undefined, { accept: BINARY });
+    const partitions = new Set(first.body.map((r: any) => r.partition));
+    expect(partitions.size).toBe(3);
+  });
+
+  it('supports manual assignment and seeking, and refuses subscribe after assign', async () => {
+    const topic = randomTopic('manual');
+    const group = randomTopic('g');
+    await createTopic(topic, 2);
+    await produceTo(topic, 1, ['a', 'b', 'c']);
+    await http('POST', `/consumers/${group}`, { name: 'm', 'auto.offset.reset': 'latest' });
+    expect((await http('POST', `/consumers/${group}/instances/m/assignments`, { partitions: [{ topic, partition: 1 }] })).status).toBe(204);
+    expect((await http('GET', `/consumers/${group}/instances/m/assignments`)).body).toEqual({ partitions: [{ topic, partition: 1 }] });
+    const illegal = await http('POST', `/consumers/${group}/instances/m/subscription`, { topics: [topic] });
+    expect(illegal.status).toBe(409);
+    expect(illegal.body.error_code).toBe(40903);
+    expect(await poll(group, 'm', 100)).toEqual([]); // latest
+    expect((await http('POST', `/consumers/${group}/instances/m/positions/beginning`, { partitions: [{ topic, partition: 1 }] })).status).toBe(204);
+    expect((await poll(group, 'm')).map((r) => r.offset)).toEqual([0, 1, 2]);
+    expect((await http('POST', `/consumers/${group}/instances/m/positions`, { offsets: [{ topic, partition: 1, offset: 1 }] })).status).toBe(204);
+    expect((await poll(group, 'm')).map((r) => r.offset)).toEqual([1, 2]);
+    const notMine = await http('POST', `/consumers/${group}/instances/m/positions`, { offsets: [{ topic, partition: 0, offset: 0 }] });
+    expect(notMine.body.error_code).toBe(40903);
+  });
+
+  it('auto-commits what the previous records call returned', async () => {
+    const topic = randomTopic('auto');
+    const group = randomTopic('g');
+    await produceTo(topic, 0, ['x', 'y']);
+    await join(group, 'a', [topic], { 'auto.commit.enable': 'true' });
+    expect(await poll(group, 'a')).toHaveLength(2);
+    expect((await getWithBody(`/consumers/${group}/instances/a/offsets`, { partitions: [{ topic, partition: 0 }] })).body.offsets).toEqual([]);
+    await poll(group, 'a', 50);
+    expect((await getWithBody(`/consumers/${group}/instances/a/offsets`, { partitions: [{ topic, partition: 0 }] })).body.offsets[0].offset).toBe(2);
+  });
+
+  it('describes a group with lag, and resets its offsets only when it is empty', async () => {
+    const topic = randomTopic('admin');
+    const group = randomTopic('g');
+    await produceTo(topic, 0, ['1', '2', '3', '4']);
+    await join(group, 'a', [topic]);
+    await poll(group, 'a');
+    await http('POST', `/consumers/${group}/instances/a/offsets`, { offsets: [{ topic, partition: 0, offset: 0 }] });
+    const d = (await http('GET', `/floe/v1/groups/${group}`)).body;
+    expect(d.offsets).toEqual([{ topic, partition: 0, committed_offset: 1, metadata: null, high_watermark: 4, lag: 3 }]);
+    expect(d.members.map((m: any) => m.member_id)).toEqual(['a']);
+    expect((await http('GET', '/floe/v1/groups')).body.groups.map((x: any) => x.group_id)).toContain(group);
+    const busy = await http('POST', `/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'earliest' }, { 'content-type': 'application/json' });
+    expect(busy.status).toBe(409);
+    await http('DELETE', `/consumers/${group}/instances/a`);
+    const reset = await http('POST', `/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'offset', offset: 3 }, { 'content-type': 'application/json' });
+    expect(reset.status).toBe(200);
+    expect(reset.body.offsets).toEqual([{ topic, partition: 0, offset: 3 }]);
+    await join(group, 'b', [topic]);
+    expect((await poll(group, 'b')).map((r) => r.offset)).toEqual([3]);
+  });
+});
+
+describe('consumer bad input', () => {
+  it.each([
+    ['an unknown instance', 'GET', '/consumers/nogroup/instances/nobody/records', undefined, 404, 40403],
+    ['a schema-registry format', 'POST', '/consumers/g1', { format: 'avro' }, 422, 42204],
+    ['an unknown format', 'POST', '/consumers/g1', { format: 'xml' }, 422, 42204],
+    ['a bad auto.offset.reset', 'POST', '/consumers/g1', { 'auto.offset.reset': 'sometimes' }, 422, 42204],
+    ['a fetch.min.bytes out of range', 'POST', '/consumers/g1', { 'fetch.min.bytes': '-5' }, 422, 40001],
+    ['a non-numeric timeout', 'POST', '/consumers/g1', { 'consumer.request.timeout.ms': 'soon' }, 422, 42204],
+    ['malformed JSON', 'POST', '/consumers/g1', '{"name":', 400, 400],
+    ['a body that is not an object', 'POST', '/consumers/g1', '[1]', 422, 422],
+    ['a bad group id', 'POST', '/consumers/bad%20group', {}, 400, 40002],
+  ])('answers %s with its code', async (_what, method, path, body, status, code) => {
+    const r = await http(method, path, body);
+    expect(r.status).toBe(status);
+    expect(r.body.error_code).toBe(code);
+  });
+
+  it('refuses a duplicate instance name with 40902', async () => {
+    const group = randomTopic('dup');
+    expect((await http('POST', `/consumers/${group}`, { name: 'x' })).status).toBe(200);
+    const again = await http('POST', `/consumers/${group}`, { name: 'x' });
+    expect(again.status).toBe(409);
+    expect(again.body.error_code).toBe(40902);
+  });
+
+  it('answers 40601 when Accept does not match the instance format', async () => {
+    const group = randomTopic('fmt');
+    const topic = randomTopic('fmt');
+    await http('POST', `/consumers/${group}`, { name: 'x', format: 'binary' });
+    await http('POST', `/consumers/${group}/instances/x/subscription`, { topics: [topic] });
+    const r = await http('GET', `/consumers/${group}/instances/x/records`, undefined, { accept: JSON_V2 });
+    expect(r.status).toBe(406);
+    expect(r.body.error_code).toBe(40601);
+  });
+
+  it.each([
+    ['subscription without topics', '/subscription', {}],
+    ['subscription with both forms', '/subscription', { topics: ['a'], topic_pattern: 'a.*' }],
+    ['a bad pattern', '/subscription', { topic_pattern: '(' }],
+    ['assignments of a bad shape', '/assignments', { partitions: [{ topic: 'a' }] }],
+    ['offsets of a bad shape', '/offsets', { offsets: [{ topic: 'a', partition: 'zero', offset: 1 }] }],
+  ])('refuses %s with 422', async (_what, suffix, body) => {
+    const group = randomTopic('shape');
+    await http('POST', `/consumers/${group}`, { name: 'x' });
+    const r = await http('POST', `/consumers/${group}/instances/x${suffix}`, body);
+    expect(r.status).toBe(422);
+    expect(r.body.error_code).toBe(422);
+  });
+});

@@ -1,0 +1,22 @@
+// The app behind a real Node HTTP server on a free loopback port, for what app.request() cannot send
+// (the REST Proxy's GET with a body).
+import { serve, type ServerType } from '@hono/node-server';
+import { createApp } from '../../src/api/app.ts';
+import type { Engine } from '../../src/engine/engine.ts';
+import { freePort } from '../../src/local/emulators.ts';
+import { testEngine } from './engine.ts';
+
+export interface TestServer {
+  url: string;
+  engine: Engine;
+  close(): Promise<void>;
+}
+
+export async function testServer(overrides: Record<string, string> = {}): Promise<TestServer> {
+  const engine = testEngine(overrides);
+  const port = await freePort();
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: createApp(engine).fetch, hostname: '127.0.0.1', port }, () => resolve(s));
+  });
+  return { url: `http://127.0.0.1:${port}`, engine, close: () => new Promise((r) => server.close(() => r())) };
+}
