@@ -21,6 +21,8 @@ export interface FloeConfig {
   fetchCacheBytes: number;
   /** A group member that makes no records call for this long is removed and its partitions move. */
   groupSessionTimeoutMs: number;
+  /** How long an unreferenced data object is kept before the garbage collector deletes it. */
+  gcGraceMs: number;
 }
 
 const bool = z
@@ -45,6 +47,7 @@ const schema = z.object({
   FLOE_MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
   FLOE_MAX_FETCH_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(25_000),
   FLOE_FETCH_CACHE_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
+  FLOE_GC_GRACE_MS: z.coerce.number().int().min(5 * 60 * 1000).default(15 * 60 * 1000),
   FLOE_GROUP_SESSION_TIMEOUT_MS: z.coerce.number().int().min(100).max(30 * 60 * 1000).default(10_000),
 });
 
@@ -80,5 +83,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
     maxFetchWaitMs: e.FLOE_MAX_FETCH_WAIT_MS,
     fetchCacheBytes: e.FLOE_FETCH_CACHE_BYTES,
     groupSessionTimeoutMs: e.FLOE_GROUP_SESSION_TIMEOUT_MS,
+    gcGraceMs: e.FLOE_GC_GRACE_MS,
   };
 }

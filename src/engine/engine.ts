@@ -37,7 +37,7 @@ export function createEngine(config: FloeConfig, clients: AwsClients): Engine {
     autoCreate: config.autoCreateTopics,
   });
   const log = new LogTable(clients, config.tables.log);
-  const objects = new ObjectsTable(config.tables.objects);
+  const objects = new ObjectsTable(config.tables.objects, clients);
   const bucket = new DataBucket(clients, config.bucket);
   const notifier = new AppendNotifier();
   const producers = new ProducersTable(clients, config.tables.producers);

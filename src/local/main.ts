@@ -2,13 +2,26 @@
 // non-zero exit; SIGINT and SIGTERM stop everything this process started.
 import { ConfigError } from '../config.ts';
 import { JavaMissingError } from './emulators.ts';
+import { DEFAULT_INTERVALS_MS, JOB_NAMES, runJob, type JobName } from '../jobs/run.ts';
 import { startLocal } from './server.ts';
+
+/** FLOE_RETENTION_INTERVAL_MS, FLOE_COMPACTION_INTERVAL_MS, FLOE_GC_INTERVAL_MS override the defaults. */
+function intervalOf(name: JobName): number {
+  const raw = process.env[`FLOE_${name.toUpperCase()}_INTERVAL_MS`];
+  if (raw === undefined || raw === '') return DEFAULT_INTERVALS_MS[name];
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1000) throw new ConfigError(`invalid Floe configuration: FLOE_${name.toUpperCase()}_INTERVAL_MS must be an integer >= 1000`);
+  return n;
+}
 
 // Local runs use Node 20 while Lambda runs 22+; the SDK's notice about its future releases is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 async function main(): Promise<void> {
-  const server = await startLocal();
+  const server = await startLocal({
+    // The background jobs, on timers here as EventBridge schedules run them in AWS.
+    jobs: (engine) => JOB_NAMES.map((name) => ({ name, intervalMs: intervalOf(name), run: () => runJob(name, engine) })),
+  });
   console.log(`Floe listening on ${server.url} (data in ${server.dataDir})`);
   let stopping = false;
   const stop = (signal: string) => {

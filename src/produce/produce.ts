@@ -9,7 +9,7 @@ import { encodeRecordBatch, partitionForKey, type RecordHeader } from '../log/in
 import { FloeError, PartitionNotFoundError, RetriableStorageError, TopicNotFoundError } from '../errors.ts';
 import type { AwsClients } from '../storage/clients.ts';
 import type { DataBucket } from '../storage/data-bucket.ts';
-import { HEAD_SORT_KEY, newObjectKey, partitionKey } from '../storage/keys.ts';
+import { HEAD_SORT_KEY, newObjectKey, objectKeyTime, partitionKey } from '../storage/keys.ts';
 import { headFromItem, itemToEntry, type IndexEntry, type LogTable, type PartitionHead } from '../storage/log-table.ts';
 import { consistentBatchGet } from '../storage/batch-get.ts';
 import type { ProducersTable, ProducerState } from '../storage/producers-table.ts';
@@ -68,6 +68,8 @@ export const MAX_TRANSACTION_ITEMS = 100;
 /** Items every commit transaction spends besides the per-partition ones: the topic check and the object record. */
 const FIXED_ITEMS = 2;
 const MAX_COMMIT_ATTEMPTS = 12;
+/** A commit starts no later than this after its object was named; GC's grace period must be well above it. */
+export const COMMIT_DEADLINE_MS = 2 * 60 * 1000;
 
 interface PlannedBatch {
   partition: number;
@@ -236,6 +238,11 @@ export class Producer {
         if (won) return won;
       }
       if (attempt > 0) await sleep(backoff(attempt));
+      // The garbage collector takes an unreferenced object older than its grace period for an orphan:
+      // a commit must never land that late, so a slow one gives up while it is still safe.
+      if (Date.now() - objectKeyTime(objectKey)! > COMMIT_DEADLINE_MS) {
+        throw new RetriableStorageError(`commit did not succeed within ${COMMIT_DEADLINE_MS} ms of the upload; nothing was written`, lastError);
+      }
       const { heads, states } = await this.readState(topic, partitions, producer);
       if (producer) {
         const duplicate = this.duplicateOf(topic, batches, states, producer);

@@ -1,5 +1,6 @@
 // The data bucket: immutable objects of concatenated record batches, written once, read by byte range.
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DATA_PREFIX } from './keys.ts';
 import type { AwsClients } from './clients.ts';
 
 export class DataBucket {
@@ -40,5 +41,20 @@ export class DataBucket {
     const bytes = Buffer.from(await r.Body.transformToByteArray());
     if (bytes.length !== end - start) throw new Error(`short read of ${key} [${start}, ${end}): got ${bytes.length} bytes`);
     return bytes;
+  }
+
+  /** Deletes an object; deleting one that is already gone succeeds (S3's own semantics). */
+  async delete(key: string): Promise<void> {
+    await this.clients.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  /** Every data object with its last-modified time, page by page. */
+  async *listData(): AsyncGenerator<Array<{ key: string; lastModified: number; size: number }>> {
+    let token: string | undefined;
+    do {
+      const r = await this.clients.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: DATA_PREFIX, ContinuationToken: token, MaxKeys: 1000 }));
+      yield (r.Contents ?? []).map((o) => ({ key: o.Key!, lastModified: o.LastModified?.getTime() ?? 0, size: o.Size ?? 0 }));
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
   }
 }

@@ -7,6 +7,9 @@ import { ulid } from 'ulid';
 /** Sort key of a partition's head item; batch index entries use their base offset (>= 0). */
 export const HEAD_SORT_KEY = -1;
 
+/** Sort key of a partition's cleaner checkpoint: where the dirty (not yet compacted) part starts. */
+export const CLEANER_SORT_KEY = -2;
+
 export function partitionKey(topicId: string, partition: number): string {
   return `${topicId}#${partition}`;
 }

@@ -2,11 +2,11 @@
 // start offset, size) and the batch index (sort key = base offset: where each batch's bytes live).
 // Building a request is pure and separate from sending it, so the commit can put several of them into
 // one transaction.
-import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, ScanCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { consistentBatchGet, type TableKey } from './batch-get.ts';
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { AwsClients } from './clients.ts';
-import { HEAD_SORT_KEY, partitionKey } from './keys.ts';
+import { CLEANER_SORT_KEY, HEAD_SORT_KEY, partitionKey } from './keys.ts';
 import { LOG_TIME_INDEX } from './schema.ts';
 
 export interface PartitionHead {
@@ -196,6 +196,98 @@ export class LogTable {
       new GetCommand({ TableName: this.table, Key: { p: partitionKey(topicId, partition), o: HEAD_SORT_KEY }, ConsistentRead: true }),
     );
     return headFromItem(r.Item);
+  }
+
+  /** Removes an index entry, on condition it is still the entry the job read (same object and place). */
+  entryDeleteParams(pk: string, entry: IndexEntry): TransactWriteItem {
+    return {
+      Delete: {
+        TableName: this.table,
+        Key: { p: pk, o: entry.baseOffset } as never,
+        ConditionExpression: 'k = :k AND b = :b',
+        ExpressionAttributeValues: { ':k': entry.objectKey, ':b': entry.position } as never,
+      },
+    };
+  }
+
+  /** Replaces an index entry by one for the same base offset, on condition the old one is unchanged. */
+  entryReplaceParams(pk: string, old: IndexEntry, next: IndexEntry): TransactWriteItem {
+    return {
+      Put: {
+        TableName: this.table,
+        Item: entryToItem(pk, next) as never,
+        ConditionExpression: 'k = :k AND b = :b',
+        ExpressionAttributeValues: { ':k': old.objectKey, ':b': old.position } as never,
+      },
+    };
+  }
+
+  /**
+   * Advances the log start offset and takes the dropped bytes off the head. The condition makes two
+   * retention runs exclusive and keeps the start monotonic and within the log.
+   */
+  headAdvanceStartParams(pk: string, oldStart: number, newStart: number, droppedBytes: number): TransactWriteItem {
+    return {
+      Update: {
+        TableName: this.table,
+        Key: { p: pk, o: HEAD_SORT_KEY } as never,
+        UpdateExpression: 'SET #start = :new, #bytes = #bytes - :dropped',
+        ConditionExpression: '#start = :old AND #next >= :new',
+        ExpressionAttributeNames: { '#start': 'start', '#bytes': 'bytes', '#next': 'next' },
+        ExpressionAttributeValues: { ':new': newStart, ':old': oldStart, ':dropped': droppedBytes } as never,
+      },
+    };
+  }
+
+  /** Adjusts the head's byte count after a rewrite (compaction or merge). */
+  headBytesParams(pk: string, delta: number): TransactWriteItem {
+    return {
+      Update: {
+        TableName: this.table,
+        Key: { p: pk, o: HEAD_SORT_KEY } as never,
+        UpdateExpression: 'SET #bytes = #bytes + :d',
+        ConditionExpression: 'attribute_exists(#next)',
+        ExpressionAttributeNames: { '#bytes': 'bytes', '#next': 'next' },
+        ExpressionAttributeValues: { ':d': delta } as never,
+      },
+    };
+  }
+
+  /** Moves the cleaner checkpoint forward (never back). */
+  cleanerCheckpointParams(pk: string, cleanedUpTo: number, now: number): TransactWriteItem {
+    return {
+      Update: {
+        TableName: this.table,
+        Key: { p: pk, o: CLEANER_SORT_KEY } as never,
+        UpdateExpression: 'SET cleanedUpTo = :c, cleanedAt = :now',
+        ConditionExpression: 'attribute_not_exists(cleanedUpTo) OR cleanedUpTo <= :c',
+        ExpressionAttributeValues: { ':c': cleanedUpTo, ':now': now } as never,
+      },
+    };
+  }
+
+  async getCleanerCheckpoint(pk: string): Promise<number> {
+    const r = await this.clients.ddb.send(new GetCommand({ TableName: this.table, Key: { p: pk, o: CLEANER_SORT_KEY }, ConsistentRead: true }));
+    return Number(r.Item?.cleanedUpTo ?? 0);
+  }
+
+  /** Every partition head in the table (jobs use this to find partitions of deleted topics). */
+  async scanHeads(): Promise<Array<{ pk: string; head: PartitionHead }>> {
+    const out: Array<{ pk: string; head: PartitionHead }> = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.clients.ddb.send(
+        new ScanCommand({ TableName: this.table, FilterExpression: 'o = :h', ExpressionAttributeValues: { ':h': HEAD_SORT_KEY }, ConsistentRead: true, ExclusiveStartKey: start }),
+      );
+      for (const item of r.Items ?? []) out.push({ pk: String(item.p), head: headFromItem(item) });
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  /** Deletes a partition's bookkeeping items (head, checkpoint), once its entries are gone. */
+  partitionItemDeleteParams(pk: string, sortKey: number): TransactWriteItem {
+    return { Delete: { TableName: this.table, Key: { p: pk, o: sortKey } as never } };
   }
 
   /** Key of a partition's head item, for reads batched with other tables'. */

@@ -2,9 +2,78 @@
 // Produce adds to the count in its commit transaction; compaction and retention subtract in theirs;
 // the garbage collector deletes objects whose count reached zero (and orphans with no item at all).
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { consistentBatchGet } from './batch-get.ts';
+import type { AwsClients } from './clients.ts';
+
+export interface ObjectRecord {
+  key: string;
+  refs: number;
+  createdAt: number;
+  size: number;
+  /** When the count last went down: the grace period for deletion runs from here. */
+  releasedAt?: number;
+}
 
 export class ObjectsTable {
-  constructor(readonly table: string) {}
+  constructor(
+    readonly table: string,
+    private readonly clients?: AwsClients,
+  ) {}
+
+  private get ddb() {
+    if (!this.clients) throw new Error('ObjectsTable was built without clients');
+    return this.clients.ddb;
+  }
+
+  /** Takes `refs` index entries off the object's count (a rewrite or retention dropped them). */
+  releaseRefsParams(objectKey: string, refs: number, now: number): TransactWriteItem {
+    return {
+      Update: {
+        TableName: this.table,
+        Key: { key: objectKey } as never,
+        UpdateExpression: 'ADD refs :n SET releasedAt = :now',
+        ExpressionAttributeValues: { ':n': -refs, ':now': now } as never,
+      },
+    };
+  }
+
+  /** Objects no index entry points into any more. */
+  async scanReleased(): Promise<ObjectRecord[]> {
+    const out: ObjectRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.ddb.send(new ScanCommand({ TableName: this.table, FilterExpression: 'refs <= :zero', ExpressionAttributeValues: { ':zero': 0 }, ConsistentRead: true, ExclusiveStartKey: start }));
+      out.push(...((r.Items ?? []) as ObjectRecord[]));
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  /** Which of these object keys have a record (were ever referenced by a commit). */
+  async known(keys: string[]): Promise<Set<string>> {
+    const items = await consistentBatchGet(this.clients!, keys.map((key) => ({ table: this.table, key: { key } })));
+    return new Set(keys.filter((_, i) => items[i] !== undefined));
+  }
+
+  /** Deletes the record of an object that is still unreferenced and was not released again since. */
+  async deleteReleased(record: ObjectRecord): Promise<boolean> {
+    try {
+      await this.ddb.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { key: record.key },
+          ConditionExpression: 'refs <= :zero AND releasedAt = :r',
+          ExpressionAttributeValues: { ':zero': 0, ':r': record.releasedAt ?? 0 },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
+  }
 
   /**
    * Adds `refs` live index entries to the object's count, creating the item on first use. An ADD, not

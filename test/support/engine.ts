@@ -19,3 +19,16 @@ export const JSON_V2 = 'application/vnd.kafka.json.v2+json';
 export const V2 = 'application/vnd.kafka.v2+json';
 
 export const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+/**
+ * An engine on tables of its own (a fresh random prefix): for tests whose subject scans every topic
+ * (the background jobs), so that other tests' topics are neither touched nor counted.
+ */
+export async function isolatedEngine(overrides: Record<string, string> = {}): Promise<Engine> {
+  const { randomBytes } = await import('node:crypto');
+  const { ensureStorage } = await import('../../src/storage/setup.ts');
+  const config = testConfig({ FLOE_TABLE_PREFIX: `iso-${randomBytes(4).toString('hex')}-`, ...overrides });
+  const clients = testClients(config);
+  await ensureStorage(clients, config.tables, config.bucket);
+  return createEngine(config, clients);
+}

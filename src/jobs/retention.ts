@@ -1,0 +1,95 @@
+// Retention: per partition, drop whole batches from the start of the log while they are past
+// retention.ms (by their max timestamp) or the partition is over retention.bytes, advancing the log
+// start offset in the same transaction as the deletes. Also reclaims partitions of deleted topics.
+import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { Engine } from '../engine/engine.ts';
+import { CLEANER_SORT_KEY, HEAD_SORT_KEY, parsePartitionKey, partitionKey } from '../storage/keys.ts';
+import type { IndexEntry } from '../storage/log-table.ts';
+import { topicSettings } from '../topics/configs.ts';
+import { emptySummary, isLostRace, type JobSummary } from './summary.ts';
+
+/** Entries deleted per transaction: with the head and one refs update per object, within 100 items. */
+const CHUNK = 45;
+
+export async function runRetention(engine: Engine, now = Date.now()): Promise<JobSummary> {
+  const started = Date.now();
+  const s = emptySummary('retention');
+  const topics = await engine.topics.list();
+  const live = new Set(topics.map((t) => t.id));
+  for (const topic of topics) {
+    s.examined.topics++;
+    const settings = topicSettings(topic.configs);
+    if (!settings.cleanupPolicy.delete) continue;
+    for (let p = 0; p < topic.partitions; p++) {
+      s.examined.partitions++;
+      await retainPartition(engine, partitionKey(topic.id, p), settings.retentionMs, settings.retentionBytes, now, s);
+    }
+  }
+  // Partitions whose topic is gone: everything goes.
+  for (const { pk } of await engine.log.scanHeads()) {
+    if (live.has(parsePartitionKey(pk).topicId)) continue;
+    // A topic created after the list above may be live already: check before dropping its data.
+    const { topicId } = parsePartitionKey(pk);
+    if ((await engine.topics.list()).some((t) => t.id === topicId)) continue;
+    s.examined.partitions++;
+    await retainPartition(engine, pk, 0, 0, Number.POSITIVE_INFINITY, s, true);
+  }
+  s.ms = Date.now() - started;
+  return s;
+}
+
+async function retainPartition(engine: Engine, pk: string, retentionMs: number, retentionBytes: number, now: number, s: JobSummary, dropPartition = false): Promise<void> {
+  const { topicId, partition } = parsePartitionKey(pk);
+  for (let round = 0; round < 1000; round++) {
+    const head = await engine.log.getHead(topicId, partition);
+    if (!head.exists) return;
+    const entries = await engine.log.entriesFrom(pk, head.start, CHUNK + 1);
+    s.examined.batches += entries.length;
+    const drop: IndexEntry[] = [];
+    let bytes = head.bytes;
+    for (const e of entries.slice(0, CHUNK)) {
+      const tooOld = retentionMs >= 0 && e.maxTimestamp < now - retentionMs;
+      const tooBig = retentionBytes >= 0 && bytes > retentionBytes;
+      if (!(tooOld || tooBig || dropPartition)) break;
+      drop.push(e);
+      bytes -= e.length;
+    }
+    if (drop.length === 0) {
+      if (dropPartition && entries.length === 0) await deleteBookkeeping(engine, pk, s);
+      return;
+    }
+    const last = drop[drop.length - 1]!;
+    const newStart = last.lastOffset + 1;
+    const dropped = drop.reduce((n, e) => n + e.length, 0);
+    const items: TransactWriteItem[] = drop.map((e) => engine.log.entryDeleteParams(pk, e));
+    items.push(engine.log.headAdvanceStartParams(pk, head.start, newStart, dropped));
+    const perObject = new Map<string, number>();
+    for (const e of drop) perObject.set(e.objectKey, (perObject.get(e.objectKey) ?? 0) + 1);
+    for (const [key, n] of perObject) items.push(engine.objects.releaseRefsParams(key, n, Date.now()));
+    try {
+      await engine.clients.ddb.send(new TransactWriteCommand({ TransactItems: items as never }));
+    } catch (e) {
+      if (!isLostRace(e)) throw e;
+      // Another retention run (or a produce touching the head) won: read again and carry on.
+      s.conflicts++;
+      continue;
+    }
+    s.removed.batches += drop.length;
+    s.removed.records += drop.reduce((n, e) => n + e.recordCount, 0);
+    s.removed.bytes += dropped;
+    if (drop.length < CHUNK && !dropPartition) return;
+  }
+}
+
+/** The last step of reclaiming a deleted topic's partition: its head and cleaner checkpoint. */
+async function deleteBookkeeping(engine: Engine, pk: string, s: JobSummary): Promise<void> {
+  try {
+    await engine.clients.ddb.send(
+      new TransactWriteCommand({ TransactItems: [engine.log.partitionItemDeleteParams(pk, HEAD_SORT_KEY), engine.log.partitionItemDeleteParams(pk, CLEANER_SORT_KEY)] as never }),
+    );
+  } catch (e) {
+    if (!isLostRace(e)) throw e;
+    s.conflicts++;
+  }
+}

@@ -1,0 +1,30 @@
+/** What a job run did, printed as one JSON line by the CLI and logged by the Lambda entries. */
+export interface JobSummary {
+  job: string;
+  examined: { topics: number; partitions: number; batches: number; objects: number };
+  removed: { batches: number; records: number; bytes: number; objects: number };
+  rewrote: { batches: number; objects: number; bytes_before: number; bytes_after: number };
+  skipped: number;
+  conflicts: number;
+  ms: number;
+}
+
+export function emptySummary(job: string): JobSummary {
+  return {
+    job,
+    examined: { topics: 0, partitions: 0, batches: 0, objects: 0 },
+    removed: { batches: 0, records: 0, bytes: 0, objects: 0 },
+    rewrote: { batches: 0, objects: 0, bytes_before: 0, bytes_after: 0 },
+    skipped: 0,
+    conflicts: 0,
+    ms: 0,
+  };
+}
+
+/** Expected races (a concurrent job or produce changed what we read) cancel a transaction cleanly. */
+export function isLostRace(e: unknown): boolean {
+  const err = e as { name?: string; CancellationReasons?: Array<{ Code?: string }> };
+  if (err.name === 'ConditionalCheckFailedException') return true;
+  if (err.name !== 'TransactionCanceledException') return false;
+  return (err.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict');
+}
