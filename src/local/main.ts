@@ -20,7 +20,16 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 async function main(): Promise<void> {
   const server = await startLocal({
     // The background jobs, on timers here as EventBridge schedules run them in AWS.
-    jobs: (engine) => JOB_NAMES.map((name) => ({ name, intervalMs: intervalOf(name), run: () => runJob(name, engine) })),
+    jobs: (engine) =>
+      JOB_NAMES.map((name) => ({
+        name,
+        intervalMs: intervalOf(name),
+        // Only runs that changed something are worth a log line.
+        run: async () => {
+          const s = await runJob(name, engine);
+          return s.removed.batches + s.removed.objects + s.rewrote.batches + s.removed.records > 0 ? s : undefined;
+        },
+      })),
   });
   console.log(`Floe listening on ${server.url} (data in ${server.dataDir})`);
   let stopping = false;
