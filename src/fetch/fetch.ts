@@ -51,6 +51,7 @@ export interface PartitionOffsets {
 export const DEFAULT_MAX_BYTES = 1024 * 1024;
 /** Index entries one fetch reads at most: this bounds the work per fetch, not the log's length. */
 const INDEX_PAGE = 64;
+const FIRST_INDEX_PAGE = 4;
 /** Ranges of one object closer than this are read with one GET: a GET costs more than the gap's bytes. */
 const COALESCE_GAP = 256 * 1024;
 const GET_CONCURRENCY = 8;
@@ -166,19 +167,32 @@ export class Fetcher {
 
   /** The batch holding `offset` (or the first after it, across a compaction gap) and the ones after, up to maxBytes. */
   private async entriesFor(pk: string, offset: number, highWatermark: number, maxBytes: number): Promise<IndexEntry[]> {
-    let entries = await this.deps.log.entriesFrom(pk, offset, INDEX_PAGE);
+    const out: IndexEntry[] = [];
+    let bytes = 0;
+    const take = (list: IndexEntry[]): boolean => {
+      for (const e of list) {
+        if (e.baseOffset >= highWatermark || (out.length > 0 && bytes + e.length > maxBytes)) return false;
+        out.push(e);
+        bytes += e.length;
+      }
+      return true;
+    };
+    // Pages grow from small: a consumer at the tail reads one or two entries, a catching-up one more,
+    // and no fetch reads more than the bytes it may return need, whatever the log's length.
+    let page = FIRST_INDEX_PAGE;
+    let entries = await this.deps.log.entriesFrom(pk, offset, page);
     if (entries[0]?.baseOffset !== offset) {
       // Consumers usually ask for a batch boundary; otherwise the batch before may hold the offset.
       const before = await this.deps.log.entryBefore(pk, offset);
       if (before && before.lastOffset >= offset) entries = [before, ...entries];
     }
-    const out: IndexEntry[] = [];
-    let bytes = 0;
-    for (const e of entries) {
-      if (e.baseOffset >= highWatermark) break;
-      if (out.length > 0 && bytes + e.length > maxBytes) break;
-      out.push(e);
-      bytes += e.length;
+    let read = entries.length;
+    while (take(entries) && entries.length > 0 && read < INDEX_PAGE && bytes < maxBytes) {
+      const last = entries[entries.length - 1]!;
+      if (last.lastOffset + 1 >= highWatermark) break;
+      page = Math.min(page * 2, INDEX_PAGE - read);
+      entries = await this.deps.log.entriesFrom(pk, last.baseOffset + 1, page);
+      read += entries.length;
     }
     return out;
   }

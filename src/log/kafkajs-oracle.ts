@@ -32,6 +32,7 @@ const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (args: R
 const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (decoder: unknown) => Promise<KafkajsBatch>;
 const Decoder = require('kafkajs/src/protocol/decoder') as new (buf: Buffer) => unknown;
 const { Types: CompressionTypes } = require('kafkajs/src/protocol/message/compression') as { Types: { None: number; GZIP: number } };
+const crc32CModule = require('kafkajs/src/protocol/recordBatch/crc32C') as (buf: Buffer) => number;
 const { Partitioners } = require('kafkajs') as { Partitioners: { DefaultPartitioner: () => (args: { topic: string; partitionMetadata: Array<{ partitionId: number }>; message: { key: Buffer | null } }) => number } };
 
 export interface OracleRecord {
@@ -68,4 +69,9 @@ export async function kafkajsDecode(bytes: Buffer): Promise<KafkajsBatch> {
 export function kafkajsPartition(key: Buffer, partitions: number): number {
   const partitioner = Partitioners.DefaultPartitioner();
   return partitioner({ topic: 't', partitionMetadata: Array.from({ length: partitions }, (_, p) => ({ partitionId: p })), message: { key } });
+}
+
+/** kafkajs's CRC-32C (unsigned). */
+export function kafkajsCrc32c(buf: Buffer): number {
+  return crc32CModule(buf) >>> 0;
 }

@@ -1,0 +1,319 @@
+// `npm run bench` (full) and `npm run bench -- --quick` (under two minutes): Floe's produce and fetch
+// against the floor that S3 and DynamoDB set, measured in the same run on the same emulators, the
+// codec against kafkajs, and the AWS calls per operation turned into dollars per GB.
+// Prints a table, then one JSON object per line, the last one the summary.
+import { randomBytes } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { BatchGetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { loadConfig } from '../src/config.ts';
+import { createEngine, type Engine } from '../src/engine/engine.ts';
+import { startEmulators } from '../src/local/emulators.ts';
+import { decodeRecordBatch, encodeRecordBatch, type RecordInput } from '../src/log/index.ts';
+import { kafkajsDecode, kafkajsEncode } from '../src/log/kafkajs-oracle.ts';
+import { countCalls, type CallCounter } from '../src/storage/call-counter.ts';
+import { createClients, type AwsClients } from '../src/storage/clients.ts';
+import { ensureStorage } from '../src/storage/setup.ts';
+import { costPerGb, PRICES } from './prices.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const QUICK = process.argv.includes('--quick');
+const RECORD = randomBytes(1024);
+const lines: Array<Record<string, unknown>> = [];
+const table: string[][] = [];
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Counts the items each Query and BatchGetItem returns, to measure index reads per fetch. */
+function countItems(clients: AwsClients): { items: number } {
+  const tally = { items: 0 };
+  clients.ddb.middlewareStack.add(
+    ((next: (a: unknown) => Promise<{ output: { Items?: unknown[] } }>, ctx: { commandName?: string }) => async (args: unknown) => {
+      const out = await next(args);
+      if (ctx.commandName === 'QueryCommand') tally.items += out.output.Items?.length ?? 0;
+      return out;
+    }) as never,
+    { step: 'initialize', name: 'benchItemCounter' },
+  );
+  return tally;
+}
+
+interface Shape {
+  records: number;
+  partitions: number;
+  producers: number;
+}
+
+interface Run {
+  requests: number;
+  records: number;
+  bytes: number;
+  ms: number;
+  latencies: number[];
+}
+
+const emptyRun = (): Run => ({ requests: 0, records: 0, bytes: 0, ms: 0, latencies: [] });
+
+/** `producers` concurrent loops sending requests of `records` 1 KB records spread over `partitions`, for `ms`. */
+async function floeProduce(engine: Engine, topic: string, shape: Shape, ms: number, run: Run): Promise<void> {
+  const records = Array.from({ length: shape.records }, (_, i) => ({ key: null, value: RECORD, partition: i % shape.partitions }));
+  const deadline = Date.now() + ms;
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: shape.producers }, async () => {
+      while (Date.now() < deadline) {
+        const t = performance.now();
+        await engine.producer.produce(topic, records);
+        run.latencies.push(performance.now() - t);
+        run.requests++;
+        run.records += shape.records;
+        run.bytes += shape.records * RECORD.length;
+      }
+    }),
+  );
+  run.ms += Date.now() - started;
+}
+
+/**
+ * The floor: the same storage calls with the same shapes and no Floe in between: one PUT of the
+ * request's bytes, one consistent BatchGetItem of the partition heads, one transaction with a
+ * condition check, per partition a conditional head update and an entry put, and one counter update.
+ */
+async function floorProduce(clients: AwsClients, config: ReturnType<typeof loadConfig>, id: string, shape: Shape, ms: number, run: Run): Promise<void> {
+  const body = Buffer.alloc(shape.records * (RECORD.length + 20) + 61 * shape.partitions, 1);
+  const touched = Math.min(shape.partitions, shape.records);
+  const deadline = Date.now() + ms;
+  const started = Date.now();
+  let seq = 0;
+  await Promise.all(
+    Array.from({ length: shape.producers }, async () => {
+      while (Date.now() < deadline) {
+        const t = performance.now();
+        const key = `floor/${id}/${seq++}-${randomBytes(4).toString('hex')}`;
+        await clients.s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: body, ContentLength: body.length }));
+        for (let attempt = 0; attempt < 50; attempt++) {
+          const keys = Array.from({ length: touched }, (_, p) => ({ p: `floor-${id}#${p}`, o: -1 }));
+          const r = await clients.ddb.send(new BatchGetCommand({ RequestItems: { [config.tables.log]: { Keys: keys, ConsistentRead: true } } }));
+          const next = new Map<string, number>((r.Responses?.[config.tables.log] ?? []).map((i) => [String(i.p), Number(i.next)]));
+          const items: unknown[] = [{ ConditionCheck: { TableName: config.tables.topics, Key: { topic: `floor-${id}` }, ConditionExpression: 'attribute_not_exists(id) OR id = :id', ExpressionAttributeValues: { ':id': id } } }];
+          for (const k of keys) {
+            const old = next.get(k.p);
+            const per = Math.ceil(shape.records / touched);
+            items.push({ Put: { TableName: config.tables.log, Item: { p: k.p, o: old ?? 0, k: key, b: 0, z: body.length, l: (old ?? 0) + per - 1, n: per, t: `${Date.now()}` }, ConditionExpression: 'attribute_not_exists(o)' } });
+            items.push({
+              Update: {
+                TableName: config.tables.log,
+                Key: { p: k.p, o: -1 },
+                UpdateExpression: 'SET #n = :new',
+                ConditionExpression: old === undefined ? 'attribute_not_exists(#n)' : '#n = :old',
+                ExpressionAttributeNames: { '#n': 'next' },
+                ExpressionAttributeValues: old === undefined ? { ':new': per } : { ':new': old + per, ':old': old },
+              },
+            });
+          }
+          items.push({ Update: { TableName: config.tables.objects, Key: { key }, UpdateExpression: 'ADD refs :n', ExpressionAttributeValues: { ':n': touched } } });
+          try {
+            await clients.ddb.send(new TransactWriteCommand({ TransactItems: items as never }));
+            break;
+          } catch (e) {
+            if ((e as Error).name !== 'TransactionCanceledException') throw e;
+            await new Promise((res) => setTimeout(res, Math.random() * 10 * (attempt + 1)));
+          }
+        }
+        run.latencies.push(performance.now() - t);
+        run.requests++;
+        run.records += shape.records;
+        run.bytes += shape.records * RECORD.length;
+      }
+    }),
+  );
+  run.ms += Date.now() - started;
+}
+
+function describe(run: Run) {
+  const sorted = [...run.latencies].sort((a, b) => a - b);
+  return {
+    requests: run.requests,
+    records_per_s: Math.round((run.records / run.ms) * 1000),
+    mb_per_s: Math.round((run.bytes / 1024 / 1024 / (run.ms / 1000)) * 100) / 100,
+    p50_ms: Math.round(percentile(sorted, 50) * 10) / 10,
+    p99_ms: Math.round(percentile(sorted, 99) * 10) / 10,
+  };
+}
+
+async function codec(): Promise<{ encode: number; decode: number }> {
+  const records: RecordInput[] = Array.from({ length: 100 }, (_, i) => ({ key: Buffer.from(`key-${i}`), value: RECORD, headers: [{ key: 'h', value: Buffer.from('v') }], timestamp: 1_700_000_000_000 + i }));
+  const oracle = records.map((r) => ({ key: r.key as Buffer, value: r.value as Buffer, headers: { h: Buffer.from('v') }, timestamp: r.timestamp }));
+  const time = async (fn: () => unknown, ms: number) => {
+    for (let i = 0; i < 50; i++) await fn(); // warm up
+    let n = 0;
+    const start = performance.now();
+    while (performance.now() - start < ms) {
+      await fn();
+      n++;
+    }
+    return (n / (performance.now() - start)) * 1000;
+  };
+  const ms = QUICK ? 700 : 3000;
+  const bytes = encodeRecordBatch(records);
+  const theirs = await kafkajsEncode(oracle);
+  const rows: Record<string, number> = {};
+  // Interleaved, twice each, so machine noise falls on both sides.
+  for (let round = 0; round < 2; round++) {
+    rows.floeEncode = (rows.floeEncode ?? 0) + (await time(() => encodeRecordBatch(records), ms));
+    rows.kafkajsEncode = (rows.kafkajsEncode ?? 0) + (await time(() => kafkajsEncode(oracle), ms));
+    rows.floeDecode = (rows.floeDecode ?? 0) + (await time(() => decodeRecordBatch(bytes), ms));
+    rows.kafkajsDecode = (rows.kafkajsDecode ?? 0) + (await time(() => kafkajsDecode(theirs), ms));
+  }
+  const mb = (ops: number) => Math.round(((ops / 2) * bytes.length) / 1024 / 1024);
+  for (const [name, ops] of Object.entries(rows)) {
+    lines.push({ workload: 'codec', op: name, batches_per_s: Math.round(ops / 2), mb_per_s: mb(ops), records_per_batch: 100, record_bytes: 1024 });
+    table.push(['codec', name, `${Math.round(ops / 2)} batches/s`, `${mb(ops)} MB/s`, '', '']);
+  }
+  return { encode: rows.floeEncode! / rows.kafkajsEncode!, decode: rows.floeDecode! / rows.kafkajsDecode! };
+}
+
+async function main(): Promise<void> {
+  const wall = Date.now();
+  const run = randomBytes(4).toString('hex');
+  const emulators = process.env.AWS_ENDPOINT_URL ? undefined : await startEmulators();
+  const config = loadConfig({
+    ...process.env,
+    FLOE_TABLE_PREFIX: `bench-${run}-`,
+    FLOE_BUCKET: `floe-bench-${run}`,
+    ...(emulators ? { AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb, AWS_ENDPOINT_URL_S3: emulators.endpoints.s3 } : {}),
+  });
+  const clients = createClients(config);
+  await ensureStorage(clients, config.tables, config.bucket);
+  const engine = createEngine(config, clients);
+  const counter: CallCounter = countCalls(clients);
+  const items = countItems(clients);
+  const floorClients = createClients(config);
+
+  try {
+    // Produce: every shape, Floe and the floor interleaved round by round.
+    const shapes: Shape[] = [];
+    for (const records of [1, 100, 1000]) for (const partitions of [1, 8]) for (const producers of [1, 8]) shapes.push({ records, partitions, producers });
+    const ms = QUICK ? 1200 : 6000;
+    const rounds = 2;
+    let headline: { floe: Run; floor: Run } | undefined;
+    const profiles = new Map<string, { calls: Record<string, number>; requests: number; p50: number }>();
+    let totalProduces = 0;
+    const totals = { puts: 0, reads: 0, transactions: 0 };
+    for (const shape of shapes) {
+      const topic = `bench-${shape.records}-${shape.partitions}-${shape.producers}`;
+      await engine.topics.create({ name: topic, partitions: 8, configs: { 'max.message.bytes': String(8 * 1024 * 1024) } });
+      await engine.producer.produce(topic, [{ key: null, value: RECORD }]); // warm the topic cache
+      const floe = emptyRun();
+      const floor = emptyRun();
+      counter.reset();
+      for (let r = 0; r < rounds; r++) {
+        await floeProduce(engine, topic, shape, ms / rounds, floe);
+        await floorProduce(floorClients, config, `${topic}-${run}`, shape, ms / rounds, floor);
+      }
+      const calls = counter.snapshot();
+      totalProduces += floe.requests;
+      totals.puts += calls['s3.PutObject'] ?? 0;
+      totals.reads += (calls['dynamodb.BatchGetItem'] ?? 0) + (calls['dynamodb.GetItem'] ?? 0) + (calls['dynamodb.Query'] ?? 0);
+      totals.transactions += calls['dynamodb.TransactWriteItems'] ?? 0;
+      const f = describe(floe);
+      const fl = describe(floor);
+      const line = { workload: 'produce', ...shape, record_bytes: 1024, floe: f, floor: fl, vs_floor: Math.round((f.records_per_s / fl.records_per_s) * 100) / 100, calls_per_produce: Object.fromEntries(Object.entries(calls).map(([k, v]) => [k, Math.round((v / floe.requests) * 100) / 100])) };
+      lines.push(line);
+      table.push([`produce ${shape.records}x1KB`, `${shape.partitions}p ${shape.producers} producers`, `${f.records_per_s} rec/s`, `${f.mb_per_s} MB/s`, `p50 ${f.p50_ms} / p99 ${f.p99_ms} ms`, `floor ${fl.records_per_s} rec/s (x${line.vs_floor})`]);
+      if (shape.records === 100 && shape.partitions === 8 && shape.producers === 8) headline = { floe, floor };
+      if (shape.producers === 1 && shape.partitions === 1 && shape.records !== 100) profiles.set(String(shape.records), { calls, requests: floe.requests, p50: f.p50_ms });
+    }
+    // 64 KB requests for the cost model.
+    {
+      const topic = 'bench-64k';
+      await engine.topics.create({ name: topic, partitions: 1 });
+      await engine.producer.produce(topic, [{ key: null, value: RECORD }]);
+      counter.reset();
+      const r64 = emptyRun();
+      await floeProduce(engine, topic, { records: 64, partitions: 1, producers: 1 }, ms / 2, r64);
+      profiles.set('64', { calls: counter.snapshot(), requests: r64.requests, p50: describe(r64).p50_ms });
+    }
+
+    // Fetch: index items read per fetch from a small and a large log, at the tail and in the middle.
+    const fetchStats: Record<string, number> = {};
+    for (const [name, batches] of [['small', 20], ['large', QUICK ? 200 : 1000]] as const) {
+      const topic = `bench-fetch-${name}`;
+      await engine.topics.create({ name: topic, partitions: 1 });
+      const batch = Array.from({ length: 100 }, () => ({ key: null, value: RECORD }));
+      for (let i = 0; i < batches; i += 8) await Promise.all(Array.from({ length: Math.min(8, batches - i) }, () => engine.producer.produce(topic, batch)));
+      const { highWatermark } = await engine.fetcher.offsets(topic, 0);
+      const reader = createEngine(config, createClients(config));
+      const tally = countItems(reader.clients);
+      let fetches = 0;
+      const latencies: number[] = [];
+      for (const at of [Math.floor(highWatermark / 2), highWatermark - 250, Math.floor(highWatermark / 2) + 50, highWatermark - 120]) {
+        for (let i = 0; i < (QUICK ? 5 : 20); i++) {
+          const t = performance.now();
+          await reader.fetcher.fetch({ topic, partition: 0, offset: at, maxBytes: 256 * 1024 });
+          latencies.push(performance.now() - t);
+          fetches++;
+        }
+      }
+      fetchStats[name] = Math.round((tally.items / fetches) * 10) / 10;
+      const sorted = latencies.sort((a, b) => a - b);
+      lines.push({ workload: 'fetch', log: name, records: highWatermark, index_items_per_fetch: fetchStats[name], p50_ms: Math.round(percentile(sorted, 50) * 10) / 10, cache_hits: reader.fetcher.cache.hits, cache_misses: reader.fetcher.cache.misses });
+      table.push([`fetch ${name} log`, `${highWatermark} records`, `${fetchStats[name]} index items/fetch`, '', `p50 ${Math.round(percentile(sorted, 50) * 10) / 10} ms`, '']);
+    }
+
+    const codecRatios = await codec();
+
+    const costOf = (key: string, recordsPerRequest: number) => {
+      const p = profiles.get(key)!;
+      const per = (op: string) => (p.calls[op] ?? 0) / p.requests;
+      return costPerGb({
+        s3Puts: per('s3.PutObject'),
+        batchGetItems: per('dynamodb.BatchGetItem'),
+        itemsRead: per('dynamodb.BatchGetItem'), // one head per single-partition produce
+        transactions: per('dynamodb.TransactWriteItems'),
+        // topic check, entry put, head update, object refs: 4 items per single-partition commit
+        itemsWritten: per('dynamodb.TransactWriteItems') * 4,
+        requestBytes: recordsPerRequest * 1024,
+        latencyMs: p.p50,
+      });
+    };
+    const cost1mb = costOf('1000', 1000);
+    const cost64k = costOf('64', 64);
+    lines.push({ workload: 'cost', request_bytes: 1024 * 1000, usd_per_gb: cost1mb.total, parts: cost1mb.parts, prices: PRICES });
+    lines.push({ workload: 'cost', request_bytes: 64 * 1024, usd_per_gb: cost64k.total, parts: cost64k.parts });
+    table.push(['cost', '1 MB requests', `$${cost1mb.total.toFixed(4)}/GB`, '', '', '']);
+    table.push(['cost', '64 KB requests', `$${cost64k.total.toFixed(4)}/GB`, '', '', '']);
+
+    const h = describe(headline!.floe);
+    const hf = describe(headline!.floor);
+    const summary = {
+      produce_records_per_s: h.records_per_s,
+      produce_mb_per_s: h.mb_per_s,
+      produce_p50_ms: h.p50_ms,
+      produce_p99_ms: h.p99_ms,
+      produce_vs_floor: Math.round((h.records_per_s / hf.records_per_s) * 100) / 100,
+      s3_puts_per_produce: Math.round((totals.puts / totalProduces) * 1000) / 1000,
+      ddb_reads_per_produce: Math.round((totals.reads / totalProduces) * 1000) / 1000,
+      ddb_transactions_per_produce: Math.round((totals.transactions / totalProduces) * 1000) / 1000,
+      encode_vs_kafkajs: Math.round(codecRatios.encode * 100) / 100,
+      decode_vs_kafkajs: Math.round(codecRatios.decode * 100) / 100,
+      fetch_index_items_small_log: fetchStats.small!,
+      fetch_index_items_large_log: fetchStats.large!,
+      cost_usd_per_gb_1mb: Math.round(cost1mb.total * 10000) / 10000,
+      cost_usd_per_gb_64kb: Math.round(cost64k.total * 10000) / 10000,
+    };
+    const widths = [20, 22, 24, 12, 24, 28];
+    console.log(`Floe benchmark (${QUICK ? 'quick' : 'full'}), headline: 100 x 1 KB records per request, 8 partitions, 8 producers`);
+    for (const row of table) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join(' '));
+    console.log(`wall time ${Math.round((Date.now() - wall) / 1000)} s`);
+    for (const l of lines) console.log(JSON.stringify(l));
+    console.log(JSON.stringify(summary));
+  } finally {
+    await emulators?.stop();
+  }
+}
+
+await main();
