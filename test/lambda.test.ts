@@ -104,3 +104,23 @@ describe('Lambda entries', () => {
     expect(JSON.parse(got.body)).toHaveLength(1);
   });
 });
+
+describe('metrics from the Lambda entries', () => {
+  it('writes consumer lag as a CloudWatch embedded metric line', async () => {
+    const { emfMetrics } = await import('../functions/shared/emf.ts');
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (l: string) => lines.push(l);
+    try {
+      emfMetrics.consumerLag(42, 'g1');
+      emfMetrics.commitRetries(3);
+    } finally {
+      console.log = log;
+    }
+    const [lag, retries] = lines.map((l) => JSON.parse(l));
+    expect(lag._aws.CloudWatchMetrics[0]).toEqual({ Namespace: 'Floe', Dimensions: [['service']], Metrics: [{ Name: 'ConsumerLag', Unit: 'Count' }] });
+    expect(lag.ConsumerLag).toBe(42);
+    expect(lag.group).toBe('g1');
+    expect(retries.CommitRetries).toBe(3);
+  });
+});

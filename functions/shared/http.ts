@@ -5,10 +5,11 @@ import { createApp } from '../../src/api/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createEngine } from '../../src/engine/engine.ts';
 import { createClients } from '../../src/storage/clients.ts';
+import { emfMetrics } from './emf.ts';
 
 export function httpHandler() {
   const config = loadConfig();
-  const engine = createEngine(config, createClients(config));
+  const engine = createEngine(config, createClients(config), { metrics: emfMetrics });
   // Lambda freezes the container once the answer is sent: acks=0 writes finish before it.
   return handle(createApp(engine, { awaitUnacknowledgedWrites: true }));
 }

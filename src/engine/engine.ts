@@ -1,6 +1,7 @@
 // The engine: everything Floe does, wired to its configuration and AWS clients once per process.
 // It knows nothing of HTTP or Lambda; the API layer and the job runners call into it.
 import type { FloeConfig } from '../config.ts';
+import { NO_METRICS, type Metrics } from '../metrics.ts';
 import { AppendNotifier } from '../fetch/append-notifier.ts';
 import { Fetcher } from '../fetch/fetch.ts';
 import { Producer } from '../produce/produce.ts';
@@ -31,7 +32,8 @@ export interface Engine {
   background: Set<Promise<unknown>>;
 }
 
-export function createEngine(config: FloeConfig, clients: AwsClients): Engine {
+export function createEngine(config: FloeConfig, clients: AwsClients, options: { metrics?: Metrics } = {}): Engine {
+  const metrics = options.metrics ?? NO_METRICS;
   const topics = new TopicService(new TopicsTable(clients, config.tables.topics), {
     defaultPartitions: config.defaultPartitions,
     autoCreate: config.autoCreateTopics,
@@ -41,11 +43,11 @@ export function createEngine(config: FloeConfig, clients: AwsClients): Engine {
   const bucket = new DataBucket(clients, config.bucket);
   const notifier = new AppendNotifier();
   const producers = new ProducersTable(clients, config.tables.producers);
-  const producer = new Producer({ clients, topics, log, objects, bucket, producers, onCommit: (id, p) => notifier.notify(id, p) });
+  const producer = new Producer({ clients, topics, log, objects, bucket, producers, metrics, onCommit: (id, p) => notifier.notify(id, p) });
   const fetcher = new Fetcher({ topics, log, bucket, notifier, cacheBytes: config.fetchCacheBytes, maxWaitMs: config.maxFetchWaitMs });
   const groups = new GroupsTable(clients, config.tables.groups);
   const coordinator = new Coordinator(groups, topics, fetcher);
-  const consumers = new Consumers(groups, coordinator, topics, fetcher, { sessionTimeoutMs: config.groupSessionTimeoutMs });
+  const consumers = new Consumers(groups, coordinator, topics, fetcher, { sessionTimeoutMs: config.groupSessionTimeoutMs, metrics });
   const groupAdmin = new GroupAdmin(groups, topics, fetcher);
   return { config, clients, topics, producer, fetcher, log, objects, bucket, consumers, groupAdmin, background: new Set() };
 }

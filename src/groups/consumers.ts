@@ -8,6 +8,7 @@ import { INSTANCE_IDLE_MS, type CommittedOffset, type GroupsTable, type Instance
 import type { TopicService } from '../topics/topics.ts';
 import { validateTopicName } from '../topics/names.ts';
 import { STRATEGIES, type Strategy } from './assignors.ts';
+import type { Metrics } from '../metrics.ts';
 import { liveMembers, type Coordinator } from './coordinator.ts';
 
 export interface InstanceConfig {
@@ -27,6 +28,7 @@ export interface ConsumedRecord extends FetchedRecord {
 
 export interface ConsumerOptions {
   sessionTimeoutMs: number;
+  metrics?: Metrics;
 }
 
 const NAME = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -244,6 +246,7 @@ export class Consumers {
     const wait = Math.min(opts.timeoutMs ?? state.requestTimeoutMs, state.requestTimeoutMs);
     const maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
     const deadline = Date.now() + wait;
+    const tally = { lag: 0 };
     const out: ConsumedRecord[] = [];
     let bytes = 0;
     const owned = state.owned;
@@ -252,7 +255,7 @@ export class Consumers {
         const start = state.turn++ % owned.length;
         const order = [...owned.slice(start), ...owned.slice(0, start)];
         const share = Math.max(1, Math.floor((maxBytes - bytes) / order.length));
-        const results = await Promise.all(order.map(([t, p]) => this.fetchOne(state, t, p, share)));
+        const results = await Promise.all(order.map(([t, p]) => this.fetchOne(state, t, p, share, tally)));
         for (const r of results) {
           for (const rec of r) {
             out.push(rec);
@@ -264,17 +267,19 @@ export class Consumers {
       await new Promise((r) => setTimeout(r, Math.min(100, Math.max(0, deadline - Date.now()))));
     }
     for (const rec of out) state.pending[topicPartitionKey(rec.topic, rec.partition)] = state.positions[topicPartitionKey(rec.topic, rec.partition)]!;
+    this.options.metrics?.consumerLag(tally.lag, state.group);
     await this.save(state);
     return { state, records: out };
   }
 
-  private async fetchOne(state: InstanceState, topic: string, partition: number, maxBytes: number): Promise<ConsumedRecord[]> {
+  private async fetchOne(state: InstanceState, topic: string, partition: number, maxBytes: number, tally: { lag: number }): Promise<ConsumedRecord[]> {
     const key = topicPartitionKey(topic, partition);
     let offset = state.positions[key]!;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const r = await this.fetcher.fetch({ topic, partition, offset, maxBytes });
         state.positions[key] = r.nextOffset;
+        tally.lag = Math.max(tally.lag, r.highWatermark - r.nextOffset);
         return r.records.map((x) => ({ ...x, topic, partition }));
       } catch (e) {
         // Retention moved the log start past us (or the log was re-created): auto.offset.reset decides.

@@ -16,6 +16,7 @@ import type { ProducersTable, ProducerState } from '../storage/producers-table.t
 import type { ObjectsTable } from '../storage/objects-table.ts';
 import { topicSettings, type TopicSettings } from '../topics/configs.ts';
 import type { Topic, TopicService } from '../topics/topics.ts';
+import type { Metrics } from '../metrics.ts';
 
 export interface ProduceRecord {
   key: Uint8Array | null;
@@ -96,6 +97,7 @@ export interface ProducerDeps {
   objects: ObjectsTable;
   bucket: DataBucket;
   producers: ProducersTable;
+  metrics?: Metrics;
   /** Called after each commit with the partitions it appended to (wakes local long-polls). */
   onCommit?: (topicId: string, partition: number) => void;
 }
@@ -253,6 +255,7 @@ export class Producer {
         await this.deps.clients.ddb.send(
           new TransactWriteCommand({ TransactItems: items as never, ClientRequestToken: requestToken(objectKey, chunkIndex, heads) }),
         );
+        if (attempt > 0) this.deps.metrics?.commitRetries(attempt);
         return { baseOffsets };
       } catch (e) {
         lastError = e;
