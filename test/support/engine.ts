@@ -21,13 +21,15 @@ export const V2 = 'application/vnd.kafka.v2+json';
 export const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 /**
- * An engine on tables of its own (a fresh random prefix): for tests whose subject scans every topic
- * (the background jobs), so that other tests' topics are neither touched nor counted.
+ * An engine on tables and a bucket of its own: for tests whose subject scans every topic or object
+ * (the background jobs), so that other tests' data is neither touched nor counted.
  */
 export async function isolatedEngine(overrides: Record<string, string> = {}): Promise<Engine> {
   const { randomBytes } = await import('node:crypto');
   const { ensureStorage } = await import('../../src/storage/setup.ts');
-  const config = testConfig({ FLOE_TABLE_PREFIX: `iso-${randomBytes(4).toString('hex')}-`, ...overrides });
+  const id = randomBytes(4).toString('hex');
+  // Its own bucket too: the garbage collector lists a whole bucket.
+  const config = testConfig({ FLOE_TABLE_PREFIX: `iso-${id}-`, FLOE_BUCKET: `floe-iso-${id}`, ...overrides });
   const clients = testClients(config);
   await ensureStorage(clients, config.tables, config.bucket);
   return createEngine(config, clients);
