@@ -210,9 +210,13 @@ async function main(): Promise<void> {
       const floe = emptyRun();
       const floor = emptyRun();
       counter.reset();
-      for (let r = 0; r < rounds; r++) {
-        await floeProduce(engine, topic, shape, ms / rounds, floe);
-        await floorProduce(floorClients, config, `${topic}-${run}`, shape, ms / rounds, floor);
+      // The headline shape, contended and so the noisiest, gets more and shorter interleaved rounds.
+      const isHeadline = shape.records === 100 && shape.partitions === 8 && shape.producers === 8;
+      const shapeRounds = isHeadline ? rounds * 3 : rounds;
+      const shapeMs = isHeadline ? ms * 2.5 : ms;
+      for (let r = 0; r < shapeRounds; r++) {
+        await floeProduce(engine, topic, shape, shapeMs / shapeRounds, floe);
+        await floorProduce(floorClients, config, `${topic}-${run}`, shape, shapeMs / shapeRounds, floor);
       }
       const calls = counter.snapshot();
       // The protocol's budget per produce, measured where no other producer races it; contended
