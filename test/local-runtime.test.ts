@@ -5,21 +5,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/local/emulators.ts';
+import { freePort, processAlive } from '../src/local/emulators.ts';
 import { startTimers } from '../src/local/timers.ts';
 import { b64, BINARY } from './support/engine.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'floe-runtime-'));
 const children: ChildProcess[] = [];
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function startServer(port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/local/main.ts'], {
@@ -71,10 +62,10 @@ describe('local runtime', () => {
     server.kill('SIGKILL');
     await new Promise((r) => server.once('exit', r));
     // The emulator outlives its parent; the next start must clear it.
-    expect(alive(oldJava)).toBe(true);
+    expect(processAlive(oldJava)).toBe(true);
 
     server = await startServer(port);
-    expect(alive(oldJava)).toBe(false);
+    expect(processAlive(oldJava)).toBe(false);
     const got = await fetch(`${base}/topics/survivor/partitions/0/records?offset=0`, { headers: { accept: BINARY } });
     expect(((await got.json()) as any[]).map((r) => Buffer.from(r.value, 'base64').toString())).toEqual(['one', 'two']);
     const more = await fetch(`${base}/topics/survivor`, { method: 'POST', headers: { 'content-type': BINARY }, body: JSON.stringify({ records: [{ value: b64('three') }] }) });
@@ -84,7 +75,7 @@ describe('local runtime', () => {
     server.kill('SIGTERM');
     const code = await new Promise((r) => server.once('exit', r));
     expect(code).toBe(0);
-    expect(alive(newJava)).toBe(false);
+    expect(processAlive(newJava)).toBe(false);
   });
 
   it('refuses to start without Java in one line that says what to do', async () => {

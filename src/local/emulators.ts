@@ -56,6 +56,16 @@ export async function freePort(): Promise<number> {
 
 const PID_FILE = 'dynamodb-local.pid';
 
+/** Whether a process with this pid exists (signal 0 checks without signalling). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A `kill -9` of the parent leaves DynamoDB Local running and holding its database file. The pid file
  * lets the next start find that process and end it before starting a fresh one on the same data.

@@ -8,7 +8,7 @@ import { loadConfig, type FloeConfig } from '../config.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import { createClients } from '../storage/clients.ts';
 import { ensureStorage } from '../storage/setup.ts';
-import { startEmulators, type Emulators } from './emulators.ts';
+import { processAlive, startEmulators, type Emulators } from './emulators.ts';
 import { startTimers, type TimedJob } from './timers.ts';
 
 export interface LocalOptions {
@@ -49,15 +49,6 @@ export function readRunningState(dataDir: string): RunningState | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * A server of an earlier start may still hold this data folder: its npm parent was killed and it
  * lives on, or it is hung. Two servers on one folder would corrupt DynamoDB Local's database, so the
@@ -65,7 +56,7 @@ function alive(pid: number): boolean {
  */
 async function stopPreviousServer(dataDir: string, log: (line: string) => void): Promise<void> {
   const state = readRunningState(dataDir);
-  if (!state || state.pid === process.pid || !alive(state.pid)) return;
+  if (!state || state.pid === process.pid || !processAlive(state.pid)) return;
   let cmdline = '';
   try {
     cmdline = readFileSync(`/proc/${state.pid}/cmdline`, 'utf8');
@@ -75,9 +66,9 @@ async function stopPreviousServer(dataDir: string, log: (line: string) => void):
   if (cmdline && !/node|tsx/.test(cmdline)) return; // the pid was reused by something else
   log(`floe: stopping an earlier server (pid ${state.pid}) that still uses ${dataDir}`);
   process.kill(state.pid, 'SIGTERM');
-  for (let i = 0; i < 50 && alive(state.pid); i++) await new Promise((r) => setTimeout(r, 100));
-  if (alive(state.pid)) process.kill(state.pid, 'SIGKILL');
-  for (let i = 0; i < 50 && alive(state.pid); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 50 && processAlive(state.pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (processAlive(state.pid)) process.kill(state.pid, 'SIGKILL');
+  for (let i = 0; i < 50 && processAlive(state.pid); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 export async function startLocal(options: LocalOptions = {}): Promise<LocalServer> {

@@ -2,7 +2,8 @@
 // instances, and the committed offsets. Every membership change is a conditional write on the group
 // item's version, so two coordinators can never both decide the next generation.
 import { ConditionalCheckFailedException, TransactionCanceledException, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { queryAll, scanAll } from './pages.ts';
 import type { Strategy } from '../groups/assignors.ts';
 import { consistentBatchGet } from './batch-get.ts';
 import type { AwsClients } from './clients.ts';
@@ -62,6 +63,17 @@ export interface CommittedOffset {
 /** Consumer instances idle this long are destroyed, as in the REST Proxy. */
 export const INSTANCE_IDLE_MS = 5 * 60 * 1000;
 
+function groupFromItem(i: Record<string, unknown>): GroupState {
+  return {
+    generation: i.generation as number,
+    version: i.version as number,
+    strategy: i.strategy as Strategy,
+    members: (i.members as GroupState['members']) ?? {},
+    assignment: (i.assignment as GroupState['assignment']) ?? {},
+    exists: true,
+  };
+}
+
 const EMPTY_GROUP = (strategy: Strategy): GroupState => ({ generation: 0, version: 0, strategy, members: {}, assignment: {}, exists: false });
 
 export class GroupsTable {
@@ -72,9 +84,7 @@ export class GroupsTable {
 
   async getGroup(group: string, strategy: Strategy = 'range'): Promise<GroupState> {
     const r = await this.clients.ddb.send(new GetCommand({ TableName: this.table, Key: { g: group, s: GROUP_SORT_KEY }, ConsistentRead: true }));
-    if (!r.Item) return EMPTY_GROUP(strategy);
-    const i = r.Item;
-    return { generation: i.generation, version: i.version, strategy: i.strategy, members: i.members ?? {}, assignment: i.assignment ?? {}, exists: true };
+    return r.Item ? groupFromItem(r.Item) : EMPTY_GROUP(strategy);
   }
 
   /**
@@ -185,45 +195,26 @@ export class GroupsTable {
   }
 
   async listOffsets(group: string): Promise<CommittedOffset[]> {
-    const out: CommittedOffset[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await this.clients.ddb.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'g = :g AND begins_with(s, :prefix)',
-          ExpressionAttributeValues: { ':g': group, ':prefix': OFFSET_PREFIX },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of r.Items ?? []) {
-        const [topic, partition] = parseTopicPartitionKey(String(item.s).slice(OFFSET_PREFIX.length));
-        out.push({ topic, partition, offset: item.offset, metadata: item.metadata ?? null, generation: item.generation, time: item.time });
-      }
-      start = r.LastEvaluatedKey;
-    } while (start);
-    return out;
+    const items = await queryAll(this.clients, {
+      TableName: this.table,
+      KeyConditionExpression: 'g = :g AND begins_with(s, :prefix)',
+      ExpressionAttributeValues: { ':g': group, ':prefix': OFFSET_PREFIX },
+      ConsistentRead: true,
+    });
+    return items.map((item) => {
+      const [topic, partition] = parseTopicPartitionKey(String(item.s).slice(OFFSET_PREFIX.length));
+      return { topic, partition, offset: item.offset as number, metadata: (item.metadata as string | null) ?? null, generation: item.generation as number, time: item.time as number };
+    });
   }
 
   async listInstances(group: string): Promise<InstanceState[]> {
-    const r = await this.clients.ddb.send(
-      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'g = :g AND begins_with(s, :prefix)', ExpressionAttributeValues: { ':g': group, ':prefix': INSTANCE_PREFIX }, ConsistentRead: true }),
-    );
-    return (r.Items ?? []).map((i) => i.state as InstanceState);
+    const items = await queryAll(this.clients, { TableName: this.table, KeyConditionExpression: 'g = :g AND begins_with(s, :prefix)', ExpressionAttributeValues: { ':g': group, ':prefix': INSTANCE_PREFIX }, ConsistentRead: true });
+    return items.map((i) => i.state as InstanceState);
   }
 
   async listGroups(): Promise<Array<{ group: string; state: GroupState }>> {
-    const out: Array<{ group: string; state: GroupState }> = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await this.clients.ddb.send(
-        new ScanCommand({ TableName: this.table, FilterExpression: 's = :s', ExpressionAttributeValues: { ':s': GROUP_SORT_KEY }, ConsistentRead: true, ExclusiveStartKey: start }),
-      );
-      for (const i of r.Items ?? []) out.push({ group: i.g, state: { generation: i.generation, version: i.version, strategy: i.strategy, members: i.members ?? {}, assignment: i.assignment ?? {}, exists: true } });
-      start = r.LastEvaluatedKey;
-    } while (start);
-    return out.sort((a, b) => (a.group < b.group ? -1 : 1));
+    const items = await scanAll(this.clients, { TableName: this.table, FilterExpression: 's = :s', ExpressionAttributeValues: { ':s': GROUP_SORT_KEY }, ConsistentRead: true });
+    return items.map((i) => ({ group: String(i.g), state: groupFromItem(i) })).sort((a, b) => (a.group < b.group ? -1 : 1));
   }
 
   /**

@@ -2,7 +2,8 @@
 // start offset, size) and the batch index (sort key = base offset: where each batch's bytes live).
 // Building a request is pure and separate from sending it, so the commit can put several of them into
 // one transaction.
-import { GetCommand, QueryCommand, ScanCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { queryAll, scanAll } from './pages.ts';
 import { consistentBatchGet, type TableKey } from './batch-get.ts';
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { AwsClients } from './clients.ts';
@@ -273,16 +274,8 @@ export class LogTable {
 
   /** Every partition head in the table (jobs use this to find partitions of deleted topics). */
   async scanHeads(): Promise<Array<{ pk: string; head: PartitionHead }>> {
-    const out: Array<{ pk: string; head: PartitionHead }> = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await this.clients.ddb.send(
-        new ScanCommand({ TableName: this.table, FilterExpression: 'o = :h', ExpressionAttributeValues: { ':h': HEAD_SORT_KEY }, ConsistentRead: true, ExclusiveStartKey: start }),
-      );
-      for (const item of r.Items ?? []) out.push({ pk: String(item.p), head: headFromItem(item) });
-      start = r.LastEvaluatedKey;
-    } while (start);
-    return out;
+    const items = await scanAll(this.clients, { TableName: this.table, FilterExpression: 'o = :h', ExpressionAttributeValues: { ':h': HEAD_SORT_KEY }, ConsistentRead: true });
+    return items.map((item) => ({ pk: String(item.p), head: headFromItem(item) }));
   }
 
   /** Deletes a partition's bookkeeping items (head, checkpoint), once its entries are gone. */
@@ -358,13 +351,6 @@ export class LogTable {
   }
 
   private async query(input: QueryCommandInput, max: number): Promise<IndexEntry[]> {
-    const out: IndexEntry[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await this.clients.ddb.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
-      for (const item of r.Items ?? []) out.push(itemToEntry(item));
-      start = r.LastEvaluatedKey;
-    } while (start && out.length < max);
-    return out;
+    return (await queryAll(this.clients, input, max)).map(itemToEntry);
   }
 }

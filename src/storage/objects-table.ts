@@ -3,7 +3,8 @@
 // the garbage collector deletes objects whose count reached zero (and orphans with no item at all).
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
+import { scanAll } from './pages.ts';
 import { consistentBatchGet } from './batch-get.ts';
 import type { AwsClients } from './clients.ts';
 
@@ -41,14 +42,7 @@ export class ObjectsTable {
 
   /** Objects no index entry points into any more. */
   async scanReleased(): Promise<ObjectRecord[]> {
-    const out: ObjectRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await this.ddb.send(new ScanCommand({ TableName: this.table, FilterExpression: 'refs <= :zero', ExpressionAttributeValues: { ':zero': 0 }, ConsistentRead: true, ExclusiveStartKey: start }));
-      out.push(...((r.Items ?? []) as ObjectRecord[]));
-      start = r.LastEvaluatedKey;
-    } while (start);
-    return out;
+    return (await scanAll(this.clients!, { TableName: this.table, FilterExpression: 'refs <= :zero', ExpressionAttributeValues: { ':zero': 0 }, ConsistentRead: true })) as unknown as ObjectRecord[];
   }
 
   /** Which of these object keys have a record (were ever referenced by a commit). */

@@ -1,6 +1,7 @@
 // The topics table: topic name -> id, partition count, configs.
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { scanAll } from './pages.ts';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { AwsClients } from './clients.ts';
@@ -26,14 +27,7 @@ export class TopicsTable {
   }
 
   async list(): Promise<TopicItem[]> {
-    const items: TopicItem[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await this.clients.ddb.send(new ScanCommand({ TableName: this.table, ExclusiveStartKey: start, ConsistentRead: true }));
-      items.push(...((r.Items ?? []) as TopicItem[]));
-      start = r.LastEvaluatedKey;
-    } while (start);
-    return items;
+    return (await scanAll(this.clients, { TableName: this.table, ConsistentRead: true })) as unknown as TopicItem[];
   }
 
   /** Creates the topic; returns the item already there instead when another create won. */
