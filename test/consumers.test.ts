@@ -187,6 +187,20 @@ describe('consumer groups', () => {
     expect(desc.members).toHaveLength(6);
   });
 
+  it('keeps members\' partitions across a rebalance with the sticky strategy', async () => {
+    const topic = randomTopic('sticky');
+    const group = randomTopic('g');
+    await createTopic(topic, 6);
+    const sticky = { 'partition.assignment.strategy': 'sticky' };
+    await join(group, 'a', [topic], sticky);
+    await join(group, 'b', [topic], sticky);
+    const before = { a: await owned(group, 'a'), b: await owned(group, 'b') };
+    await join(group, 'c', [topic], sticky);
+    const after = { a: await owned(group, 'a'), b: await owned(group, 'b'), c: await owned(group, 'c') };
+    expect([after.a.length, after.b.length, after.c.length]).toEqual([2, 2, 2]);
+    for (const id of ['a', 'b'] as const) for (const p of after[id]) expect(before[id]).toContain(p);
+  });
+
   it('spreads records of all owned partitions fairly', async () => {
     const topic = randomTopic('fair');
     const group = randomTopic('g');

@@ -90,7 +90,7 @@ export class Coordinator {
       generation: state.generation + 1,
       strategy: state.strategy,
       members,
-      assignment: assign(state.strategy, subscriptions, topicPartitions),
+      assignment: assign(state.strategy, subscriptions, topicPartitions, state.assignment),
     };
   }
 }
