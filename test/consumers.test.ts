@@ -201,6 +201,22 @@ describe('consumer groups', () => {
     for (const id of ['a', 'b'] as const) for (const p of after[id]) expect(before[id]).toContain(p);
   });
 
+  it('assigns a topic created later that a member\'s topic_pattern matches', async () => {
+    const prefix = randomTopic('pat');
+    const group = randomTopic('g');
+    await createTopic(`${prefix}-one`, 1);
+    await http('POST', `/consumers/${group}`, { name: 'p', 'auto.offset.reset': 'earliest' });
+    expect((await http('POST', `/consumers/${group}/instances/p/subscription`, { topic_pattern: `${prefix}-.*` })).status).toBe(204);
+    expect(await owned(group, 'p')).toEqual([`${prefix}-one:0`]);
+    await createTopic(`${prefix}-two`, 2);
+    await produceTo(`${prefix}-two`, 1, ['late']);
+    const deadline = Date.now() + 15_000;
+    let got: Awaited<ReturnType<typeof poll>> = [];
+    while (Date.now() < deadline && got.length === 0) got = await poll(group, 'p', 300);
+    expect(got.map((r) => [r.topic, r.partition, r.offset])).toEqual([[`${prefix}-two`, 1, 0]]);
+    expect(await owned(group, 'p')).toEqual([`${prefix}-one:0`, `${prefix}-two:0`, `${prefix}-two:1`]);
+  }, 30_000);
+
   it('spreads records of all owned partitions fairly', async () => {
     const topic = randomTopic('fair');
     const group = randomTopic('g');

@@ -21,6 +21,8 @@ export interface JoinRequest {
 }
 
 const MAX_ATTEMPTS = 20;
+/** How often a process re-lists topics for a group with pattern subscriptions. */
+export const PATTERN_CHECK_MS = 5_000;
 
 export function liveMembers(state: GroupState, now: number): string[] {
   return Object.entries(state.members)
@@ -29,6 +31,8 @@ export function liveMembers(state: GroupState, now: number): string[] {
 }
 
 export class Coordinator {
+  private readonly patternChecks = new Map<string, number>();
+
   constructor(
     private readonly groups: GroupsTable,
     private readonly topics: TopicService,
@@ -44,7 +48,12 @@ export class Coordinator {
         .filter(([id, m]) => id !== req.member && m.heartbeat + m.sessionTimeoutMs < now)
         .map(([id]) => id);
       const me = state.members[req.member];
-      const changed = !me || me.heartbeat + me.sessionTimeoutMs < now || me.pattern !== req.pattern || me.topics.join('\u0000') !== req.topics.join('\u0000');
+      const changed =
+        !me ||
+        me.heartbeat + me.sessionTimeoutMs < now ||
+        me.pattern !== req.pattern ||
+        me.topics.join('\u0000') !== req.topics.join('\u0000') ||
+        (await this.patternTopicsChanged(req.group, state, now));
       if (changed || expired.length > 0) {
         const members: Record<string, MemberState> = { ...state.members };
         for (const id of expired) delete members[id];
@@ -71,6 +80,23 @@ export class Coordinator {
       delete members[member];
       if (await this.groups.replaceGroup(group, state, await this.rebalance(state, members), [])) return;
     }
+  }
+
+  /**
+   * A topic created (or deleted) that a member's topic_pattern matches calls for a rebalance. The topic
+   * list is a scan, so each process looks at most once per PATTERN_CHECK_MS per group.
+   */
+  private async patternTopicsChanged(group: string, state: GroupState, now: number): Promise<boolean> {
+    const patterns = Object.values(state.members).filter((m) => m.pattern !== null);
+    if (patterns.length === 0 || now - (this.patternChecks.get(group) ?? 0) < PATTERN_CHECK_MS) return false;
+    this.patternChecks.set(group, now);
+    const names = (await this.topics.list()).map((t) => t.topic);
+    const matched = new Set(patterns.flatMap((m) => names.filter((t) => new RegExp(`^(?:${m.pattern})$`).test(t))));
+    const assigned = new Set(Object.values(state.assignment).flatMap((parts) => parts.map(([t]) => t)));
+    const explicit = new Set(Object.values(state.members).flatMap((m) => (m.pattern === null ? m.topics : [])));
+    for (const t of matched) if (!assigned.has(t)) return true;
+    for (const t of assigned) if (!matched.has(t) && !explicit.has(t)) return true;
+    return false;
   }
 
   private async rebalance(state: GroupState, members: Record<string, MemberState>) {
