@@ -299,6 +299,25 @@ describe('fetch', () => {
   });
 });
 
+describe('stored data integrity', () => {
+  it('refuses to serve a batch whose bytes changed in storage (CRC), with a storage error', async () => {
+    const topic = randomTopic('corrupt');
+    const { objectKey } = await engine.producer.produce(topic, [{ key: null, value: Buffer.from('precious') }]);
+    const { GetObjectCommand, PutObjectCommand } = await import('@aws-sdk/client-s3');
+    const got = await engine.clients.s3.send(new GetObjectCommand({ Bucket: engine.config.bucket, Key: objectKey }));
+    const whole = Buffer.from(await got.Body!.transformToByteArray());
+    whole[whole.length - 2] = whole[whole.length - 2]! ^ 0xff;
+    // The emulator lets an object be replaced (S3 refuses the If-None-Match PUT Floe uses).
+    await engine.clients.s3.send(new PutObjectCommand({ Bucket: engine.config.bucket, Key: objectKey, Body: whole }));
+    const { app: fresh } = testApp();
+    const r = await fresh.request(`/topics/${topic}/partitions/0/records?offset=0`, { headers: { accept: BINARY } });
+    expect(r.status).toBe(500);
+    const body = (await r.json()) as any;
+    expect(body.error_code).toBe(50002);
+    expect(body.message).toMatch(/CRC/);
+  });
+});
+
 describe('topic metadata', () => {
   it('lists topics, describes partitions and reports offsets and brokers', async () => {
     const topic = randomTopic();

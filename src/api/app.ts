@@ -3,6 +3,7 @@
 import { Hono, type Context } from 'hono';
 import type { Engine } from '../engine/engine.ts';
 import { FloeError, isFloeError } from '../errors.ts';
+import { LogFormatError } from '../log/index.ts';
 import { consumerRoutes } from './consumers.ts';
 import { nativeRoutes } from './native.ts';
 import { v2TopicRoutes } from './v2-topics.ts';
@@ -44,6 +45,7 @@ function errorResponse(c: Context, err: unknown): Response {
 /** Maps anything thrown to a FloeError: storage throttling and timeouts are retriable 50003, the rest 500. */
 export function toFloeError(err: unknown): FloeError {
   if (isFloeError(err)) return err;
+  if (err instanceof LogFormatError) return new FloeError('STORAGE', `Storage error: a stored record batch is unreadable (${err.code}): ${err.message}`, { cause: err });
   const e = err as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number }; message?: string };
   if (e.$metadata !== undefined) {
     const retriable = Boolean(e.$retryable) || (e.$metadata.httpStatusCode ?? 0) >= 500 || /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded|SlowDown/.test(e.name ?? '');

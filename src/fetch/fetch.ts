@@ -8,7 +8,9 @@ import { partitionKey } from '../storage/keys.ts';
 import type { IndexEntry, LogTable, PartitionHead } from '../storage/log-table.ts';
 import type { Topic, TopicService } from '../topics/topics.ts';
 import type { AppendNotifier } from './append-notifier.ts';
-import { RangeCache } from './range-cache.ts';
+import { RangeCache, type CachedBytes } from './range-cache.ts';
+
+type ReadBatch = CachedBytes;
 
 export type IsolationLevel = 'read_uncommitted' | 'read_committed';
 
@@ -91,8 +93,8 @@ export class Fetcher {
     if (base === undefined) return head.next;
     const [entry] = await this.deps.log.entriesFrom(pk, base, 1);
     if (!entry) return head.next;
-    const [bytes] = await this.readBatches([entry]);
-    const batch = decodeRecordBatch(bytes!);
+    const [read] = await this.readBatches([entry]);
+    const batch = this.decode(read!, entry.baseOffset);
     const hit = batch.records.find((r) => r.timestamp >= ts);
     return Math.max(head.start, hit ? entry.baseOffset + (hit.offset - batch.baseOffset) : entry.lastOffset + 1);
   }
@@ -128,10 +130,7 @@ export class Fetcher {
     let full = false;
     for (let i = 0; i < entries.length && !full; i++) {
       const entry = entries[i]!;
-      // Copy before writing the base offset: the cached bytes stay as stored.
-      const buf = Buffer.from(buffers[i]!);
-      setBaseOffset(buf, entry.baseOffset);
-      const batch = decodeRecordBatch(buf);
+      const batch = this.decode(buffers[i]!, entry.baseOffset);
       if (!(entry.isControl && req.isolation === 'read_committed')) {
         for (const r of batch.records) {
           if (r.offset < req.offset) continue;
@@ -198,8 +197,8 @@ export class Fetcher {
   }
 
   /** Each entry's bytes, from the cache or from coalesced ranged GETs, in entry order. */
-  private async readBatches(entries: IndexEntry[]): Promise<Buffer[]> {
-    const out: Array<Buffer | undefined> = entries.map((e) => this.cache.get(e.objectKey, e.position, e.position + e.length));
+  private async readBatches(entries: IndexEntry[]): Promise<ReadBatch[]> {
+    const out: Array<ReadBatch | undefined> = entries.map((e) => this.cache.lookup(e.objectKey, e.position, e.position + e.length));
     const missing = entries.map((e, i) => ({ e, i })).filter(({ i }) => out[i] === undefined);
     const byObject = new Map<string, Array<{ e: IndexEntry; i: number }>>();
     for (const m of missing) {
@@ -226,9 +225,30 @@ export class Fetcher {
     await mapBounded(gets, GET_CONCURRENCY, async (g) => {
       const bytes = await this.deps.bucket.getRange(g.key, g.start, g.end);
       this.cache.put(g.key, g.start, bytes);
-      for (const { e, i } of g.parts) out[i] = bytes.subarray(e.position - g.start, e.position - g.start + e.length);
+      for (const { e, i } of g.parts) {
+        // Through the cache when it kept the range, so the check of this batch is remembered there.
+        out[i] = this.cache.lookup(e.objectKey, e.position, e.position + e.length) ?? {
+          bytes: bytes.subarray(e.position - g.start, e.position - g.start + e.length),
+          verified: false,
+          markVerified: () => undefined,
+        };
+      }
     });
-    return out as Buffer[];
+    return out as ReadBatch[];
+  }
+
+  /**
+   * Decodes a batch read for a fetch. Its CRC is checked the first time its bytes are decoded and the
+   * cache remembers that, so consumers at the tail reading the same fresh batches do not pay for the
+   * check again (objects are immutable, and cached bytes never change).
+   */
+  private decode(read: ReadBatch, baseOffset: number) {
+    // Copy before writing the base offset: the cached bytes stay as stored.
+    const buf = Buffer.from(read.bytes);
+    setBaseOffset(buf, baseOffset);
+    const batch = decodeRecordBatch(buf, 0, { verifyCrc: !read.verified });
+    read.markVerified();
+    return batch;
   }
 
   /** Long-poll: wake on a local append or re-read the head at an interval, until data or the deadline. */

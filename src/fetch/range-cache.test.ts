@@ -30,4 +30,17 @@ describe('RangeCache', () => {
     expect(c.get('a', 0, 1)).toBeUndefined();
     expect(c.bytes).toBe(0);
   });
+
+  it('remembers which batches of a range passed their check, until the range is evicted', () => {
+    const c = new RangeCache(150);
+    c.put('a', 0, bytes(100));
+    const first = c.lookup('a', 10, 20)!;
+    expect(first.verified).toBe(false);
+    first.markVerified();
+    expect(c.lookup('a', 10, 20)!.verified).toBe(true);
+    expect(c.lookup('a', 30, 40)!.verified).toBe(false);
+    c.put('b', 0, bytes(100)); // evicts a
+    c.put('a', 0, bytes(100));
+    expect(c.lookup('a', 10, 20)!.verified).toBe(false);
+  });
 });

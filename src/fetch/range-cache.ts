@@ -7,6 +7,16 @@ interface Range {
   start: number;
   end: number;
   bytes: Buffer;
+  /** Positions of the batches in this range whose CRC was checked: decoding them again need not. */
+  verified: Set<number>;
+}
+
+/** Bytes served from the cache, and whether the batch at their start was already checked. */
+export interface CachedBytes {
+  bytes: Buffer;
+  verified: boolean;
+  /** Records that the batch at these bytes' start passed its CRC check. */
+  markVerified(): void;
 }
 
 export class RangeCache {
@@ -21,6 +31,11 @@ export class RangeCache {
 
   /** Bytes [start, end) of the object if a cached range covers them. */
   get(objectKey: string, start: number, end: number): Buffer | undefined {
+    return this.lookup(objectKey, start, end)?.bytes;
+  }
+
+  /** Like get(), with the batch at `start`'s verification state. */
+  lookup(objectKey: string, start: number, end: number): CachedBytes | undefined {
     const ids = this.byObject.get(objectKey);
     if (ids) {
       for (const id of ids) {
@@ -29,7 +44,7 @@ export class RangeCache {
           this.ranges.delete(id);
           this.ranges.set(id, r);
           this.hits++;
-          return r.bytes.subarray(start - r.start, end - r.start);
+          return { bytes: r.bytes.subarray(start - r.start, end - r.start), verified: r.verified.has(start), markVerified: () => r.verified.add(start) };
         }
       }
     }
@@ -41,7 +56,7 @@ export class RangeCache {
     if (bytes.length > this.maxBytes) return;
     const id = `${objectKey}@${start}+${bytes.length}`;
     if (this.ranges.has(id)) return;
-    this.ranges.set(id, { objectKey, start, end: start + bytes.length, bytes });
+    this.ranges.set(id, { objectKey, start, end: start + bytes.length, bytes, verified: new Set() });
     let ids = this.byObject.get(objectKey);
     if (!ids) this.byObject.set(objectKey, (ids = new Set()));
     ids.add(id);
