@@ -1,7 +1,7 @@
 // Floe in an AWS account: the data bucket, the five tables, one function per role with only the
 // permissions that role uses, the HTTP API, the job schedules, alarms and a dashboard.
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey, HttpStage, LogGroupLogDestination, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
@@ -16,6 +16,9 @@ import type { Construct } from 'constructs';
 import { DATA_PREFIX } from '../src/storage/keys.ts';
 import { KEYS, LOG_TIME_INDEX, TTL_ATTRIBUTE, type TableName } from '../src/storage/schema.ts';
 import { FloeFunction } from './floe-function.ts';
+import { FUNCTIONS, S3_ACTIONS, tableActions } from './functions.ts';
+
+export { FUNCTIONS } from './functions.ts';
 
 export type AuthMode = 'iam' | 'jwt';
 
@@ -31,112 +34,6 @@ export interface FloeStackProps extends StackProps {
   throttle: { rateLimit: number; burstLimit: number };
   logRetention: RetentionDays;
 }
-
-type Access = 'read' | 'write' | 'delete' | 'scan' | 'check' | 'batchRead';
-
-/** DynamoDB actions per kind of access; a transaction's items need the per-item actions. */
-const DDB_ACTIONS: Record<Access, string[]> = {
-  read: ['dynamodb:GetItem', 'dynamodb:Query'],
-  batchRead: ['dynamodb:BatchGetItem'],
-  write: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
-  delete: ['dynamodb:DeleteItem'],
-  scan: ['dynamodb:Scan'],
-  check: ['dynamodb:ConditionCheckItem'],
-};
-
-interface FunctionSpec {
-  entry: string;
-  http: boolean;
-  tables: Partial<Record<TableName, Access[]>>;
-  s3: Array<'get' | 'put' | 'delete' | 'list'>;
-  routes?: Array<[HttpMethod, string]>;
-  scheduleMinutes?: (p: FloeStackProps) => number;
-}
-
-/**
- * Each function and exactly what its code calls. Reading the engine: produce resolves and auto-creates
- * topics, reads heads and producer state in one BatchGetItem, and commits with a transaction of
- * ConditionCheck/Put/Update items; fetch only reads; the jobs rewrite the index; only gc deletes objects.
- */
-export const FUNCTIONS: FunctionSpec[] = [
-  {
-    entry: 'produce',
-    http: true,
-    tables: { topics: ['read', 'write', 'check'], log: ['read', 'batchRead', 'write', 'check'], objects: ['write'], producers: ['batchRead', 'write', 'check'] },
-    s3: ['put'],
-    routes: [
-      [HttpMethod.POST, '/topics/{topic}'],
-      [HttpMethod.POST, '/topics/{topic}/partitions/{partition}'],
-      [HttpMethod.POST, '/v3/clusters/{cluster}/topics/{topic}/records'],
-      [HttpMethod.POST, '/floe/v1/topics/{topic}/records'],
-      [HttpMethod.POST, '/floe/v1/producer-ids'],
-    ],
-  },
-  {
-    entry: 'fetch',
-    http: true,
-    tables: { topics: ['read'], log: ['read'] },
-    s3: ['get'],
-    routes: [
-      [HttpMethod.GET, '/topics/{topic}/partitions/{partition}/records'],
-      [HttpMethod.GET, '/topics/{topic}/partitions/{partition}/offsets'],
-      [HttpMethod.GET, '/floe/v1/topics/{topic}/partitions/{partition}/records'],
-      [HttpMethod.GET, '/floe/v1/topics/{topic}/partitions/{partition}/offsets'],
-    ],
-  },
-  {
-    entry: 'admin',
-    http: true,
-    tables: { topics: ['read', 'write', 'delete', 'scan'] },
-    s3: [],
-    routes: [
-      [HttpMethod.GET, '/'],
-      [HttpMethod.GET, '/topics'],
-      [HttpMethod.GET, '/topics/{topic}'],
-      [HttpMethod.GET, '/topics/{topic}/partitions'],
-      [HttpMethod.GET, '/topics/{topic}/partitions/{partition}'],
-      [HttpMethod.GET, '/brokers'],
-      [HttpMethod.ANY, '/v3/clusters'],
-      [HttpMethod.ANY, '/v3/clusters/{cluster}'],
-      [HttpMethod.ANY, '/v3/clusters/{cluster}/topics'],
-      [HttpMethod.ANY, '/v3/clusters/{cluster}/topics/{topic}'],
-      [HttpMethod.ANY, '/v3/clusters/{cluster}/topics/{topic}/configs'],
-      [HttpMethod.ANY, '/v3/clusters/{cluster}/topics/{topic}/configs/{name}'],
-    ],
-  },
-  {
-    entry: 'consumers',
-    http: true,
-    tables: { topics: ['read', 'scan'], log: ['read'], groups: ['read', 'batchRead', 'write', 'delete', 'scan', 'check'] },
-    s3: ['get'],
-    routes: [
-      [HttpMethod.ANY, '/consumers/{proxy+}'],
-      [HttpMethod.ANY, '/floe/v1/groups'],
-      [HttpMethod.ANY, '/floe/v1/groups/{proxy+}'],
-    ],
-  },
-  {
-    entry: 'retention',
-    http: false,
-    tables: { topics: ['read', 'scan'], log: ['read', 'write', 'delete', 'scan'], objects: ['write'] },
-    s3: [],
-    scheduleMinutes: (p) => p.schedules.retentionMinutes,
-  },
-  {
-    entry: 'compaction',
-    http: false,
-    tables: { topics: ['read', 'scan'], log: ['read', 'write', 'delete'], objects: ['write'] },
-    s3: ['get', 'put'],
-    scheduleMinutes: (p) => p.schedules.compactionMinutes,
-  },
-  {
-    entry: 'gc',
-    http: false,
-    tables: { objects: ['scan', 'batchRead', 'delete'] },
-    s3: ['list', 'delete'],
-    scheduleMinutes: (p) => p.schedules.gcMinutes,
-  },
-];
 
 export class FloeStack extends Stack {
   readonly functions = new Map<string, NodejsFunction>();
@@ -223,27 +120,30 @@ export class FloeStack extends Stack {
         serviceName: `floe-${spec.entry}`,
       });
       this.functions.set(spec.entry, f.fn);
-      for (const [name, accesses] of Object.entries(spec.tables) as Array<[TableName, Access[]]>) {
+      for (const name of Object.keys(spec.tables) as TableName[]) {
         const t = this.tables[name];
         f.fn.addToRolePolicy(
           new PolicyStatement({
-            actions: [...new Set(accesses.flatMap((a) => DDB_ACTIONS[a]))].sort(),
+            actions: tableActions(spec, name),
             resources: name === 'log' ? [t.tableArn, `${t.tableArn}/index/${LOG_TIME_INDEX.name}`] : [t.tableArn],
           }),
         );
       }
       const objects = this.bucket.arnForObjects(`${DATA_PREFIX}*`);
-      const s3Actions = { get: 's3:GetObject', put: 's3:PutObject', delete: 's3:DeleteObject' } as const;
-      const objectActions = spec.s3.filter((a): a is keyof typeof s3Actions => a !== 'list').map((a) => s3Actions[a]);
+      const objectActions = spec.s3.filter((a) => a !== 'list').map((a) => S3_ACTIONS[a]);
       if (objectActions.length > 0) f.fn.addToRolePolicy(new PolicyStatement({ actions: objectActions, resources: [objects] }));
       if (spec.s3.includes('list')) {
-        f.fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${DATA_PREFIX}*`] } } }));
+        f.fn.addToRolePolicy(new PolicyStatement({ actions: [S3_ACTIONS.list], resources: [this.bucket.bucketArn], conditions: { StringLike: { 's3:prefix': [`${DATA_PREFIX}*`] } } }));
       }
+      const integration = new HttpLambdaIntegration(`${spec.entry}-integration`, f.fn);
       for (const [method, path] of spec.routes ?? []) {
-        this.api.addRoutes({ path, methods: [method], integration: new HttpLambdaIntegration(`${spec.entry}-${method}-${path}`, f.fn) });
+        this.api.addRoutes({ path, methods: [HttpMethod[method]], integration });
       }
-      if (spec.scheduleMinutes) {
-        new Rule(this, `${spec.entry}Schedule`, { schedule: Schedule.rate(Duration.minutes(spec.scheduleMinutes(props))), targets: [new LambdaFunction(f.fn, { retryAttempts: 0 })] });
+      if (spec.defaultRoute) {
+        new HttpRoute(this, 'DefaultRoute', { httpApi: this.api, routeKey: HttpRouteKey.DEFAULT, integration, authorizer });
+      }
+      if (spec.schedule) {
+        new Rule(this, `${spec.entry}Schedule`, { schedule: Schedule.rate(Duration.minutes(props.schedules[spec.schedule])), targets: [new LambdaFunction(f.fn, { retryAttempts: 0 })] });
       }
       new Alarm(this, `${spec.entry}Errors`, {
         metric: f.fn.metricErrors({ period: Duration.minutes(5) }),

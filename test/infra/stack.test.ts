@@ -123,6 +123,10 @@ describe('HTTP API and schedules', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /topics/{topic}', AuthorizationType: 'AWS_IAM' });
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'GET /topics/{topic}/partitions/{partition}/records', AuthorizationType: 'AWS_IAM' });
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'ANY /consumers/{proxy+}' });
+    // configs:alter and unknown paths reach the admin function, whose app answers with its own error bodies.
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default', AuthorizationType: 'AWS_IAM' });
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey as string);
+    expect(routes.length).toBe(FUNCTIONS.reduce((n, f) => n + (f.routes?.length ?? 0) + (f.defaultRoute ? 1 : 0), 0));
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },

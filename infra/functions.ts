@@ -1,0 +1,159 @@
+// What each Floe function serves and may call: its API routes, and its IAM grants per table and on the
+// data bucket. The stack builds routes and role policies from this list, and an integration test drives
+// every route and job through the engine, recording each AWS call, to prove the grants cover exactly
+// what the code calls: least privilege that still works in a real account.
+import type { TableName } from '../src/storage/schema.ts';
+
+export type Access = 'get' | 'query' | 'batchGet' | 'put' | 'update' | 'delete' | 'scan' | 'check';
+export type S3Access = 'get' | 'put' | 'delete' | 'list';
+export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'ANY';
+
+/** The DynamoDB action of each kind of access; a transaction's items need the per-item actions. */
+export const DDB_ACTIONS: Record<Access, string> = {
+  get: 'dynamodb:GetItem',
+  query: 'dynamodb:Query',
+  batchGet: 'dynamodb:BatchGetItem',
+  put: 'dynamodb:PutItem',
+  update: 'dynamodb:UpdateItem',
+  delete: 'dynamodb:DeleteItem',
+  scan: 'dynamodb:Scan',
+  check: 'dynamodb:ConditionCheckItem',
+};
+
+/** S3 actions per kind of access: object actions on the data prefix, listing on the bucket. */
+export const S3_ACTIONS: Record<S3Access, string> = { get: 's3:GetObject', put: 's3:PutObject', delete: 's3:DeleteObject', list: 's3:ListBucket' };
+
+export interface FunctionSpec {
+  entry: 'produce' | 'fetch' | 'admin' | 'consumers' | 'retention' | 'compaction' | 'gc';
+  http: boolean;
+  tables: Partial<Record<TableName, Access[]>>;
+  s3: S3Access[];
+  routes?: Array<[RouteMethod, string]>;
+  /** Serves API Gateway's `$default` route: any request no other route matches (answered 404/405 by the app). */
+  defaultRoute?: boolean;
+  /** The stack property that sets the job's schedule. */
+  schedule?: 'retentionMinutes' | 'compactionMinutes' | 'gcMinutes';
+}
+
+/**
+ * Each function and exactly what its code calls. Reading the engine: produce resolves and auto-creates
+ * topics, reads heads and producer state in one BatchGetItem, and commits with a transaction of
+ * ConditionCheck/Put/Update items; fetch only reads; the jobs rewrite the index; only gc deletes objects.
+ */
+export const FUNCTIONS: FunctionSpec[] = [
+  {
+    entry: 'produce',
+    http: true,
+    // Topics: resolve, auto-create, and the commit's check that the topic is unchanged. Log: heads read
+    // in one BatchGetItem, entries put and heads updated by the commit, and one GetItem to find its own
+    // commit after a lost answer. Producers: state read with the heads, put by the commit; ids allocated.
+    tables: { topics: ['get', 'put', 'check'], log: ['get', 'batchGet', 'put', 'update'], objects: ['update'], producers: ['batchGet', 'put', 'update'] },
+    s3: ['put'],
+    routes: [
+      ['POST', '/topics/{topic}'],
+      ['POST', '/topics/{topic}/partitions/{partition}'],
+      ['POST', '/v3/clusters/{cluster}/topics/{topic}/records'],
+      ['POST', '/floe/v1/topics/{topic}/records'],
+      ['POST', '/floe/v1/producer-ids'],
+    ],
+  },
+  {
+    entry: 'fetch',
+    http: true,
+    tables: { topics: ['get'], log: ['get', 'query'] },
+    s3: ['get'],
+    routes: [
+      ['GET', '/topics/{topic}/partitions/{partition}/records'],
+      ['GET', '/topics/{topic}/partitions/{partition}/offsets'],
+      ['GET', '/floe/v1/topics/{topic}/partitions/{partition}/records'],
+      ['GET', '/floe/v1/topics/{topic}/partitions/{partition}/offsets'],
+    ],
+  },
+  {
+    entry: 'admin',
+    http: true,
+    tables: { topics: ['get', 'put', 'update', 'delete', 'scan'] },
+    s3: [],
+    routes: [
+      ['GET', '/'],
+      ['GET', '/topics'],
+      ['GET', '/topics/{topic}'],
+      ['GET', '/topics/{topic}/partitions'],
+      ['GET', '/topics/{topic}/partitions/{partition}'],
+      ['GET', '/brokers'],
+      ['ANY', '/v3/clusters'],
+      ['ANY', '/v3/clusters/{cluster}'],
+      ['ANY', '/v3/clusters/{cluster}/topics'],
+      ['ANY', '/v3/clusters/{cluster}/topics/{topic}'],
+      ['ANY', '/v3/clusters/{cluster}/topics/{topic}/configs'],
+      ['ANY', '/v3/clusters/{cluster}/topics/{topic}/configs/{name}'],
+    ],
+    // `POST .../topics/{t}/configs:alter` (a path segment no route template can spell) and unknown
+    // paths reach the app here, which answers them with its own error bodies.
+    defaultRoute: true,
+  },
+  {
+    entry: 'consumers',
+    http: true,
+    tables: { topics: ['get', 'scan'], log: ['get', 'query'], groups: ['get', 'query', 'batchGet', 'put', 'update', 'delete', 'scan', 'check'] },
+    s3: ['get'],
+    routes: [
+      ['ANY', '/consumers/{proxy+}'],
+      ['ANY', '/floe/v1/groups'],
+      ['ANY', '/floe/v1/groups/{proxy+}'],
+    ],
+  },
+  {
+    entry: 'retention',
+    http: false,
+    tables: { topics: ['scan'], log: ['get', 'query', 'scan', 'update', 'delete'], objects: ['update'] },
+    s3: [],
+    schedule: 'retentionMinutes',
+  },
+  {
+    entry: 'compaction',
+    http: false,
+    tables: { topics: ['scan'], log: ['get', 'query', 'put', 'update', 'delete'], objects: ['update'] },
+    s3: ['get', 'put'],
+    schedule: 'compactionMinutes',
+  },
+  {
+    entry: 'gc',
+    http: false,
+    tables: { objects: ['scan', 'batchGet', 'delete'] },
+    s3: ['list', 'delete'],
+    schedule: 'gcMinutes',
+  },
+];
+
+/** The IAM actions a function is granted on one table (its indexes included). */
+export function tableActions(spec: FunctionSpec, table: TableName): string[] {
+  return [...new Set((spec.tables[table] ?? []).map((a) => DDB_ACTIONS[a]))].sort();
+}
+
+/**
+ * The function API Gateway sends a request to, with HTTP API's precedence: a route with more literal
+ * segments wins, a method-specific one beats ANY, a greedy `{proxy+}` comes last, `$default` catches the rest.
+ */
+export function routeOf(method: string, path: string): FunctionSpec | undefined {
+  const segments = path.split('/').filter(Boolean);
+  let best: { spec: FunctionSpec; rank: number[] } | undefined;
+  for (const spec of FUNCTIONS) {
+    for (const [m, template] of spec.routes ?? []) {
+      if (m !== 'ANY' && m !== method) continue;
+      const parts = template.split('/').filter(Boolean);
+      const greedy = parts.at(-1)?.endsWith('+}') ?? false;
+      if (greedy ? segments.length < parts.length : segments.length !== parts.length) continue;
+      const fixed = greedy ? parts.slice(0, -1) : parts;
+      if (!fixed.every((p, i) => p.startsWith('{') || p === segments[i])) continue;
+      const rank = [greedy ? 0 : 1, fixed.filter((p) => !p.startsWith('{')).length, m === 'ANY' ? 0 : 1];
+      if (!best || compareRanks(rank, best.rank) > 0) best = { spec, rank };
+    }
+  }
+  return best?.spec ?? FUNCTIONS.find((f) => f.defaultRoute);
+}
+
+function compareRanks(a: number[], b: number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}

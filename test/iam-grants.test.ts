@@ -1,0 +1,299 @@
+// Least privilege that still works: every route of the HTTP API and every job is driven through the
+// engine against DynamoDB Local and the S3 emulator, each AWS call is recorded as the IAM action it
+// needs, and each is checked against the grants of the function API Gateway would send it to (the
+// same list the CDK stack builds its routes and role policies from). A call outside a function's
+// grants would be an AccessDenied in a real account; a grant no call uses is access to take away.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DDB_ACTIONS, FUNCTIONS, routeOf, S3_ACTIONS, tableActions, type FunctionSpec } from '../infra/functions.ts';
+import { createApp } from '../src/api/app.ts';
+import { createEngine, type Engine } from '../src/engine/engine.ts';
+import { createClients } from '../src/storage/clients.ts';
+import { runJob } from '../src/jobs/run.ts';
+import { runGc } from '../src/jobs/gc.ts';
+import type { JobSummary } from '../src/jobs/summary.ts';
+import { DATA_PREFIX } from '../src/storage/keys.ts';
+import { LOG_TIME_INDEX, type TableName } from '../src/storage/schema.ts';
+import { b64, BINARY, isolatedEngine, JSON_V2, V2 } from './support/engine.ts';
+import { randomTopic } from './support/env.ts';
+
+/** One AWS call as IAM sees it: the action, and the table (with index) or object key it touches. */
+interface Call {
+  action: string;
+  table?: string;
+  index?: string;
+  key?: string;
+}
+
+type Input = Record<string, unknown> & { TableName?: string; IndexName?: string; Key?: unknown; Prefix?: string };
+
+const TRANSACT_ACTIONS: Record<string, string> = { ConditionCheck: 'ConditionCheckItem', Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', Get: 'GetItem' };
+
+/** The IAM actions a DynamoDB request needs (a transaction: one per item, on that item's table). */
+function dynamoCalls(operation: string, input: Input): Call[] {
+  switch (operation) {
+    case 'BatchGetItem':
+    case 'BatchWriteItem':
+      return Object.keys(input.RequestItems as object).map((table) => ({ action: `dynamodb:${operation}`, table }));
+    case 'TransactWriteItems':
+    case 'TransactGetItems':
+      return (input.TransactItems as Array<Record<string, { TableName: string }>>).map((item) => {
+        const [kind, body] = Object.entries(item)[0]!;
+        return { action: `dynamodb:${TRANSACT_ACTIONS[kind] ?? kind}`, table: body.TableName };
+      });
+    default:
+      return [{ action: `dynamodb:${operation}`, ...(input.TableName ? { table: input.TableName } : {}), ...(input.IndexName ? { index: input.IndexName } : {}) }];
+  }
+}
+
+/** The IAM actions an S3 request needs: HeadObject is s3:GetObject, listing is s3:ListBucket on a prefix. */
+function s3Calls(operation: string, input: Input): Call[] {
+  switch (operation) {
+    case 'GetObject':
+    case 'HeadObject':
+      return [{ action: 's3:GetObject', key: String(input.Key) }];
+    case 'PutObject':
+    case 'DeleteObject':
+      return [{ action: `s3:${operation}`, key: String(input.Key) }];
+    case 'DeleteObjects':
+      return ((input.Delete as { Objects: Array<{ Key: string }> }).Objects ?? []).map((o) => ({ action: 's3:DeleteObject', key: o.Key }));
+    case 'ListObjectsV2':
+    case 'ListObjects':
+      return [{ action: 's3:ListBucket', key: input.Prefix ?? '' }];
+    default:
+      return [{ action: `s3:${operation}` }];
+  }
+}
+
+function record(engine: Engine, calls: Call[]): void {
+  const tableNames = new Map(Object.entries(engine.config.tables).map(([logical, physical]) => [physical, logical]));
+  const recorder = (toCalls: (op: string, input: Input) => Call[]) =>
+    ((next: (args: { input: Input }) => Promise<unknown>, context: { commandName?: string }) => async (args: { input: Input }) => {
+      const op = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+      for (const c of toCalls(op, args.input)) calls.push(c.table ? { ...c, table: tableNames.get(c.table) ?? `unknown table ${c.table}` } : c);
+      return next(args);
+    }) as never;
+  engine.clients.ddb.middlewareStack.add(recorder(dynamoCalls), { step: 'build', name: 'iamRecorder' });
+  engine.clients.s3.middlewareStack.add(recorder(s3Calls), { step: 'build', name: 'iamRecorder' });
+}
+
+/** The grant a call needs, as the stack writes it; undefined when the function's role allows the call. */
+function denied(spec: FunctionSpec, call: Call): string | undefined {
+  const what = `${spec.entry} calls ${call.action} on ${call.table ?? call.key ?? '?'}${call.index ? `/index/${call.index}` : ''}`;
+  if (call.action.startsWith('dynamodb:')) {
+    if (!call.table || !tableActions(spec, call.table as TableName).includes(call.action)) return what;
+    if (call.index && !(call.table === 'log' && call.index === LOG_TIME_INDEX.name)) return what;
+    return undefined;
+  }
+  const granted = spec.s3.map((a) => S3_ACTIONS[a]);
+  if (!granted.includes(call.action) || !(call.key ?? '').startsWith(DATA_PREFIX)) return what;
+  return undefined;
+}
+
+const granted = (spec: FunctionSpec) => [
+  ...(Object.keys(spec.tables) as TableName[]).flatMap((t) => tableActions(spec, t).map((a) => `${a} ${t}`)),
+  ...spec.s3.map((a) => S3_ACTIONS[a]),
+];
+const used = (calls: Call[]) => calls.map((c) => (c.action.startsWith('dynamodb:') ? `${c.action} ${c.table}` : c.action));
+
+let config: Engine['config'];
+/** One engine per function, as in the cloud: caches are per function, so each makes its own calls. */
+const engines = new Map<string, { engine: Engine; app: ReturnType<typeof createApp> }>();
+const calls: Call[] = [];
+/** Per function: every call its routes or its job made, all checked. */
+const usedBy = new Map<string, Set<string>>();
+const problems: string[] = [];
+
+function functionEngine(entry: string) {
+  let e = engines.get(entry);
+  if (!e) {
+    const engine = createEngine(config, createClients(config));
+    record(engine, calls);
+    e = { engine, app: createApp(engine, { awaitUnacknowledgedWrites: true }) };
+    engines.set(entry, e);
+  }
+  return e;
+}
+
+/** Sends one request as API Gateway would route it, and checks its calls against that function's grants. */
+async function send(method: string, path: string, opts: { body?: unknown; type?: string; accept?: string } = {}): Promise<Response> {
+  const spec = routeOf(method, path.split('?')[0]!);
+  expect(spec, `${method} ${path} reaches a function`).toBeDefined();
+  const { engine, app } = functionEngine(spec!.entry);
+  calls.length = 0;
+  const headers: Record<string, string> = { accept: opts.accept ?? '*/*' };
+  if (opts.body !== undefined) headers['content-type'] = opts.type ?? V2;
+  const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+  // A GET with a body (the REST Proxy's committed offsets) arrives as Lambda's event carries it.
+  const res =
+    method === 'GET' && body !== undefined
+      ? await app.request(path, { method, headers }, { event: { body, isBase64Encoded: false } })
+      : await app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
+  await Promise.all(engine.background);
+  check(spec!, `${method} ${path}`);
+  return res;
+}
+
+function check(spec: FunctionSpec, what: string): void {
+  const set = usedBy.get(spec.entry) ?? new Set<string>();
+  usedBy.set(spec.entry, set);
+  for (const c of calls) {
+    const d = denied(spec, c);
+    if (d) problems.push(`${what}: ${d}`);
+  }
+  for (const u of used(calls)) set.add(u);
+}
+
+/**
+ * The commit's answer lost after DynamoDB applied it, outside the SDK's retries: the producer must then
+ * look for its own index entry (the one read only that path makes).
+ */
+function loseNextCommitResponse(engine: Engine): void {
+  let armed = true;
+  engine.clients.ddb.middlewareStack.add(
+    ((next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+      const out = await next(args);
+      if (armed && context.commandName === 'TransactWriteItemsCommand') {
+        armed = false;
+        throw Object.assign(new Error('injected: the answer to an applied commit was lost'), { name: 'TimeoutError', $metadata: {} });
+      }
+      return out;
+    }) as never,
+    { step: 'initialize', name: 'loseCommitResponse' },
+  );
+}
+
+async function ok(res: Promise<Response>, status = 200): Promise<unknown> {
+  const r = await res;
+  const text = await r.text();
+  expect(r.status, text).toBe(status);
+  return text ? JSON.parse(text) : undefined;
+}
+
+beforeAll(async () => {
+  // Tables and a bucket of their own: the jobs scan every topic and list the whole bucket.
+  config = (await isolatedEngine({ FLOE_GROUP_SESSION_TIMEOUT_MS: '3000' })).config;
+});
+
+afterAll(() => {
+  calls.length = 0;
+});
+
+describe('IAM grants of each function', () => {
+  const topic = randomTopic('iam');
+  const compacted = randomTopic('iamc');
+  const consumerGroup = randomTopic('iamg');
+
+  it('cover every call of the produce routes', async () => {
+    // Auto-creation, a keyed json produce, a partition produce, acks=0, v3 with headers, idempotent native.
+    await ok(send('POST', `/topics/${topic}`, { type: JSON_V2, body: { records: [{ key: 'a', value: { n: 1 } }] } }));
+    await ok(send('POST', `/v3/clusters/floe/topics`, { type: 'application/json', body: { topic_name: compacted, partitions_count: 1, configs: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'segment.ms', value: '1' }, { name: 'min.cleanable.dirty.ratio', value: '0.01' }] } }), 201);
+    await ok(send('POST', `/topics/${topic}/partitions/0`, { type: BINARY, body: { records: [{ value: b64('x') }, { value: b64('y') }] } }));
+    await ok(send('POST', `/topics/${topic}?acks=0`, { type: BINARY, body: { records: [{ value: b64('z') }] } }));
+    await ok(send('POST', `/v3/clusters/floe/topics/${topic}/records`, { type: 'application/json', body: { headers: [{ name: 'h', value: b64('v') }], value: { type: 'STRING', data: 'v3' } } }));
+    const pid = (await ok(send('POST', '/floe/v1/producer-ids', { type: 'application/json', body: {} }))) as { producer_id: number };
+    const native = { producer_id: pid.producer_id, producer_epoch: 0, sequence: 0, records: [{ value: b64('idem'), partition: 0 }] };
+    const first = (await ok(send('POST', `/floe/v1/topics/${topic}/records`, { type: 'application/json', body: native }))) as { records: Array<{ offset: number }> };
+    await ok(send('POST', `/floe/v1/topics/${topic}/records`, { type: 'application/json', body: native })); // the retry
+    loseNextCommitResponse(functionEngine('produce').engine);
+    const after = (await ok(send('POST', `/topics/${topic}/partitions/0`, { type: BINARY, body: { records: [{ value: b64('lost answer') }] } }))) as { offsets: Array<{ offset: number }> };
+    expect(after.offsets[0]!.offset).toBe(first.records[0]!.offset + 1); // committed once, answered as committed
+    for (let round = 0; round < 4; round++) {
+      await ok(send('POST', `/topics/${compacted}`, { type: BINARY, body: { records: [0, 1, 2].map((k) => ({ key: b64(`k${k}`), value: b64(`v${round}`) })) } }));
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('cover every call of the fetch routes', async () => {
+    await ok(send('GET', `/topics/${topic}/partitions/0/records?offset=0`, { accept: JSON_V2 }));
+    await ok(send('GET', `/topics/${topic}/partitions/0/records?offset=1`, { accept: BINARY }));
+    await ok(send('GET', `/topics/${topic}/partitions/0/offsets`));
+    await ok(send('GET', `/floe/v1/topics/${topic}/partitions/0/records?offset=earliest&max_records=2`));
+    await ok(send('GET', `/floe/v1/topics/${topic}/partitions/0/records?timestamp=${Date.now() - 60_000}`));
+    await ok(send('GET', `/floe/v1/topics/${topic}/partitions/0/offsets?timestamp=${Date.now() - 60_000}`));
+    await ok(send('GET', `/floe/v1/topics/${topic}/partitions/0/records?offset=latest&timeout=300`));
+    expect(problems).toEqual([]);
+  });
+
+  it('cover every call of the admin routes, and of requests no route names', async () => {
+    const doomed = randomTopic('iamd');
+    await ok(send('GET', '/'));
+    await ok(send('GET', '/topics'));
+    await ok(send('GET', `/topics/${topic}`));
+    await ok(send('GET', `/topics/${topic}/partitions`));
+    await ok(send('GET', `/topics/${topic}/partitions/0`));
+    await ok(send('GET', '/brokers'));
+    await ok(send('GET', '/v3/clusters'));
+    await ok(send('GET', '/v3/clusters/floe'));
+    await ok(send('GET', '/v3/clusters/floe/topics'));
+    await ok(send('POST', '/v3/clusters/floe/topics', { type: 'application/json', body: { topic_name: doomed, partitions_count: 2 } }), 201);
+    await ok(send('GET', `/v3/clusters/floe/topics/${doomed}`));
+    await ok(send('GET', `/v3/clusters/floe/topics/${doomed}/configs`));
+    await ok(send('GET', `/v3/clusters/floe/topics/${doomed}/configs/retention.ms`));
+    await ok(send('PUT', `/v3/clusters/floe/topics/${doomed}/configs/retention.ms`, { type: 'application/json', body: { value: '1000' } }), 204);
+    await ok(send('POST', `/v3/clusters/floe/topics/${doomed}/configs:alter`, { type: 'application/json', body: { data: [{ name: 'retention.bytes', value: '4096' }] } }), 204);
+    await ok(send('DELETE', `/v3/clusters/floe/topics/${doomed}/configs/retention.bytes`), 204);
+    await ok(send('POST', `/topics/${doomed}`, { type: BINARY, body: { records: [{ value: b64('gone soon') }] } }));
+    await ok(send('DELETE', `/v3/clusters/floe/topics/${doomed}`), 204);
+    await ok(send('GET', '/no/such/path'), 404);
+    await ok(send('DELETE', `/topics/${topic}`), 405);
+    expect(problems).toEqual([]);
+  });
+
+  it('cover every call of the consumer routes and group admin', async () => {
+    const base = `/consumers/${consumerGroup}/instances`;
+    await ok(send('POST', `/consumers/${consumerGroup}`, { body: { name: 'c1', format: 'binary', 'auto.offset.reset': 'earliest' } }));
+    await ok(send('POST', `${base}/c1/subscription`, { body: { topics: [topic] } }), 204);
+    await ok(send('GET', `${base}/c1/subscription`));
+    await ok(send('GET', `${base}/c1/records?timeout=500`, { accept: BINARY }));
+    await ok(send('GET', `${base}/c1/records?timeout=200`, { accept: BINARY })); // auto-commits the first
+    await new Promise((r) => setTimeout(r, 1500));
+    await ok(send('GET', `${base}/c1/records?timeout=200`, { accept: BINARY })); // a heartbeat that must be written
+    await ok(send('POST', `${base}/c1/offsets`, { body: { offsets: [{ topic, partition: 0, offset: 1 }] } }));
+    await ok(send('POST', `${base}/c1/offsets`), 200);
+    await ok(send('GET', `${base}/c1/offsets`, { body: { partitions: [{ topic, partition: 0 }] } }));
+    await ok(send('POST', `${base}/c1/positions/beginning`, { body: { partitions: [{ topic, partition: 0 }] } }), 204);
+    await ok(send('POST', `${base}/c1/positions/end`, { body: { partitions: [{ topic, partition: 0 }] } }), 204);
+    await ok(send('POST', `${base}/c1/positions`, { body: { offsets: [{ topic, partition: 0, offset: 1 }] } }), 204);
+    await ok(send('GET', `${base}/c1/assignments`));
+    await ok(send('DELETE', `${base}/c1/subscription`), 204);
+    await ok(send('POST', `${base}/c1/assignments`, { body: { partitions: [{ topic, partition: 0 }] } }), 204);
+    await ok(send('DELETE', `${base}/c1`), 204);
+    await ok(send('POST', `/consumers/${consumerGroup}`, { body: { name: 'c2', format: 'json', 'auto.offset.reset': 'latest' } }));
+    await ok(send('POST', `${base}/c2/subscription`, { body: { topic_pattern: 'iam-.*' } }), 204);
+    await ok(send('GET', `${base}/c2/records?timeout=200`, { accept: JSON_V2 }));
+    await ok(send('GET', '/floe/v1/groups'));
+    await ok(send('GET', `/floe/v1/groups/${consumerGroup}`));
+    await ok(send('DELETE', `${base}/c2`), 204);
+    await ok(send('POST', `/floe/v1/groups/${consumerGroup}/offsets/reset`, { type: 'application/json', body: { topic, to: 'timestamp', timestamp: Date.now() - 60_000 } }));
+    await ok(send('POST', `/floe/v1/groups/${consumerGroup}/offsets/reset`, { type: 'application/json', body: { topic, to: 'latest' } }));
+    expect(problems).toEqual([]);
+  });
+
+  it('cover every call of the scheduled jobs', async () => {
+    const retained = randomTopic('iamr');
+    const { engine } = functionEngine('admin');
+    await engine.topics.create({ name: retained, partitions: 1, configs: { 'retention.ms': '1000' } });
+    await engine.producer.produce(retained, [{ key: null, value: Buffer.from('old'), timestamp: Date.now() - 60_000 }]);
+    await engine.producer.produce(retained, [{ key: null, value: Buffer.from('new') }]);
+    const job = async (name: 'retention' | 'compaction' | 'gc', run: (e: Engine) => Promise<JobSummary>) => {
+      const e = functionEngine(name).engine;
+      calls.length = 0;
+      const summary = await run(e);
+      check(FUNCTIONS.find((f) => f.entry === name)!, name);
+      return summary;
+    };
+    expect((await job('retention', (e) => runJob('retention', e))).removed.batches).toBeGreaterThan(0);
+    expect((await job('compaction', (e) => runJob('compaction', e))).rewrote.batches).toBeGreaterThan(0);
+    await job('gc', (e) => runJob('gc', e));
+    // Past the grace period the objects that retention and compaction released are deleted.
+    expect((await job('gc', (e) => runGc(e, { now: Date.now() + 3600_000 }))).removed.objects).toBeGreaterThan(0);
+    expect(problems).toEqual([]);
+  });
+
+  it('grant nothing that no call of the function uses', () => {
+    const unused = FUNCTIONS.flatMap((spec) => granted(spec).filter((g) => !usedBy.get(spec.entry)?.has(g)).map((g) => `${spec.entry}: ${g}`));
+    expect(unused).toEqual([]);
+    // Every kind of access names real actions.
+    for (const a of Object.values(DDB_ACTIONS)) expect(a).toMatch(/^dynamodb:[A-Z][A-Za-z]+$/);
+  });
+});
