@@ -67,7 +67,7 @@ export class TopicNotFoundError extends FloeError {
 }
 
 export class PartitionNotFoundError extends FloeError {
-  constructor(topic: string, partition: number) {
+  constructor(topic: string, partition: number | string) {
     super('PARTITION_NOT_FOUND', `Partition ${partition} of topic '${topic}' not found.`);
     this.name = 'PartitionNotFoundError';
   }

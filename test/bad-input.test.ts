@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { randomTopic } from './support/env.ts';
-import { b64, BINARY, testApp } from './support/engine.ts';
+import { b64, BINARY, JSON_V2, testApp } from './support/engine.ts';
 
 const { app } = testApp();
 
@@ -33,6 +33,7 @@ describe('bad input gets a 4xx with an error code, and writes nothing', () => {
     ['a partition that does not exist', JSON.stringify({ records: [{ value: b64('x'), partition: 5 }] }), BINARY, 404, 40402],
     ['an unknown content type', JSON.stringify({ records: [{ value: b64('x') }] }), 'text/plain', 415, 415],
     ['a schema-registry format', JSON.stringify({ records: [{ value: 'x' }] }), 'application/vnd.kafka.avro.v2+json', 415, 415],
+    ['JSON nested 5,000 deep', `{"records":[{"value":${'['.repeat(5000)}${']'.repeat(5000)}}]}`, JSON_V2, 422, 422],
   ])('%s', async (_what, body, type, status, code) => {
     const before = await endOffset(topic);
     const r = await post(`/topics/${topic}`, body, type);
@@ -78,6 +79,23 @@ describe('bad input gets a 4xx with an error code, and writes nothing', () => {
     const r = await call(`/topics/${topic}/partitions/0/records?offset=0`, { headers: { accept: 'text/html' } });
     expect(r.status).toBe(406);
     expect(r.body.error_code).toBe(406);
+  });
+
+  it.each(['abc', '-1', '1.5', '99999999999'])('answers 40402 naming the partition %j that is not a partition number', async (p) => {
+    for (const path of [`/topics/${topic}/partitions/${p}`, `/topics/${topic}/partitions/${p}/offsets`, `/topics/${topic}/partitions/${p}/records?offset=0`]) {
+      const r = await call(path);
+      expect(r.status).toBe(404);
+      expect(r.body.error_code).toBe(40402);
+      expect(r.body.message).toContain(`"${p}"`);
+    }
+  });
+
+  it('answers errors in the REST Proxy media type to clients that ask for it, else in plain JSON', async () => {
+    const kafka = await app.request('/topics/no-such-topic', { headers: { accept: 'application/vnd.kafka.v2+json' } });
+    expect([kafka.status, kafka.headers.get('content-type')]).toEqual([404, 'application/vnd.kafka.v2+json']);
+    expect(((await kafka.json()) as any).error_code).toBe(40401);
+    const plain = await app.request('/topics/no-such-topic');
+    expect([plain.status, plain.headers.get('content-type')]).toEqual([404, 'application/json']);
   });
 
   it('answers 405 for a known path with the wrong method', async () => {
@@ -162,6 +180,15 @@ describe('v3 topic administration', () => {
     expect(reports.map((x) => x.error_code)).toEqual([200, 400, 200]);
     expect(reports[0].offset).toBe(0);
     expect(reports[2].offset).toBe(1);
+  });
+
+  it('refuses a v3 JSON value nested deeper than 1,000 levels with 422, not a stack overflow', async () => {
+    const topic = randomTopic('v3deep');
+    const body = `{"value":{"type":"JSON","data":${'['.repeat(5000)}${']'.repeat(5000)}}}`;
+    const r = await app.request(`${v3}/topics/${topic}/records`, { method: 'POST', headers: json, body });
+    expect(r.status).toBe(422);
+    expect(((await r.json()) as { error_code: number }).error_code).toBe(422);
+    expect((await call(`/topics/${topic}`)).status).toBe(404);
   });
 });
 

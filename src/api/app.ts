@@ -5,6 +5,7 @@ import type { Engine } from '../engine/engine.ts';
 import { FloeError, isFloeError } from '../errors.ts';
 import { LogFormatError } from '../log/index.ts';
 import { consumerRoutes } from './consumers.ts';
+import { V2_JSON } from './media.ts';
 import { nativeRoutes } from './native.ts';
 import { v2TopicRoutes } from './v2-topics.ts';
 import { v3Routes } from './v3.ts';
@@ -39,7 +40,12 @@ function errorResponse(c: Context, err: unknown): Response {
   if (e.status >= 500) {
     console.error(JSON.stringify({ level: 'error', msg: 'request failed', method: c.req.method, path: c.req.path, code: e.code, error: String(err), cause: String((err as Error).cause ?? '') }));
   }
-  return c.json(errorBody(e), e.status as 500);
+  return c.body(JSON.stringify(errorBody(e)), e.status as 500, { 'content-type': errorType(c) });
+}
+
+/** Errors answer in the REST Proxy's metadata type to clients that speak its media types, else plain JSON. */
+function errorType(c: Context): string {
+  return /application\/vnd\.kafka\./i.test(c.req.header('accept') ?? '') ? V2_JSON : 'application/json';
 }
 
 /** Maps anything thrown to a FloeError: storage throttling and timeouts are retriable 50003, the rest 500. */
@@ -65,7 +71,7 @@ function notFound(app: Hono, c: Context): Response {
   }
   if (allowed.size > 0) {
     c.header('allow', [...allowed].join(', '));
-    return c.json(errorBody(new FloeError('METHOD_NOT_ALLOWED', 'HTTP 405 Method Not Allowed')), 405);
+    return errorResponse(c, new FloeError('METHOD_NOT_ALLOWED', 'HTTP 405 Method Not Allowed'));
   }
-  return c.json(errorBody(new FloeError('NOT_FOUND', 'HTTP 404 Not Found')), 404);
+  return errorResponse(c, new FloeError('NOT_FOUND', 'HTTP 404 Not Found'));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytesToEmbedded, decodeBase64, embeddedToBytes } from './embedded.ts';
+import { bytesToEmbedded, decodeBase64, embeddedToBytes, jsonDepthExceeds, MAX_JSON_DEPTH } from './embedded.ts';
 
 describe('embedded formats', () => {
   it('accepts standard base64 with and without padding', () => {
@@ -26,5 +26,19 @@ describe('embedded formats', () => {
 
   it('refuses a non-string value in the binary format', () => {
     expect(() => embeddedToBytes(42, 'binary', 'value')).toThrow(expect.objectContaining({ status: 422 }));
+  });
+
+  it('refuses JSON nested deeper than the REST Proxy allows, without overflowing the stack', () => {
+    const nest = (depth: number): unknown => JSON.parse('['.repeat(depth) + ']'.repeat(depth));
+    expect(embeddedToBytes(nest(MAX_JSON_DEPTH), 'json', 'value')!.length).toBe(2 * MAX_JSON_DEPTH);
+    expect(() => embeddedToBytes(nest(MAX_JSON_DEPTH + 1), 'json', 'value')).toThrow(expect.objectContaining({ status: 422 }));
+    expect(() => embeddedToBytes(nest(100_000), 'json', 'value')).toThrow(expect.objectContaining({ status: 422 }));
+    expect(jsonDepthExceeds({ a: [{ b: 1 }], c: 'x' }, 3)).toBe(false);
+    expect(jsonDepthExceeds({ a: [{ b: {} }] }, 3)).toBe(true);
+  });
+
+  it('shows stored bytes that hold JSON too deep to answer with as text', () => {
+    const deep = '['.repeat(50_000) + ']'.repeat(50_000);
+    expect(bytesToEmbedded(Buffer.from(deep), 'json')).toBe(deep);
   });
 });

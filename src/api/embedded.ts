@@ -19,7 +19,33 @@ export function embeddedToBytes(node: unknown, format: EmbeddedFormat, what: str
     if (typeof node !== 'string') throw new FloeError('VALIDATION', `${what} must be a base64 string in the binary format`);
     return decodeBase64(node, what);
   }
+  return jsonToBytes(node, what);
+}
+
+/**
+ * Jackson's default nesting limit, which the REST Proxy inherits. Deeper JSON is refused up front: it
+ * would otherwise overflow the stack when serialized, on the way in or on the way out to a consumer.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** A JSON node as its compact UTF-8 serialization; nesting past MAX_JSON_DEPTH is a 422. */
+export function jsonToBytes(node: unknown, what: string): Buffer {
+  if (jsonDepthExceeds(node, MAX_JSON_DEPTH)) throw new FloeError('VALIDATION', `${what} is JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   return Buffer.from(JSON.stringify(node), 'utf8');
+}
+
+/** Whether arrays and objects nest deeper than `max`, found without recursion. */
+export function jsonDepthExceeds(node: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[node, 0]];
+  while (stack.length > 0) {
+    const [n, depth] = stack.pop()!;
+    if (typeof n !== 'object' || n === null) continue;
+    if (depth + 1 > max) return true;
+    for (const child of Array.isArray(n) ? n : Object.values(n)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 /** A stored key or value as the consumer's format shows it. */
@@ -28,7 +54,9 @@ export function bytesToEmbedded(bytes: Uint8Array | null, format: EmbeddedFormat
   if (format === 'binary') return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   try {
-    return JSON.parse(text);
+    const node: unknown = JSON.parse(text);
+    // Bytes produced in the binary format may hold JSON too deep to answer with: shown as text, like non-JSON.
+    return jsonDepthExceeds(node, MAX_JSON_DEPTH) ? text : node;
   } catch {
     // Bytes written in the binary format are not JSON; the REST Proxy would fail the read, Floe shows the text.
     return text;

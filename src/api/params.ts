@@ -8,7 +8,7 @@ export function topicParam(raw: string | undefined): string {
 
 /** A partition path parameter: anything but a non-negative integer names no partition. */
 export function partitionParam(topic: string, raw: string | undefined): number {
-  if (raw === undefined || !/^\d{1,9}$/.test(raw)) throw new PartitionNotFoundError(topic, Number.isFinite(Number(raw)) ? Number(raw) : -1);
+  if (raw === undefined || !/^\d{1,9}$/.test(raw)) throw new PartitionNotFoundError(topic, JSON.stringify(decodeURIComponentSafe(raw ?? '')));
   return Number(raw);
 }
 

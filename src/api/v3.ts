@@ -7,7 +7,7 @@ import { effectiveConfigs, TOPIC_CONFIGS } from '../topics/configs.ts';
 import type { Topic } from '../topics/topics.ts';
 import type { AppOptions } from './app.ts';
 import { toFloeError } from './app.ts';
-import { decodeBase64 } from './embedded.ts';
+import { decodeBase64, jsonToBytes } from './embedded.ts';
 import { readBody, readJson, requireJsonBody } from './media.ts';
 import { acksQuery, topicParam } from './params.ts';
 import { runProduce } from './v2-topics.ts';
@@ -295,7 +295,7 @@ function v3Data(node: unknown, what: string): Buffer | null {
       if (typeof data !== 'string') throw new FloeError('VALIDATION', `${what}.data must be a string for type STRING`);
       return Buffer.from(data, 'utf8');
     case 'JSON':
-      return Buffer.from(JSON.stringify(data), 'utf8');
+      return jsonToBytes(data, `${what}.data`);
     case 'AVRO':
     case 'PROTOBUF':
     case 'JSONSCHEMA':
