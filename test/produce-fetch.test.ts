@@ -267,14 +267,20 @@ describe('fetch', () => {
       body: [1000, 2000, 2000, 3000, 5000].map((ts, i) => JSON.stringify({ value: { type: 'STRING', data: `at-${ts}-${i}` }, timestamp: ts })).join('\n'),
     });
     expect(r.status).toBe(200);
-    const at = async (ts: number) => ((await (await app.request(`/floe/v1/topics/${topic}/partitions/0/offsets?timestamp=${ts}`)).json()) as any).offset;
+    const at = async (ts: number | string) => ((await (await app.request(`/floe/v1/topics/${topic}/partitions/0/offsets?timestamp=${ts}`)).json()) as any).offset;
     expect(await at(0)).toBe(0);
     expect(await at(1500)).toBe(1);
     expect(await at(2000)).toBe(1);
     expect(await at(4000)).toBe(4);
-    expect(await at(9000)).toBe(5); // none: the high watermark
+    expect(await at(9000)).toBeNull(); // no record that recent: Kafka's -1
+    expect(await at(-1)).toBe(5); // Kafka's LATEST_TIMESTAMP: the high watermark
+    expect(await at(-2)).toBe(0); // EARLIEST_TIMESTAMP: the log start
+    expect((await app.request(`/floe/v1/topics/${topic}/partitions/0/offsets?timestamp=-3`)).status).toBe(400);
     const fromTime = (await (await app.request(`/floe/v1/topics/${topic}/partitions/0/records?timestamp=2500`)).json()) as any;
     expect(fromTime.records.map((x: any) => x.offset)).toEqual([3, 4]);
+    // Reading from a time later than every record starts at the high watermark, where the next one lands.
+    const fromLater = (await (await app.request(`/floe/v1/topics/${topic}/partitions/0/records?timestamp=9000`)).json()) as any;
+    expect([fromLater.next_offset, fromLater.records]).toEqual([5, []]);
   });
 
   it('reports headers, timestamps, the high watermark and the log start offset natively', async () => {

@@ -73,24 +73,36 @@ export function nativeRoutes(app: Hono, engine: Engine): void {
     });
   });
 
-  /** Kafka's ListOffsets: `timestamp` in ms, or `earliest` / `latest`. */
+  /**
+   * Kafka's ListOffsets: `timestamp` in ms (Kafka's -1 and -2, or `latest` and `earliest`, name the ends
+   * of the log); `offset` is null when no record is that recent, as Kafka answers -1.
+   */
   app.get('/floe/v1/topics/:topic/partitions/:partition/offsets', async (c) => {
     const topic = topicParam(c.req.param('topic'));
     const partition = partitionParam(topic, c.req.param('partition'));
-    const o = await engine.fetcher.offsets(topic, partition);
     const ts = c.req.query('timestamp');
-    const body: Record<string, number> = { log_start_offset: o.logStartOffset, high_watermark: o.highWatermark };
-    if (ts !== undefined) body.offset = await startOffset(engine, topic, partition, undefined, ts);
-    return c.json(body);
+    const offset = ts === undefined ? undefined : await offsetForTimestamp(engine, topic, partition, ts);
+    const o = await engine.fetcher.offsets(topic, partition);
+    return c.json({ log_start_offset: o.logStartOffset, high_watermark: o.highWatermark, ...(offset !== undefined ? { offset } : {}) });
   });
+}
+
+/** A `timestamp` query: ms since the epoch, or Kafka's -1 (latest) and -2 (earliest), or those words. */
+async function offsetForTimestamp(engine: Engine, topic: string, partition: number, timestamp: string): Promise<number | null> {
+  const special = { latest: 'latest', '-1': 'latest', earliest: 'earliest', '-2': 'earliest' } as const;
+  if (timestamp in special) {
+    const o = await engine.fetcher.offsets(topic, partition);
+    return special[timestamp as keyof typeof special] === 'earliest' ? o.logStartOffset : o.highWatermark;
+  }
+  const ts = intQuery(timestamp, 'timestamp', { min: 0 })!;
+  return engine.fetcher.offsetForTime(topic, partition, ts);
 }
 
 async function startOffset(engine: Engine, topic: string, partition: number, offset: string | undefined, timestamp: string | undefined): Promise<number> {
   if (timestamp !== undefined) {
     if (offset !== undefined) throw new FloeError('BAD_REQUEST', 'give offset or timestamp, not both');
-    if (timestamp === 'earliest' || timestamp === 'latest') return startOffset(engine, topic, partition, timestamp, undefined);
-    const ts = intQuery(timestamp, 'timestamp', { min: 0 })!;
-    return engine.fetcher.offsetForTime(topic, partition, ts);
+    // No record that recent: start at the high watermark, where the next one will be.
+    return (await offsetForTimestamp(engine, topic, partition, timestamp)) ?? (await engine.fetcher.offsets(topic, partition)).highWatermark;
   }
   if (offset === 'earliest' || offset === 'latest') {
     const o = await engine.fetcher.offsets(topic, partition);

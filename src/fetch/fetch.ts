@@ -85,18 +85,23 @@ export class Fetcher {
    * Kafka's ListOffsets by time: the first offset whose timestamp is >= ts, or the high watermark when
    * there is none. A query on the time index, never a scan.
    */
-  async offsetForTime(topicName: string, partition: number, ts: number): Promise<number> {
+  /**
+   * Kafka's ListOffsets by time: the first offset whose record's timestamp is at or after `ts`, or null
+   * when no record is that recent (Kafka answers -1; a consumer then starts at the high watermark).
+   */
+  async offsetForTime(topicName: string, partition: number, ts: number): Promise<number | null> {
     const topic = await this.topicPartition(topicName, partition);
     const pk = partitionKey(topic.id, partition);
     const head = await this.deps.log.getHead(topic.id, partition);
     const base = await this.deps.log.firstBatchAtOrAfterTime(pk, ts);
-    if (base === undefined) return head.next;
+    if (base === undefined) return null;
     const [entry] = await this.deps.log.entriesFrom(pk, base, 1);
-    if (!entry) return head.next;
+    if (!entry) return null;
     const [read] = await this.readBatches([entry]);
     const batch = this.decode(read!, entry.baseOffset);
     const hit = batch.records.find((r) => r.timestamp >= ts);
-    return Math.max(head.start, hit ? entry.baseOffset + (hit.offset - batch.baseOffset) : entry.lastOffset + 1);
+    const offset = Math.max(head.start, hit ? entry.baseOffset + (hit.offset - batch.baseOffset) : entry.lastOffset + 1);
+    return offset >= head.next ? null : offset;
   }
 
   async fetch(req: FetchRequest): Promise<FetchResult> {

@@ -74,7 +74,7 @@ export class GroupAdmin {
         if (target.to === 'earliest') offset = o.logStartOffset;
         else if (target.to === 'latest') offset = o.highWatermark;
         else if (target.to === 'offset') offset = Math.min(Math.max(target.offset, o.logStartOffset), o.highWatermark);
-        else offset = await this.fetcher.offsetForTime(topic, p, target.timestamp);
+        else offset = (await this.fetcher.offsetForTime(topic, p, target.timestamp)) ?? o.highWatermark;
         return { topic, partition: p, offset, metadata: null, generation: state.generation, time: now };
       }),
     );
