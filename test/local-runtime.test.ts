@@ -12,8 +12,10 @@ import { b64, BINARY } from './support/engine.ts';
 const dataDir = mkdtempSync(join(tmpdir(), 'floe-runtime-'));
 const children: ChildProcess[] = [];
 
-async function startServer(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/local/main.ts'], {
+/** The server as `node` runs it, or as a newcomer does with `npm start` (a signal then reaches npm only). */
+async function startServer(port: number, via: 'node' | 'npm' = 'node'): Promise<ChildProcess> {
+  const [command, args] = via === 'npm' ? ['npm', ['start', '--silent']] : [process.execPath, ['--import', 'tsx', 'src/local/main.ts']];
+  const child = spawn(command, args, {
     env: { ...process.env, FLOE_DATA_DIR: dataDir, PORT: String(port), AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_S3: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -76,6 +78,27 @@ describe('local runtime', () => {
     const code = await new Promise((r) => server.once('exit', r));
     expect(code).toBe(0);
     expect(processAlive(newJava)).toBe(false);
+  });
+
+  it('stops everything it started when SIGTERM or SIGINT reaches only the npm process', async () => {
+    const port = await freePort();
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const npm = await startServer(port, 'npm');
+      const java = javaPid();
+      npm.kill(signal);
+      await new Promise((r) => npm.once('exit', r));
+      // npm has gone; the server and the emulator it started go too, soon after.
+      let up = true;
+      for (let i = 0; i < 100 && (up || processAlive(java)); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        up = await fetch(`http://127.0.0.1:${port}/`).then(
+          () => true,
+          () => false,
+        );
+      }
+      expect(up, `server still answering after ${signal} to npm`).toBe(false);
+      expect(processAlive(java), `DynamoDB Local still running after ${signal} to npm`).toBe(false);
+    }
   });
 
   it('refuses to start without Java in one line that says what to do', async () => {
