@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/api/app.ts';
 import { createEngine } from '../src/engine/engine.ts';
 import { ensureStorage } from '../src/storage/setup.ts';
-import { fuzz } from './harness/fuzz.ts';
+import { fuzz, KNOWN_CONSUMER } from './harness/fuzz.ts';
 import { randomTopic, testClients, testConfig } from './support/env.ts';
-import { b64, BINARY } from './support/engine.ts';
+import { b64, BINARY, V2 } from './support/engine.ts';
 
 describe('generated bad input', () => {
   it('never answers 5xx, always with {error_code, message}, and rejected requests change nothing', async () => {
@@ -18,6 +18,10 @@ describe('generated bad input', () => {
     const topic = randomTopic('fuzzed');
     await app.request('/v3/clusters/floe/topics', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ topic_name: topic, partitions_count: 3 }) });
     await app.request(`/topics/${topic}`, { method: 'POST', headers: { 'content-type': BINARY }, body: JSON.stringify({ records: [{ value: b64('a') }, { key: b64('k'), value: b64('b') }] }) });
+    const { group, instance } = KNOWN_CONSUMER;
+    await app.request(`/consumers/${group}`, { method: 'POST', headers: { 'content-type': V2 }, body: JSON.stringify({ name: instance, format: 'binary', 'auto.offset.reset': 'earliest' }) });
+    await app.request(`/consumers/${group}/instances/${instance}/subscription`, { method: 'POST', headers: { 'content-type': V2 }, body: JSON.stringify({ topics: [topic] }) });
+    await app.request(`/consumers/${group}/instances/${instance}/records`, { headers: { accept: BINARY } });
     const out = await fuzz(app, engine, topic, Number(process.env.FLOE_FUZZ_RUNS ?? 400), Number(process.env.FLOE_FUZZ_SEED ?? 1));
     console.log(JSON.stringify(out.statuses));
     expect(out.fiveHundreds).toEqual([]);

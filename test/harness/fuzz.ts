@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import type { Hono } from 'hono';
 import type { Engine } from '../../src/engine/engine.ts';
+import { scanAll } from '../../src/storage/pages.ts';
 
 export interface FuzzRequest {
   method: string;
@@ -43,13 +44,30 @@ const jsonish = fc.oneof(
   fc.record({ topic_name: fc.oneof(weirdSegment, fc.integer()), partitions_count: fc.oneof(fc.integer({ min: -2, max: 20_000 }), fc.string()), configs: fc.array(fc.record({ name: fc.constantFrom('retention.ms', 'cleanup.policy', 'nope', 'max.message.bytes'), value: fc.oneof(fc.string(), fc.integer()) }), { maxLength: 3 }) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
   fc.record({ value: fc.record({ type: fc.constantFrom('BINARY', 'JSON', 'STRING', 'AVRO', 'nope'), data: fc.oneof(fc.string(), fc.integer(), fc.constant(null)) }), partition_id: fc.oneof(fc.integer({ min: -1, max: 9 }), fc.string()), headers: fc.oneof(fc.constant('x'), fc.array(fc.record({ name: fc.string(), value: fc.oneof(fc.string(), fc.integer()) }))), timestamp: fc.oneof(fc.string(), fc.integer({ min: -5, max: 2 ** 52 })) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
   fc.string({ maxLength: 200 }),
+  // Consumer instances, subscriptions, assignments, positions and commits, and group offset resets.
+  fc.record({ name: fc.oneof(weirdSegment, fc.integer()), format: fc.constantFrom('binary', 'json', 'avro', 'xml', 5), 'auto.offset.reset': fc.constantFrom('earliest', 'latest', 'none', 'foo', 1), 'auto.commit.enable': fc.constantFrom('true', 'false', 'yes', true, 1), 'fetch.min.bytes': fc.oneof(fc.integer({ min: -5, max: 10 ** 9 }), fc.string({ maxLength: 4 })), 'consumer.request.timeout.ms': fc.oneof(fc.integer({ min: -5, max: 10 ** 7 }), fc.constant('abc')), 'partition.assignment.strategy': fc.constantFrom('range', 'roundrobin', 'sticky', 'nope') }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc.record({ topics: fc.oneof(fc.array(fc.oneof(weirdSegment, fc.integer()), { maxLength: 3 }), fc.string()), topic_pattern: fc.oneof(fc.constantFrom('.*', 'fuzz.*', '(a+)+b', '(', '(a)\\1', '[', 'x'.repeat(2000)), fc.string({ maxLength: 10 })) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc.record({ partitions: fc.array(fc.record({ topic: fc.oneof(weirdSegment, fc.integer()), partition: fc.oneof(fc.integer({ min: -2, max: 9 }), fc.string({ maxLength: 3 })) }, { requiredKeys: [] }), { maxLength: 3 }) }).map((v) => JSON.stringify(v)),
+  fc.record({ offsets: fc.array(fc.record({ topic: fc.oneof(weirdSegment, fc.integer()), partition: fc.oneof(fc.integer({ min: -2, max: 9 }), fc.string({ maxLength: 3 })), offset: fc.oneof(fc.integer({ min: -3, max: 10 ** 6 }), fc.double(), fc.string({ maxLength: 3 })), metadata: fc.oneof(fc.string({ maxLength: 20 }), fc.integer()) }, { requiredKeys: [] }), { maxLength: 3 }) }).map((v) => JSON.stringify(v)),
+  fc.record({ topic: fc.oneof(weirdSegment, fc.integer()), partitions: fc.array(fc.integer({ min: -1, max: 5 }), { maxLength: 2 }), to: fc.constantFrom('earliest', 'latest', 'offset', 'timestamp', 'nope'), offset: fc.integer({ min: -2, max: 100 }), timestamp: fc.oneof(fc.integer({ min: -2, max: 2 ** 45 }), fc.string({ maxLength: 3 })) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  // Native produce, idempotent or not.
+  fc.record({ producer_id: fc.oneof(fc.integer({ min: -1, max: 3 }), fc.string({ maxLength: 2 })), producer_epoch: fc.integer({ min: -1, max: 40_000 }), sequence: fc.integer({ min: -1, max: 5 }), records: fc.array(fc.record({ key: fc.oneof(fc.base64String(), fc.integer(), fc.constant(null)), value: fc.oneof(fc.base64String(), fc.string({ maxLength: 5 })), partition: fc.integer({ min: -1, max: 4 }), timestamp: fc.oneof(fc.integer({ min: -1, max: 2 ** 45 }), fc.string({ maxLength: 3 })), headers: fc.oneof(fc.constant('x'), fc.array(fc.record({ key: fc.oneof(fc.string({ maxLength: 4 }), fc.integer()), value: fc.oneof(fc.base64String(), fc.integer()) }), { maxLength: 2 })) }, { requiredKeys: [] }), { maxLength: 3 }) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  // Deep nesting, as a key or value and as a whole body.
+  fc.integer({ min: 900, max: 20_000 }).map((d) => `{"records":[{"value":${'['.repeat(d)}${']'.repeat(d)}}]}`),
+  fc.integer({ min: 900, max: 20_000 }).map((d) => `{"value":{"type":"JSON","data":${'{"a":'.repeat(d)}1${'}'.repeat(d)}}}`),
+  fc.integer({ min: 1, max: 50_000 }).map((d) => '['.repeat(d) + ']'.repeat(d)),
 );
 
 const query = fc.array(fc.tuple(fc.constantFrom('offset', 'timeout', 'max_bytes', 'acks', 'timestamp', 'max_records', 'isolation_level', 'x'), fc.oneof(fc.constantFrom('-1', '0', '1', 'earliest', 'latest', 'all', '1e9', '99999999999999999999', '', 'read_committed'), fc.string({ maxLength: 6 }).map(encodeURIComponent))), { maxLength: 3 }).map((pairs) => (pairs.length ? `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}` : ''));
 
+/** A group and one of its consumer instances that exist before the run, so generated requests reach them. */
+export const KNOWN_CONSUMER = { group: 'fuzz-group', instance: 'fuzz-instance' };
+
 export function requestArbitrary(knownTopic: string): fc.Arbitrary<FuzzRequest> {
   const topic = fc.oneof(fc.constant(knownTopic), weirdSegment);
   const partition = fc.oneof(fc.constantFrom('0', '1', '2'), weirdSegment);
+  const group = fc.oneof({ arbitrary: fc.constant(KNOWN_CONSUMER.group), weight: 3 }, { arbitrary: weirdSegment, weight: 1 });
+  const instance = fc.tuple(group, fc.oneof({ arbitrary: fc.constant(KNOWN_CONSUMER.instance), weight: 3 }, { arbitrary: weirdSegment, weight: 1 })).map(([g, i]) => `/consumers/${g}/instances/${i}`);
   const path = fc.oneof(
     fc.constant('/'),
     fc.constant('/topics'),
@@ -68,7 +86,14 @@ export function requestArbitrary(knownTopic: string): fc.Arbitrary<FuzzRequest> 
     fc.tuple(topic, fc.constantFrom('retention.ms', 'nope', 'cleanup.policy')).map(([t, n]) => `/v3/clusters/floe/topics/${t}/configs/${n}`),
     topic.map((t) => `/v3/clusters/floe/topics/${t}/configs:alter`),
     topic.map((t) => `/v3/clusters/floe/topics/${t}/records`),
-    fc.tuple(weirdSegment, weirdSegment).map(([g, i]) => `/consumers/${g}/instances/${i}/records`),
+    group.map((g) => `/consumers/${g}`),
+    instance,
+    fc.tuple(instance, fc.constantFrom('records', 'subscription', 'assignments', 'positions', 'positions/beginning', 'positions/end', 'offsets')).map(([i, r]) => `${i}/${r}`),
+    fc.constant('/floe/v1/groups'),
+    group.map((g) => `/floe/v1/groups/${g}`),
+    group.map((g) => `/floe/v1/groups/${g}/offsets/reset`),
+    topic.map((t) => `/floe/v1/topics/${t}/records`),
+    fc.constant('/floe/v1/producer-ids'),
     fc.string({ maxLength: 30 }).map((s) => `/${encodeURIComponent(s)}`),
   );
   return fc.record({
@@ -79,16 +104,28 @@ export function requestArbitrary(knownTopic: string): fc.Arbitrary<FuzzRequest> 
   });
 }
 
-/** What a rejected request must leave as it was: the topic list and every known partition's offsets and configs. */
-export async function snapshot(app: Hono): Promise<string> {
+/**
+ * What a rejected request must leave as it was: the topic list, every known partition's offsets and
+ * configs, and every item of the groups table (groups, instances, committed offsets).
+ */
+export async function snapshot(app: Hono, engine: Engine): Promise<string> {
   const topics = (await (await app.request('/topics')).json()) as string[];
-  const parts: unknown[] = [topics];
+  const groups = await scanAll(engine.clients, { TableName: engine.config.tables.groups, ConsistentRead: true });
+  const parts: unknown[] = [topics, groups.map((i) => JSON.stringify(canonical(i))).sort()];
   for (const t of topics) {
     const meta = (await (await app.request(`/topics/${t}`)).json()) as { partitions: Array<{ partition: number }>; configs: unknown };
     parts.push(meta.configs);
     for (const p of meta.partitions) parts.push(await (await app.request(`/topics/${t}/partitions/${p.partition}/offsets`)).json());
   }
   return JSON.stringify(parts);
+}
+
+/** A value with every object's keys in order, so equal items print alike. */
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v instanceof Set) return [...v].map(canonical).sort();
+  if (typeof v !== 'object' || v === null) return v;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
 }
 
 export interface FuzzOutcome {
@@ -102,7 +139,7 @@ export interface FuzzOutcome {
 /** Sends `runs` generated requests; collects every violation instead of stopping at the first. */
 export async function fuzz(app: Hono, engine: Engine, knownTopic: string, runs: number, seed: number): Promise<FuzzOutcome> {
   const out: FuzzOutcome = { runs, fiveHundreds: [], badBodies: [], stateChanges: [], statuses: {} };
-  let before = await snapshot(app);
+  let before = await snapshot(app, engine);
   const samples = fc.sample(requestArbitrary(knownTopic), { numRuns: runs, seed });
   for (const request of samples) {
     const init: RequestInit = { method: request.method, headers: request.headers };
@@ -122,11 +159,12 @@ export async function fuzz(app: Hono, engine: Engine, knownTopic: string, runs: 
         ok = false;
       }
       if (!ok) out.badBodies.push({ request, status: r.status, body: text.slice(0, 200) });
-      const after = await snapshot(app);
+      const after = await snapshot(app, engine);
       if (after !== before) out.stateChanges.push({ request, status: r.status });
       before = after;
-    } else if (request.method !== 'GET') {
-      before = await snapshot(app);
+    } else {
+      // Accepted requests may write, a GET too (a consumer's records call heartbeats and auto-commits).
+      before = await snapshot(app, engine);
     }
   }
   return out;
