@@ -28,6 +28,11 @@ export interface ProduceCallProfile {
   transactions: number;
   /** Items written by the transactions (each under 1 KB: 2 WRU transactional). */
   itemsWritten: number;
+  /**
+   * Index entries among them: each is also written to the by-time local secondary index, which costs
+   * its own write unit (priced here at the standard 1 WRU, as AWS bills index propagation).
+   */
+  indexEntriesWritten: number;
   requestBytes: number;
   latencyMs: number;
 }
@@ -37,7 +42,7 @@ export function costPerGb(p: ProduceCallProfile): { total: number; parts: Record
   const requestsPerGb = (1024 * 1024 * 1024) / p.requestBytes;
   const perRequest = {
     s3: p.s3Puts * PRICES.s3Put,
-    dynamodb_writes: p.itemsWritten * 2 * PRICES.ddbWru,
+    dynamodb_writes: (p.itemsWritten * 2 + p.indexEntriesWritten) * PRICES.ddbWru,
     dynamodb_reads: p.itemsRead * PRICES.ddbRru,
     lambda: PRICES.lambdaRequest + (p.latencyMs / 1000) * LAMBDA_GB * PRICES.lambdaGbSecond,
     api_gateway: Math.ceil(p.requestBytes / (512 * 1024)) * PRICES.httpApiRequest,

@@ -284,6 +284,7 @@ async function main(): Promise<void> {
         transactions: per('dynamodb.TransactWriteItems'),
         // topic check, entry put, head update, object refs: 4 items per single-partition commit
         itemsWritten: per('dynamodb.TransactWriteItems') * 4,
+        indexEntriesWritten: per('dynamodb.TransactWriteItems'),
         requestBytes: recordsPerRequest * 1024,
         latencyMs: p.p50,
       });
