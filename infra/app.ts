@@ -38,8 +38,8 @@ export function propsFromContext(app: App): FloeStackProps {
   };
 }
 
-export function buildApp(context: Record<string, string> = {}): { app: App; stack: FloeStack } {
-  const app = new App({ context });
+export function buildApp(context: Record<string, string> = {}, outdir?: string): { app: App; stack: FloeStack } {
+  const app = new App({ context, ...(outdir ? { outdir } : {}) });
   const props = propsFromContext(app);
   const stack = new FloeStack(app, `Floe-${props.stage}`, props);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
