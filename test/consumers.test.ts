@@ -279,6 +279,130 @@ describe('consumer groups', () => {
     await join(group, 'b', [topic]);
     expect((await poll(group, 'b')).map((r) => r.offset)).toEqual([3]);
   });
+
+  it('starts a member whose session expired from the offsets an admin reset meanwhile, on all its partitions', async () => {
+    const topic = randomTopic('rejoin');
+    const group = randomTopic('g');
+    await createTopic(topic, 6);
+    for (let p = 0; p < 6; p++) await produceTo(topic, p, [`p${p}-a`, `p${p}-b`]);
+    await join(group, 'r1', [topic]);
+    await join(group, 'r2', [topic]);
+    const all = Array.from({ length: 6 }, (_, p) => [`${p}:0`, `${p}:1`]).flat().sort();
+    const first = [...(await poll(group, 'r1')), ...(await poll(group, 'r2'))];
+    expect(first.map((r) => `${r.partition}:${r.offset}`).sort()).toEqual(all);
+    expect(await owned(group, 'r1')).toEqual([0, 1, 2].map((p) => `${topic}:${p}`));
+    for (const name of ['r1', 'r2']) expect((await http('POST', `/consumers/${group}/instances/${name}/offsets`)).status).toBe(200);
+
+    // Both go silent past the session timeout; the group is empty and its offsets are reset.
+    await new Promise((r) => setTimeout(r, SESSION_MS + 300));
+    expect((await http('GET', `/floe/v1/groups/${group}`)).body.state).toBe('Empty');
+    const reset = await http('POST', `/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'earliest' }, { 'content-type': 'application/json' });
+    expect(reset.status).toBe(200);
+    expect(reset.body.offsets.map((o: any) => o.offset)).toEqual([0, 0, 0, 0, 0, 0]);
+
+    // r1 comes back: a new member, it owns everything and re-reads every partition from 0, including
+    // the three it had read before.
+    const again: typeof first = [];
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline && again.length < 12) again.push(...(await poll(group, 'r1')));
+    expect(await owned(group, 'r1')).toHaveLength(6);
+    expect(again.map((r) => `${r.partition}:${r.offset}`).sort()).toEqual(all);
+  }, 20_000);
+
+  it('starts a member whose session expired from what a manually assigned consumer committed while the group was empty', async () => {
+    const topic = randomTopic('handover');
+    const group = randomTopic('g');
+    await produceTo(topic, 0, ['0', '1', '2', '3']);
+    await join(group, 'r', [topic]);
+    expect((await poll(group, 'r')).map((r) => r.offset)).toEqual([0, 1, 2, 3]);
+    expect((await http('POST', `/consumers/${group}/instances/r/offsets`)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, SESSION_MS + 300));
+    await http('POST', `/consumers/${group}`, { name: 'm' });
+    expect((await http('POST', `/consumers/${group}/instances/m/assignments`, { partitions: [{ topic, partition: 0 }] })).status).toBe(204);
+    expect((await http('POST', `/consumers/${group}/instances/m/offsets`, { offsets: [{ topic, partition: 0, offset: 0 }] })).status).toBe(200);
+    expect((await poll(group, 'r')).map((r) => r.offset)).toEqual([1, 2, 3]);
+  }, 20_000);
+
+  it('keeps members whose long polls outlast the session timeout, in the same generation', async () => {
+    const topic = randomTopic('longpoll');
+    const group = randomTopic('g');
+    await createTopic(topic, 2);
+    const slow = { 'consumer.request.timeout.ms': '4000' };
+    await join(group, 'a', [topic], slow);
+    await join(group, 'b', [topic], slow);
+    await Promise.all([owned(group, 'a'), owned(group, 'b')]);
+    const before = (await http('GET', `/floe/v1/groups/${group}`)).body;
+    expect(before.members).toHaveLength(2);
+    // Each waits 2.5 s on an empty topic, twice back to back; the session timeout is 1.5 s.
+    const longPolls = async (name: string) => {
+      for (let i = 0; i < 2; i++) expect(await poll(group, name, SESSION_MS + 1000)).toEqual([]);
+    };
+    await Promise.all([longPolls('a'), longPolls('b')]);
+    const after = (await http('GET', `/floe/v1/groups/${group}`)).body;
+    expect(after.generation).toBe(before.generation);
+    expect(after.members.map((m: any) => m.member_id).sort()).toEqual(['a', 'b']);
+    expect(after.members.map((m: any) => m.assignment)).toEqual(before.members.map((m: any) => m.assignment));
+  }, 20_000);
+
+  it('matches a topic_pattern in linear time, against whole topic names, so a catastrophic pattern cannot stall the server', async () => {
+    const suffix = randomTopic('x');
+    const evil = `${'a'.repeat(28)}-${suffix}`;
+    const wanted = `aaab-${suffix}`;
+    await createTopic(evil, 1);
+    await createTopic(wanted, 1);
+    await createTopic(`${wanted}-not`, 1);
+    const group = randomTopic('g');
+    await http('POST', `/consumers/${group}`, { name: 'p' });
+    const started = Date.now();
+    // With a backtracking engine, (a+)+b against 28 a's and no b takes seconds and blocks everything.
+    const r = await http('POST', `/consumers/${group}/instances/p/subscription`, { topic_pattern: `(a+)+b-${suffix}` });
+    expect(r.status).toBe(204);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect((await http('GET', `/consumers/${group}/instances/p/subscription`)).body).toEqual({ topics: [wanted] });
+    expect(await owned(group, 'p')).toEqual([`${wanted}:0`]);
+  });
+
+  it('lists every group that has a group item, a consumer instance or committed offsets, once each', async () => {
+    const topic = randomTopic('listed');
+    await produceTo(topic, 0, ['x']);
+    const member = randomTopic('g-member');
+    const instanceOnly = randomTopic('g-instance');
+    const offsetsOnly = randomTopic('g-offsets');
+    await join(member, 'a', [topic]);
+    await http('POST', `/consumers/${instanceOnly}`, { name: 'idle' });
+    await http('POST', `/consumers/${offsetsOnly}`, { name: 'm' });
+    await http('POST', `/consumers/${offsetsOnly}/instances/m/assignments`, { partitions: [{ topic, partition: 0 }] });
+    expect((await http('POST', `/consumers/${offsetsOnly}/instances/m/offsets`, { offsets: [{ topic, partition: 0, offset: 0 }] })).status).toBe(200);
+    expect((await http('DELETE', `/consumers/${offsetsOnly}/instances/m`)).status).toBe(204);
+
+    const listed = (await http('GET', '/floe/v1/groups')).body.groups as Array<{ group_id: string; state: string; members: number }>;
+    for (const g of [member, instanceOnly, offsetsOnly]) {
+      expect(listed.filter((x) => x.group_id === g), g).toHaveLength(1);
+      expect((await http('GET', `/floe/v1/groups/${g}`)).status).toBe(200);
+    }
+    expect(listed.find((x) => x.group_id === member)).toMatchObject({ state: 'Stable', members: 1 });
+    expect(listed.find((x) => x.group_id === offsetsOnly)).toMatchObject({ generation: 0, state: 'Empty', members: 0 });
+  });
+
+  it('resets the offsets of a group that only has offsets, and answers 404 for a group that has nothing, creating nothing', async () => {
+    const topic = randomTopic('resetonly');
+    await produceTo(topic, 0, ['0', '1', '2']);
+    const group = randomTopic('g-offsets');
+    await http('POST', `/consumers/${group}`, { name: 'm' });
+    await http('POST', `/consumers/${group}/instances/m/assignments`, { partitions: [{ topic, partition: 0 }] });
+    await http('POST', `/consumers/${group}/instances/m/offsets`, { offsets: [{ topic, partition: 0, offset: 2 }] });
+    await http('DELETE', `/consumers/${group}/instances/m`);
+    const reset = await http('POST', `/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'earliest' }, { 'content-type': 'application/json' });
+    expect(reset.status).toBe(200);
+    expect((await http('GET', `/floe/v1/groups/${group}`)).body.offsets.map((o: any) => o.committed_offset)).toEqual([0]);
+
+    const nobody = randomTopic('nosuchgroup');
+    const missing = await http('POST', `/floe/v1/groups/${nobody}/offsets/reset`, { topic, to: 'earliest' }, { 'content-type': 'application/json' });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error_code).toBe(404);
+    expect((await http('GET', `/floe/v1/groups/${nobody}`)).status).toBe(404);
+    expect((await http('GET', '/floe/v1/groups')).body.groups.map((x: any) => x.group_id)).not.toContain(nobody);
+  });
 });
 
 describe('consumer bad input', () => {
@@ -319,7 +443,6 @@ describe('consumer bad input', () => {
   it.each([
     ['subscription without topics', '/subscription', {}],
     ['subscription with both forms', '/subscription', { topics: ['a'], topic_pattern: 'a.*' }],
-    ['a bad pattern', '/subscription', { topic_pattern: '(' }],
     ['assignments of a bad shape', '/assignments', { partitions: [{ topic: 'a' }] }],
     ['offsets of a bad shape', '/offsets', { offsets: [{ topic: 'a', partition: 'zero', offset: 1 }] }],
   ])('refuses %s with 422', async (_what, suffix, body) => {
@@ -328,5 +451,61 @@ describe('consumer bad input', () => {
     const r = await http('POST', `/consumers/${group}/instances/x${suffix}`, body);
     expect(r.status).toBe(422);
     expect(r.body.error_code).toBe(422);
+  });
+
+  it.each([
+    ['a backreference, which cannot run in linear time', '(a)\\1', /linear time/],
+    ['a lookahead, which cannot run in linear time', '(?=a)a.*', /linear time/],
+    ['a syntax error', '(', /Unterminated group/],
+    ['a pattern that would escape the whole-name anchor', 'a)|(b', /Unmatched/],
+    ['a pattern over 1,000 characters', 'a'.repeat(1001), /at most 1000/],
+  ])('refuses a topic_pattern with %s with 40002 and subscribes to nothing', async (_what, pattern, why) => {
+    const group = randomTopic('badpattern');
+    await http('POST', `/consumers/${group}`, { name: 'x' });
+    const r = await http('POST', `/consumers/${group}/instances/x/subscription`, { topic_pattern: pattern });
+    expect(r.status).toBe(400);
+    expect(r.body.error_code).toBe(40002);
+    expect(r.body.message).toMatch(why);
+    expect((await http('GET', `/consumers/${group}/instances/x/subscription`)).body).toEqual({ topics: [] });
+    const d = (await http('GET', `/floe/v1/groups/${group}`)).body;
+    expect([d.generation, d.members]).toEqual([0, []]);
+  });
+
+  it('refuses commits, seeks and assignments of topics or partitions that do not exist with 40401 and 40402, writing nothing', async () => {
+    const topic = randomTopic('exists');
+    const nosuch = randomTopic('nosuchtopic');
+    const group = randomTopic('g');
+    await createTopic(topic, 1);
+    await http('POST', `/consumers/${group}`, { name: 'm' });
+    expect((await http('POST', `/consumers/${group}/instances/m/assignments`, { partitions: [{ topic, partition: 0 }] })).status).toBe(204);
+    const base = `/consumers/${group}/instances/m`;
+    const cases: Array<[string, unknown, number]> = [
+      ['/offsets', { offsets: [{ topic: nosuch, partition: 0, offset: 1 }] }, 40401],
+      ['/offsets', { offsets: [{ topic, partition: 99, offset: 1 }] }, 40402],
+      ['/offsets', { offsets: [{ topic, partition: 0, offset: 1 }, { topic, partition: 99, offset: 1 }] }, 40402],
+      ['/positions', { offsets: [{ topic: nosuch, partition: 0, offset: 0 }] }, 40401],
+      ['/positions', { offsets: [{ topic, partition: 99, offset: 0 }] }, 40402],
+      ['/positions/beginning', { partitions: [{ topic: nosuch, partition: 0 }] }, 40401],
+      ['/positions/end', { partitions: [{ topic, partition: 99 }] }, 40402],
+      ['/assignments', { partitions: [{ topic: nosuch, partition: 0 }] }, 40401],
+      ['/assignments', { partitions: [{ topic, partition: 99 }] }, 40402],
+    ];
+    for (const [suffix, body, code] of cases) {
+      const r = await http('POST', `${base}${suffix}`, body);
+      expect([suffix, r.status, r.body.error_code]).toEqual([suffix, 404, code]);
+    }
+    const stored = await getWithBody(`${base}/offsets`, { partitions: [{ topic: nosuch, partition: 0 }, { topic, partition: 99 }, { topic, partition: 0 }] });
+    expect(stored.body).toEqual({ offsets: [] });
+    expect((await http('GET', `/floe/v1/groups/${group}`)).body.offsets).toEqual([]);
+    expect((await http('GET', `${base}/assignments`)).body).toEqual({ partitions: [{ topic, partition: 0 }] });
+  });
+
+  it('validates topic names when reading committed offsets as when committing them (40002)', async () => {
+    const group = randomTopic('names');
+    await http('POST', `/consumers/${group}`, { name: 'm' });
+    const read = await getWithBody(`/consumers/${group}/instances/m/offsets`, { partitions: [{ topic: 'a/b', partition: 0 }] });
+    expect([read.status, read.body.error_code]).toEqual([400, 40002]);
+    const commit = await http('POST', `/consumers/${group}/instances/m/offsets`, { offsets: [{ topic: 'a/b', partition: 0, offset: 1 }] });
+    expect([commit.status, commit.body.error_code]).toEqual([400, 40002]);
   });
 });

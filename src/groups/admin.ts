@@ -3,7 +3,7 @@ import { FloeError } from '../errors.ts';
 import type { Fetcher } from '../fetch/fetch.ts';
 import type { GroupsTable } from '../storage/groups-table.ts';
 import type { TopicService } from '../topics/topics.ts';
-import { liveMembers } from './coordinator.ts';
+import { isLive, liveMembers, settleEmptyGroup } from './coordinator.ts';
 import { validateGroupId } from './consumers.ts';
 
 export type ResetTarget = { to: 'earliest' } | { to: 'latest' } | { to: 'offset'; offset: number } | { to: 'timestamp'; timestamp: number };
@@ -17,12 +17,10 @@ export class GroupAdmin {
 
   async list() {
     const now = Date.now();
-    return (await this.groups.listGroups()).map(({ group, state }) => ({
-      group_id: group,
-      generation: state.generation,
-      state: liveMembers(state, now).length > 0 ? 'Stable' : 'Empty',
-      members: liveMembers(state, now).length,
-    }));
+    return (await this.groups.listGroups()).map(({ group, generation, members }) => {
+      const live = Object.values(members).filter((m) => isLive(m, now)).length;
+      return { group_id: group, generation, state: live > 0 ? 'Stable' : 'Empty', members: live };
+    });
   }
 
   async describe(group: string) {
@@ -56,16 +54,21 @@ export class GroupAdmin {
     };
   }
 
-  /** Kafka's kafka-consumer-groups --reset-offsets: only while the group has no live members. */
+  /**
+   * Kafka's kafka-consumer-groups --reset-offsets: only for a group that exists (a group item, an
+   * instance or committed offsets) and has no live members. Expired members are removed first, so one
+   * that comes back is a new member and reads from the reset offsets, not from where it was.
+   */
   async resetOffsets(group: string, topic: string, partitions: number[] | undefined, target: ResetTarget) {
     validateGroupId(group);
-    const state = await this.groups.getGroup(group);
-    if (liveMembers(state, Date.now()).length > 0) {
-      throw new FloeError('ILLEGAL_STATE', `Group '${group}' has active members; stop them (or wait for their session timeout) before resetting offsets`);
-    }
+    if (!(await this.groups.groupExists(group))) throw new FloeError('NOT_FOUND', `Consumer group '${group}' not found.`);
     const t = await this.topics.describe(topic);
     const parts = partitions ?? Array.from({ length: t.partitions }, (_, p) => p);
     for (const p of parts) if (!Number.isInteger(p) || p < 0 || p >= t.partitions) throw new FloeError('PARTITION_NOT_FOUND', `Partition ${p} of topic '${topic}' not found.`);
+    const state = await settleEmptyGroup(this.groups, group);
+    if (liveMembers(state, Date.now()).length > 0) {
+      throw new FloeError('ILLEGAL_STATE', `Group '${group}' has active members; stop them (or wait for their session timeout) before resetting offsets`);
+    }
     const now = Date.now();
     const rows = await Promise.all(
       parts.map(async (p) => {

@@ -1,7 +1,7 @@
 // REST Proxy consumer instances over the group coordinator. Everything an instance is lives in
 // DynamoDB, so any process (any Lambda) can serve any request of any instance.
 import { randomUUID } from 'node:crypto';
-import { FloeError, OffsetOutOfRangeError } from '../errors.ts';
+import { FloeError, OffsetOutOfRangeError, PartitionNotFoundError } from '../errors.ts';
 import type { FetchedRecord, Fetcher } from '../fetch/fetch.ts';
 import { topicPartitionKey } from '../storage/keys.ts';
 import { INSTANCE_IDLE_MS, type CommittedOffset, type GroupsTable, type InstanceState } from '../storage/groups-table.ts';
@@ -9,7 +9,8 @@ import type { TopicService } from '../topics/topics.ts';
 import { validateTopicName } from '../topics/names.ts';
 import { STRATEGIES, type Strategy } from './assignors.ts';
 import type { Metrics } from '../metrics.ts';
-import { liveMembers, type Coordinator } from './coordinator.ts';
+import { isLive, liveMembers, settleEmptyGroup, type Coordinator } from './coordinator.ts';
+import { compileTopicPattern, topicsMatching } from './patterns.ts';
 
 export interface InstanceConfig {
   name?: string;
@@ -110,13 +111,7 @@ export class Consumers {
   async subscribe(group: string, id: string, sub: { topics?: string[]; pattern?: string }): Promise<void> {
     const state = await this.get(group, id);
     if (state.mode === 'assign') throw new FloeError('ILLEGAL_STATE', 'Subscription to topics, partitions and pattern are mutually exclusive.');
-    if (sub.pattern !== undefined) {
-      try {
-        new RegExp(sub.pattern);
-      } catch (e) {
-        throw new FloeError('VALIDATION', `topic_pattern is not a valid regular expression: ${(e as Error).message}`);
-      }
-    }
+    if (sub.pattern !== undefined) compileTopicPattern(sub.pattern);
     for (const t of sub.topics ?? []) validateTopicName(t);
     state.mode = 'subscribe';
     state.topics = [...new Set(sub.topics ?? [])].sort();
@@ -131,8 +126,7 @@ export class Consumers {
     const state = await this.get(group, id);
     if (state.mode !== 'subscribe') return [];
     if (state.pattern === null) return state.topics;
-    const re = new RegExp(`^(?:${state.pattern})$`);
-    return (await this.topics.list()).map((t) => t.topic).filter((t) => re.test(t));
+    return topicsMatching(state.pattern, (await this.topics.list()).map((t) => t.topic));
   }
 
   async unsubscribe(group: string, id: string): Promise<void> {
@@ -145,10 +139,7 @@ export class Consumers {
   async assign(group: string, id: string, partitions: Array<[string, number]>): Promise<void> {
     const state = await this.get(group, id);
     if (state.mode === 'subscribe') throw new FloeError('ILLEGAL_STATE', 'Subscription to topics, partitions and pattern are mutually exclusive.');
-    for (const [t, p] of partitions) {
-      const topic = await this.topics.resolve(validateTopicName(t));
-      if (!Number.isInteger(p) || p < 0 || p >= topic.partitions) throw new FloeError('PARTITION_NOT_FOUND', `Partition ${p} of topic '${t}' not found.`);
-    }
+    await this.checkPartitions(partitions);
     const unique = [...new Map(partitions.map((x) => [topicPartitionKey(x[0], x[1]), x])).values()];
     state.mode = unique.length > 0 ? 'assign' : 'none';
     state.manual = unique;
@@ -169,10 +160,13 @@ export class Consumers {
     return [];
   }
 
-  /** Seeks: an explicit offset, or the beginning or end of each partition. */
+  /**
+   * Seeks: an explicit offset, or the beginning or end of each partition. As in Kafka, only partitions
+   * of the assignment the last records call saw can be sought; a refused seek writes nothing.
+   */
   async seek(group: string, id: string, targets: Array<{ topic: string; partition: number; offset: number | 'beginning' | 'end' }>): Promise<void> {
     const state = await this.get(group, id);
-    if (state.mode === 'subscribe') await this.membership(state);
+    await this.checkPartitions(targets.map((x) => [x.topic, x.partition]));
     const owned = new Set(state.owned.map(([t, p]) => topicPartitionKey(t, p)));
     for (const target of targets) {
       const key = topicPartitionKey(target.topic, target.partition);
@@ -188,8 +182,28 @@ export class Consumers {
     await this.save(state);
   }
 
-  /** Refreshes the instance's group membership; positions of partitions it did not hold are reset. */
-  private async membership(state: InstanceState): Promise<void> {
+  /**
+   * Every partition exists: 40401 for a topic, 40402 for a partition (from the topic cache, as the fetch
+   * path resolves topics), before anything is read or written for it.
+   */
+  private async checkPartitions(partitions: Array<[string, number]>): Promise<void> {
+    const counts = new Map<string, number>();
+    for (const [t, p] of partitions) {
+      if (!Number.isSafeInteger(p) || p < 0) throw new FloeError('VALIDATION', 'partition must be a non-negative integer');
+      let count = counts.get(t);
+      if (count === undefined) {
+        count = (await this.topics.resolve(validateTopicName(t))).partitions;
+        counts.set(t, count);
+      }
+      if (p >= count) throw new PartitionNotFoundError(t, p);
+    }
+  }
+
+  /**
+   * Refreshes the instance's group membership (a heartbeat; `waitMs` is how long the records call that
+   * carries it will then wait for data); positions of partitions it did not hold are reset.
+   */
+  private async membership(state: InstanceState, waitMs = 0): Promise<void> {
     const m = await this.coordinator.heartbeat({
       group: state.group,
       member: state.id,
@@ -197,11 +211,16 @@ export class Consumers {
       pattern: state.pattern,
       sessionTimeoutMs: this.options.sessionTimeoutMs,
       strategy: state.strategy,
+      waitMs,
     });
-    if (m.generation === state.generation) return;
-    // A partition held through the last generation change kept its position; anything else starts
-    // from the group's committed offset, because another member may have consumed it meanwhile.
-    const before = state.generation === m.generation - 1 ? new Set(state.owned.map(([t, p]) => topicPartitionKey(t, p))) : new Set<string>();
+    if (m.generation === state.generation && !m.joined) return;
+    // Positions are kept only by a member that stayed one through the last generation change, for the
+    // partitions it held in the generation just before. Everything else starts from the group's
+    // committed offset: another member may have consumed it meanwhile, and a member whose session
+    // expired is a new member (an admin may have reset the offsets, or a manually assigned consumer
+    // committed, while the group was empty).
+    const continued = !m.joined && state.generation === m.generation - 1;
+    const before = continued ? new Set(state.owned.map(([t, p]) => topicPartitionKey(t, p))) : new Set<string>();
     const keep = new Set(m.assignment.map(([t, p]) => topicPartitionKey(t, p)).filter((k) => before.has(k)));
     state.positions = Object.fromEntries(Object.entries(state.positions).filter(([k]) => keep.has(k)));
     state.pending = Object.fromEntries(Object.entries(state.pending).filter(([k]) => keep.has(k)));
@@ -240,10 +259,11 @@ export class Consumers {
         if (!(e instanceof FloeError && e.status < 500)) throw e;
       });
     }
-    if (state.mode === 'subscribe') await this.membership(state);
+    const wait = Math.min(opts.timeoutMs ?? state.requestTimeoutMs, state.requestTimeoutMs);
+    // The heartbeat covers the wait below: a member blocked in a long poll is alive.
+    if (state.mode === 'subscribe') await this.membership(state, wait);
     await this.initPositions(state);
 
-    const wait = Math.min(opts.timeoutMs ?? state.requestTimeoutMs, state.requestTimeoutMs);
     const maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
     const deadline = Date.now() + wait;
     const tally = { lag: 0 };
@@ -327,13 +347,16 @@ export class Consumers {
       if (!Number.isSafeInteger(o.partition) || o.partition < 0) throw new FloeError('VALIDATION', 'partition must be a non-negative integer');
       if (!Number.isSafeInteger(o.offset) || o.offset < 0) throw new FloeError('VALIDATION', 'offset must be a non-negative integer');
     }
-    const group = await this.groups.getGroup(state.group);
+    await this.checkPartitions(offsets.map((o) => [o.topic, o.partition]));
+    // A manually assigned consumer writes offsets from outside the group: expired members are removed
+    // first, so that one coming back starts from these offsets (see settleEmptyGroup).
+    const group = state.mode === 'subscribe' ? await this.groups.getGroup(state.group) : await settleEmptyGroup(this.groups, state.group);
     const now = Date.now();
     const rows: CommittedOffset[] = offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata ?? null, generation: group.generation, time: now }));
     let guard: Parameters<GroupsTable['commitOffsets']>[2];
     if (state.mode === 'subscribe') {
       const member = group.members[state.id];
-      if (!member || member.heartbeat + member.sessionTimeoutMs < now) {
+      if (!member || !isLive(member, now)) {
         throw new FloeError('STALE_GENERATION', `Commit refused: consumer '${state.id}' is no longer a member of group '${state.group}' (its session expired or it left); nothing was written`);
       }
       const mine = new Set((group.assignment[state.id] ?? []).map(([t, p]) => topicPartitionKey(t, p)));
@@ -357,6 +380,7 @@ export class Consumers {
   /** Committed offsets of the given partitions (those without a commit are left out). */
   async committed(group: string, id: string, partitions: Array<[string, number]>): Promise<CommittedOffset[]> {
     await this.get(group, id);
+    for (const [t] of partitions) validateTopicName(t);
     const found = await this.groups.getOffsets(group, partitions);
     return partitions.flatMap(([t, p]) => {
       const c = found.get(topicPartitionKey(t, p));

@@ -2,7 +2,7 @@
 // instances, and the committed offsets. Every membership change is a conditional write on the group
 // item's version, so two coordinators can never both decide the next generation.
 import { ConditionalCheckFailedException, TransactionCanceledException, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { queryAll, scanAll } from './pages.ts';
 import type { Strategy } from '../groups/assignors.ts';
 import { consistentBatchGet } from './batch-get.ts';
@@ -12,8 +12,21 @@ import { GROUP_SORT_KEY, INSTANCE_PREFIX, instanceSortKey, OFFSET_PREFIX, offset
 export interface MemberState {
   topics: string[];
   pattern: string | null;
+  /** When the member last heartbeated. */
   heartbeat: number;
+  /**
+   * Until when the records call that carried the last heartbeat waits for data: a member blocked in a
+   * long poll is alive, so its session runs from here (absent in items written before it existed).
+   */
+  pollingUntil?: number;
   sessionTimeoutMs: number;
+}
+
+/** A group as the admin listing sees it: every group id that has a group item, an instance or an offset. */
+export interface GroupSummary {
+  group: string;
+  generation: number;
+  members: Record<string, MemberState>;
 }
 
 export interface GroupState {
@@ -96,12 +109,23 @@ export class GroupsTable {
     const values: Record<string, unknown> = {};
     let condition = 'attribute_not_exists(g)';
     if (read.exists) {
+      // Nobody changed membership since the read...
       condition = 'version = :v';
       values[':v'] = read.version;
+      // ...and no member this writer expires has heartbeated since (heartbeats leave the version alone).
+      // Every heartbeat sets pollingUntil to at least its own time, which is past the value of a member
+      // found expired, so that attribute alone tells; items written before it existed have only the
+      // heartbeat time. One clause per member keeps the expression short when many expire at once.
       expired.forEach((id, i) => {
+        const m = read.members[id]!;
         names[`#e${i}`] = id;
-        values[`:hb${i}`] = read.members[id]!.heartbeat;
-        condition += ` AND members.#e${i}.heartbeat = :hb${i}`;
+        if (m.pollingUntil === undefined) {
+          values[`:hb${i}`] = m.heartbeat;
+          condition += ` AND members.#e${i}.heartbeat = :hb${i}`;
+        } else {
+          values[`:hb${i}`] = m.pollingUntil;
+          condition += ` AND members.#e${i}.pollingUntil = :hb${i}`;
+        }
       });
     }
     try {
@@ -121,17 +145,20 @@ export class GroupsTable {
     }
   }
 
-  /** Records a heartbeat; false when the member is gone or the group moved on since `read`. */
-  async heartbeat(group: string, member: string, read: GroupState, now: number): Promise<boolean> {
+  /**
+   * Records a heartbeat, and until when the records call that carries it will wait; false when the
+   * member is gone or the group moved on since `read`.
+   */
+  async heartbeat(group: string, member: string, read: GroupState, now: number, pollingUntil: number): Promise<boolean> {
     try {
       await this.clients.ddb.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { g: group, s: GROUP_SORT_KEY },
-          UpdateExpression: 'SET members.#m.heartbeat = :now',
+          UpdateExpression: 'SET members.#m.heartbeat = :now, members.#m.pollingUntil = :until',
           ConditionExpression: 'version = :v AND attribute_exists(members.#m)',
           ExpressionAttributeNames: { '#m': member },
-          ExpressionAttributeValues: { ':now': now, ':v': read.version },
+          ExpressionAttributeValues: { ':now': now, ':until': pollingUntil, ':v': read.version },
         }),
       );
       return true;
@@ -212,9 +239,35 @@ export class GroupsTable {
     return items.map((i) => i.state as InstanceState);
   }
 
-  async listGroups(): Promise<Array<{ group: string; state: GroupState }>> {
-    const items = await scanAll(this.clients, { TableName: this.table, FilterExpression: 's = :s', ExpressionAttributeValues: { ':s': GROUP_SORT_KEY }, ConsistentRead: true });
-    return items.map((i) => ({ group: String(i.g), state: groupFromItem(i) })).sort((a, b) => (a.group < b.group ? -1 : 1));
+  /**
+   * Every group id with a group item, a consumer instance or a committed offset (Kafka lists Empty groups
+   * that only have offsets too). One paginated Scan of the whole table, an admin call: the projection
+   * keeps instance states and offsets out of the answer, and the ids are deduplicated.
+   */
+  async listGroups(): Promise<GroupSummary[]> {
+    const items = await scanAll(this.clients, {
+      TableName: this.table,
+      ProjectionExpression: 'g, s, generation, members',
+      ConsistentRead: true,
+    });
+    const groups = new Map<string, GroupSummary>();
+    for (const i of items) {
+      const group = String(i.g);
+      if (i.s === GROUP_SORT_KEY) {
+        groups.set(group, { group, generation: i.generation as number, members: (i.members as GroupSummary['members']) ?? {} });
+      } else if (!groups.has(group)) {
+        groups.set(group, { group, generation: 0, members: {} });
+      }
+    }
+    return [...groups.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+  }
+
+  /** Whether the group has anything at all: a group item, an instance or a committed offset. */
+  async groupExists(group: string): Promise<boolean> {
+    const r = await this.clients.ddb.send(
+      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'g = :g', ExpressionAttributeValues: { ':g': group }, ProjectionExpression: 's', Limit: 1, ConsistentRead: true }),
+    );
+    return (r.Items?.length ?? 0) > 0;
   }
 
   /**
