@@ -19,6 +19,7 @@ export function propsFromContext(app: App): FloeStackProps {
   const auth = ctx('auth') ?? 'iam';
   if (auth !== 'iam' && auth !== 'jwt') throw new Error('context auth must be iam or jwt');
   if (auth === 'jwt' && !ctx('jwtIssuer')) throw new Error('context jwtIssuer is required with auth=jwt');
+  if (!['true', 'false', undefined].includes(ctx('produceUrl'))) throw new Error('context produceUrl must be true or false');
   const dataOnDelete = ctx('dataOnDelete') ?? 'retain';
   if (dataOnDelete !== 'retain' && dataOnDelete !== 'destroy') throw new Error('context dataOnDelete must be retain or destroy');
   return {
@@ -35,6 +36,7 @@ export function propsFromContext(app: App): FloeStackProps {
     memory: { httpMb: num('httpMemoryMb', 1024, 128, 10240), jobsMb: num('jobsMemoryMb', 2048, 128, 10240) },
     throttle: { rateLimit: num('rateLimit', 1000, 1, 100000), burstLimit: num('burstLimit', 2000, 1, 100000) },
     logRetention: RetentionDays.ONE_MONTH,
+    produceUrl: (ctx('produceUrl') ?? 'false') === 'true',
   };
 }
 

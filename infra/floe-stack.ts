@@ -9,6 +9,7 @@ import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } fr
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, CfnBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
@@ -33,6 +34,12 @@ export interface FloeStackProps extends StackProps {
   memory: { httpMb: number; jobsMb: number };
   throttle: { rateLimit: number; burstLimit: number };
   logRetention: RetentionDays;
+  /**
+   * Also give the produce function a Function URL (IAM-authorized): large produces then skip API
+   * Gateway, its per-512-KB request charge and its 30 s limit, but also its throttling, access logs and
+   * JWT option. Off by default.
+   */
+  produceUrl: boolean;
 }
 
 export class FloeStack extends Stack {
@@ -203,6 +210,10 @@ export class FloeStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
+    if (props.produceUrl) {
+      const url = this.functions.get('produce')!.addFunctionUrl({ authType: FunctionUrlAuthType.AWS_IAM });
+      new CfnOutput(this, 'ProduceUrl', { value: url.url });
+    }
     new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName });
     for (const [name, t] of Object.entries(this.tables)) new CfnOutput(this, `${name}Table`, { value: t.tableName });
 

@@ -134,6 +134,17 @@ describe('HTTP API and schedules', () => {
     });
   });
 
+  it('gives the produce function an IAM-authorized Function URL only when asked', () => {
+    expect(Object.keys(template.findResources('AWS::Lambda::Url'))).toHaveLength(0);
+    const withUrl = Template.fromStack(buildApp({ stage: 'url', produceUrl: 'true' }).stack);
+    const urls = Object.values(withUrl.findResources('AWS::Lambda::Url'));
+    expect(urls).toHaveLength(1);
+    expect(urls[0]!.Properties.AuthType).toBe('AWS_IAM');
+    expect(JSON.stringify(urls[0]!.Properties.TargetFunctionArn)).toContain('ProduceFunction');
+    withUrl.hasOutput('ProduceUrl', {});
+    expect(() => buildApp({ stage: 'url', produceUrl: 'yes' })).toThrow(/produceUrl/);
+  });
+
   it('uses a JWT authorizer when asked', () => {
     const jwt = Template.fromStack(buildApp({ stage: 'jwt', auth: 'jwt', jwtIssuer: 'https://issuer.example.com', jwtAudience: 'floe' }).stack);
     jwt.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT', JwtConfiguration: { Issuer: 'https://issuer.example.com', Audience: ['floe'] } });
