@@ -1,4 +1,4 @@
 // Lambda entry for the fetch routes (API Gateway HTTP API, payload v2, or a Function URL).
 import { httpHandler } from './shared/http.ts';
 
-export const handler = httpHandler();
+export const handler = httpHandler('fetch');

@@ -92,6 +92,18 @@ describe('Lambda entries', () => {
     expect(JSON.parse(bad.body).error_code).toBe(40002);
   });
 
+  it('answers 404 for a route of another function that reaches it through its Function URL', async () => {
+    const topic = randomTopic('url');
+    const stray = (await produce(event(functionUrlEvent, 'GET', `/topics/${topic}/partitions/0/records`, { query: 'offset=0' }), context)) as { statusCode: number; body: string };
+    expect(stray.statusCode).toBe(404);
+    expect(JSON.parse(stray.body)).toEqual({ error_code: 404, message: expect.stringContaining('not served by the produce function') });
+    const own = (await produce(event(functionUrlEvent, 'POST', `/topics/${topic}`, { body: JSON.stringify({ records: [{ value: b64('x') }] }), headers: { 'content-type': BINARY } }), context)) as { statusCode: number };
+    expect(own.statusCode).toBe(200);
+    // The admin function takes API Gateway's $default route: paths nobody serves get the app's own 404.
+    const unknown = (await admin(event(baseEvent, 'GET', '/no/such/path'), context)) as { statusCode: number; body: string };
+    expect([unknown.statusCode, JSON.parse(unknown.body).error_code]).toEqual([404, 404]);
+  });
+
   it('finishes an acks=0 write before the function returns, without reporting offsets', async () => {
     const topic = randomTopic('acks0');
     const r = (await produce(
