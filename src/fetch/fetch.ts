@@ -125,8 +125,11 @@ export class Fetcher {
 
     const maxBytes = req.maxBytes ?? DEFAULT_MAX_BYTES;
     const maxRecords = req.maxRecords ?? Number.POSITIVE_INFINITY;
-    const entries = await this.entriesFor(pk, req.offset, head.next, maxBytes);
-    if (entries.length === 0) return empty(head, head.next);
+    let entries = await this.entriesFor(pk, req.offset, head.next, maxBytes);
+    // No entry holds the offset: a rewrite was committing while the index was read. Read it again; if
+    // that keeps happening, answer nothing from here and let the consumer ask again.
+    for (let retry = 0; entries.length === 0 && retry < 3; retry++) entries = await this.entriesFor(pk, req.offset, head.next, maxBytes);
+    if (entries.length === 0) return empty(head);
     const buffers = await this.readBatches(entries);
 
     const records: FetchedRecord[] = [];
@@ -169,13 +172,29 @@ export class Fetcher {
     return topic;
   }
 
-  /** The batch holding `offset` (or the first after it, across a compaction gap) and the ones after, up to maxBytes. */
+  /**
+   * The batch holding `offset` and the ones after it, up to maxBytes, as an unbroken chain: each entry
+   * starts right after the one before. The index always tiles the log (compaction keeps an empty batch
+   * where it removed every record), so a break can only be a rewrite that committed between two reads
+   * of this fetch, or that a Query saw half of (DynamoDB's reads are read-committed against
+   * transactions). An entry overlapping the chain is a replaced one and is skipped; at a hole the
+   * chain stops, and the next fetch, starting there, finds the rewritten entry. Either way no offset is
+   * skipped: readers see a prefix.
+   */
   private async entriesFor(pk: string, offset: number, highWatermark: number, maxBytes: number): Promise<IndexEntry[]> {
     const out: IndexEntry[] = [];
     let bytes = 0;
     const take = (list: IndexEntry[]): boolean => {
       for (const e of list) {
-        if (e.baseOffset >= highWatermark || (out.length > 0 && bytes + e.length > maxBytes)) return false;
+        if (e.baseOffset >= highWatermark) return false;
+        const last = out[out.length - 1];
+        if (last === undefined) {
+          if (e.lastOffset < offset) continue;
+          if (e.baseOffset > offset) return false;
+        } else {
+          if (e.baseOffset <= last.lastOffset) continue;
+          if (e.baseOffset > last.lastOffset + 1 || bytes + e.length > maxBytes) return false;
+        }
         out.push(e);
         bytes += e.length;
       }

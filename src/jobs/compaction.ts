@@ -16,6 +16,7 @@
 //   the new batches of each window, and a rerun converges.
 import { createHash } from 'node:crypto';
 import type { Engine } from '../engine/engine.ts';
+import { COMMIT_DEADLINE_MS } from '../produce/produce.ts';
 import { parsePartitionKey, partitionKey } from '../storage/keys.ts';
 import type { IndexEntry } from '../storage/log-table.ts';
 import { topicSettings, type TopicSettings } from '../topics/configs.ts';
@@ -46,7 +47,7 @@ export async function runCompaction(engine: Engine, options: CompactionOptions =
       s.examined.partitions++;
       const pk = partitionKey(topic.id, p);
       if (settings.cleanupPolicy.compact) await compactPartition(engine, pk, settings, now, options.maxMapKeys ?? MAX_MAP_KEYS, s);
-      await mergePartition(engine, pk, settings, s);
+      await mergePartition(engine, pk, settings, now, s);
     }
   }
   s.ms = Date.now() - started;
@@ -119,23 +120,29 @@ async function compactPartition(engine: Engine, pk: string, settings: TopicSetti
   }
 }
 
+/** Batches appended more recently than this are not merged (longer than a produce may take to commit). */
+export const MERGE_MIN_AGE_MS = COMMIT_DEADLINE_MS;
+
 /**
  * Merging: runs of consecutive small batches (outside the active part) become one larger batch each,
  * in a new per-partition object, every record kept at its offset. Fewer index entries and GETs per
  * fetched byte.
  */
-async function mergePartition(engine: Engine, pk: string, settings: TopicSettings, s: JobSummary): Promise<void> {
+async function mergePartition(engine: Engine, pk: string, settings: TopicSettings, now: number, s: JobSummary): Promise<void> {
   const { topicId, partition } = parsePartitionKey(pk);
   const head = await engine.log.getHead(topicId, partition);
   if (!head.exists) return;
   const all = await engine.log.entriesBetween(pk, head.start, head.next);
-  // Merging needs no segment.ms: only the last batch (still being read at the tail) stays as it is.
-  const candidates = all.slice(0, Math.max(0, all.length - 1)).filter((e) => !e.isControl && !e.isTransactional);
+  // Merging needs no segment.ms, but leaves the last batch (still being read at the tail) and anything
+  // appended within a commit deadline: a producer whose commit answer was lost looks for its own entry
+  // during that time, and must find it as it wrote it.
+  const candidates = all.slice(0, Math.max(0, all.length - 1));
   const runs: IndexEntry[][] = [];
   let run: IndexEntry[] = [];
-  // Index entries are consecutive in the log (compaction gaps included), so a run of them can be one batch.
+  // Index entries tile the log, so a run of consecutive ones can become one batch; anything that may
+  // not be merged ends the run.
   for (const e of candidates) {
-    if (e.length < SMALL_BATCH_BYTES) run.push(e);
+    if (e.length < SMALL_BATCH_BYTES && !e.isControl && !e.isTransactional && e.appendTime <= now - MERGE_MIN_AGE_MS) run.push(e);
     else {
       if (run.length > 1) runs.push(run);
       run = [];

@@ -12,7 +12,7 @@
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Engine } from '../engine/engine.ts';
-import { decodeRecordBatch, encodeRecordBatch, setBaseOffset, type DecodedRecord } from '../log/index.ts';
+import { decodeRecordBatch, encodeEmptyRecordBatch, encodeRecordBatch, setBaseOffset, type DecodedRecord } from '../log/index.ts';
 import { COMMIT_DEADLINE_MS } from '../produce/produce.ts';
 import { newObjectKey, objectKeyTime } from '../storage/keys.ts';
 import type { IndexEntry } from '../storage/log-table.ts';
@@ -86,27 +86,43 @@ export async function rewriteWindow(
   }
   if (current.length > 0) groups.push(current);
 
+  // Each group becomes one new batch. A group whose records are all removed joins the batch before it
+  // (or, at the window's start, the one after), and a window that keeps nothing becomes one empty
+  // batch: the new entries tile exactly the offsets of the old ones, with no hole between entries.
+  // Readers rely on that: a hole in the index can then only be a rewrite they raced, never a gap.
+  const spans: Array<{ olds: IndexEntry[]; kept: DecodedRecord[] }> = [];
+  let leading: IndexEntry[] = [];
+  let removedRecords = 0;
+  for (const group of groups) {
+    const olds = group.map((d) => d.entry);
+    const kept = group.flatMap((d) => d.records.filter((r) => keep(r, d.entry)));
+    removedRecords += group.reduce((n, d) => n + d.records.length, 0) - kept.length;
+    if (kept.length > 0) {
+      spans.push({ olds: [...leading, ...olds], kept });
+      leading = [];
+    } else if (spans.length > 0) {
+      spans[spans.length - 1]!.olds.push(...olds);
+    } else {
+      leading.push(...olds);
+    }
+  }
+  if (spans.length === 0) spans.push({ olds: leading, kept: [] });
+
   const now = Date.now();
   const objectKey = newObjectKey();
   const parts: Buffer[] = [];
   const items: TransactWriteItem[] = [];
   let position = 0;
-  let newBatches = 0;
-  let removedRecords = 0;
-  for (const group of groups) {
-    const first = group[0]!.entry;
-    const last = group[group.length - 1]!.entry;
-    const kept = group.flatMap((d) => d.records.filter((r) => keep(r, d.entry)));
-    removedRecords += group.reduce((n, d) => n + d.records.length, 0) - kept.length;
-    if (kept.length === 0) {
-      // The whole group's offsets become a gap.
-      for (const d of group) items.push(engine.log.entryDeleteParams(pk, d.entry));
-      continue;
-    }
-    const batch = encodeRecordBatch(
-      kept.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })),
-      { compression: settings.compression, offsetDeltas: kept.map((r) => r.offset - first.baseOffset), lastOffsetDelta: last.lastOffset - first.baseOffset },
-    );
+  for (const { olds, kept } of spans) {
+    const first = olds[0]!;
+    const last = olds[olds.length - 1]!;
+    const batch =
+      kept.length > 0
+        ? encodeRecordBatch(
+            kept.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })),
+            { compression: settings.compression, offsetDeltas: kept.map((r) => r.offset - first.baseOffset), lastOffsetDelta: last.lastOffset - first.baseOffset },
+          )
+        : encodeEmptyRecordBatch(last.lastOffset - first.baseOffset, last.maxTimestamp);
     const entry: IndexEntry = {
       baseOffset: first.baseOffset,
       lastOffset: last.lastOffset,
@@ -114,9 +130,9 @@ export async function rewriteWindow(
       objectKey,
       position,
       length: batch.length,
-      firstTimestamp: kept[0]!.timestamp,
-      maxTimestamp: Math.max(...kept.map((r) => r.timestamp)),
-      // The running maximum at the group's last batch covers every record the group still holds.
+      firstTimestamp: kept[0]?.timestamp ?? last.maxTimestamp,
+      maxTimestamp: kept.length > 0 ? Math.max(...kept.map((r) => r.timestamp)) : last.maxTimestamp,
+      // The running maximum at the span's last batch covers every record the span still holds.
       timeIndex: last.timeIndex,
       appendTime: last.appendTime,
       isControl: false,
@@ -126,18 +142,16 @@ export async function rewriteWindow(
       baseSequence: -1,
     };
     items.push(engine.log.entryReplaceParams(pk, first, entry));
-    for (const d of group.slice(1)) items.push(engine.log.entryDeleteParams(pk, d.entry));
+    for (const old of olds.slice(1)) items.push(engine.log.entryDeleteParams(pk, old));
     parts.push(batch);
     position += batch.length;
-    newBatches++;
   }
+  const newBatches = spans.length;
   const oldBytes = entries.reduce((n, e) => n + e.length, 0);
-  if (newBatches > 0) {
-    await engine.bucket.put(objectKey, parts.length === 1 ? parts[0]! : Buffer.concat(parts, position));
-    // Past the deadline the garbage collector may already treat the new object as an orphan.
-    if (Date.now() - objectKeyTime(objectKey)! > COMMIT_DEADLINE_MS) return { ok: false, oldBatches: entries.length, newBatches: 0, oldBytes: entries.reduce((n, e) => n + e.length, 0), newBytes: 0, removedRecords: 0 };
-    items.push(engine.objects.addRefsParams(objectKey, newBatches, position, now));
-  }
+  await engine.bucket.put(objectKey, parts.length === 1 ? parts[0]! : Buffer.concat(parts, position));
+  // Past the deadline the garbage collector may already treat the new object as an orphan.
+  if (Date.now() - objectKeyTime(objectKey)! > COMMIT_DEADLINE_MS) return { ok: false, oldBatches: entries.length, newBatches: 0, oldBytes, newBytes: 0, removedRecords: 0 };
+  items.push(engine.objects.addRefsParams(objectKey, newBatches, position, now));
   const perObject = new Map<string, number>();
   for (const e of entries) perObject.set(e.objectKey, (perObject.get(e.objectKey) ?? 0) + 1);
   for (const [key, n] of perObject) items.push(engine.objects.releaseRefsParams(key, n, now));

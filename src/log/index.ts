@@ -5,6 +5,7 @@ export {
   BATCH_HEADER_SIZE,
   decodeRecordBatch,
   decodeRecordBatches,
+  encodeEmptyRecordBatch,
   encodeRecordBatch,
   readBatchHeader,
   setBaseOffset,

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc32c } from './crc32c.ts';
 import { kafkajsDecode, kafkajsEncode, type OracleRecord } from './kafkajs-oracle.ts';
-import { decodeRecordBatch, decodeRecordBatches, encodeRecordBatch, readBatchHeader, setBaseOffset, type RecordInput } from './record-batch.ts';
+import { decodeRecordBatch, decodeRecordBatches, encodeEmptyRecordBatch, encodeRecordBatch, readBatchHeader, setBaseOffset, type RecordInput } from './record-batch.ts';
 import { readVarint, varintSize, writeVarint } from './varint.ts';
 
 const B = (s: string) => Buffer.from(s);
@@ -113,6 +113,16 @@ describe('record batch v2', () => {
       expect(batch.records[0]!.headers.h!.toString()).toBe('x');
       expect(Object.keys(batch.records[2]!.headers)).toEqual(['ünïcødé']);
     }
+  });
+
+  it('writes an empty batch that spans offsets, as the cleaner keeps one, and kafkajs reads it', async () => {
+    const bytes = encodeEmptyRecordBatch(4, 1_700_000_000_000);
+    setBaseOffset(bytes, 10);
+    const batch = decodeRecordBatch(bytes);
+    expect([batch.baseOffset, batch.lastOffset, batch.recordCount, batch.records, batch.maxTimestamp]).toEqual([10, 14, 0, [], 1_700_000_000_000]);
+    const theirs = await kafkajsDecode(bytes);
+    expect([theirs.firstOffset, theirs.lastOffsetDelta, theirs.records]).toEqual(['10', 4, []]);
+    expect(() => encodeEmptyRecordBatch(-1, 0)).toThrow();
   });
 
   it('reads what kafkajs writes, gzip included', async () => {

@@ -263,6 +263,34 @@ export function encodeRecordBatch(records: RecordInput[], options: EncodeOptions
   return out;
 }
 
+/**
+ * A batch with no records that still spans offsets 0..lastOffsetDelta (base offset 0, written on fetch).
+ * Kafka's log cleaner keeps such empty batches too: when compaction removes every record of a run of
+ * batches, the index keeps an entry for the run's offsets, so the entries always tile the log and a
+ * hole in them can only mean a reader raced a rewrite.
+ */
+export function encodeEmptyRecordBatch(lastOffsetDelta: number, timestamp: number): Buffer {
+  checkSafe(timestamp, 'timestamp');
+  if (!Number.isInteger(lastOffsetDelta) || lastOffsetDelta < 0 || lastOffsetDelta > 0x7fffffff) {
+    throw new LogFormatError('INVALID_RECORD', `lastOffsetDelta must be a non-negative 32-bit integer, got ${lastOffsetDelta}`);
+  }
+  const out = Buffer.alloc(BATCH_HEADER_SIZE);
+  writeInt64(out, 0, 0);
+  out.writeInt32BE(out.length - LOG_OVERHEAD, 8);
+  out.writeInt32BE(-1, 12);
+  out.writeInt8(MAGIC, 16);
+  out.writeInt16BE(0, 21);
+  out.writeInt32BE(lastOffsetDelta, 23);
+  writeInt64(out, timestamp, 27);
+  writeInt64(out, timestamp, 35);
+  writeInt64(out, -1, 43);
+  out.writeInt16BE(-1, 51);
+  out.writeInt32BE(-1, 53);
+  out.writeInt32BE(0, 57);
+  out.writeUInt32BE(crc32c(out, CRC_START, out.length), 17);
+  return out;
+}
+
 /** Reads a batch's fixed header without touching its records (no CRC check). */
 export function readBatchHeader(input: Uint8Array, position = 0): BatchHeader {
   const buf = asBuffer(input);
