@@ -182,6 +182,19 @@ describe('v3 topic administration', () => {
     expect(reports[2].offset).toBe(1);
   });
 
+  it.each([9e15, 1e15, 253_402_300_800_000, -1])('refuses the timestamp %d with 422 before writing anything (v3 and native)', async (ts) => {
+    const topic = randomTopic('ts');
+    await call('/v3/clusters/floe/topics', { method: 'POST', headers: json, body: JSON.stringify({ topic_name: topic }) });
+    const v3r = await app.request(`${v3}/topics/${topic}/records`, { method: 'POST', headers: json, body: JSON.stringify({ value: { type: 'STRING', data: 'x' }, timestamp: ts }) });
+    expect(v3r.status).toBe(422);
+    const native = await app.request(`/floe/v1/topics/${topic}/records`, { method: 'POST', headers: json, body: JSON.stringify({ records: [{ value: b64('x'), timestamp: ts }] }) });
+    expect(native.status).toBe(422);
+    expect(await endOffset(topic)).toBe(0);
+    // The latest accepted one round-trips.
+    const ok = await app.request(`${v3}/topics/${topic}/records`, { method: 'POST', headers: json, body: JSON.stringify({ value: { type: 'STRING', data: 'x' }, timestamp: 253_402_300_799_999 }) });
+    expect(((await ok.json()) as any).timestamp).toBe('9999-12-31T23:59:59.999Z');
+  });
+
   it('refuses a v3 JSON value nested deeper than 1,000 levels with 422, not a stack overflow', async () => {
     const topic = randomTopic('v3deep');
     const body = `{"value":{"type":"JSON","data":${'['.repeat(5000)}${']'.repeat(5000)}}}`;

@@ -43,6 +43,25 @@ describe('idempotent producer', () => {
     expect(log.records.map((r: any) => Buffer.from(r.value, 'base64').toString())).toEqual(['a', 'c', 'd']);
   });
 
+  it('writes a retried request of keyless records once, when another process serves the retry', async () => {
+    const topic = randomTopic('idemkeyless');
+    await engine.topics.create({ name: topic, partitions: 3 });
+    const pid = await newProducer();
+    const request = { producer_id: pid, producer_epoch: 0, sequence: 0, records: [{ value: b64('a') }, { value: b64('b') }] };
+    const first = await send(topic, request);
+    expect(first.status).toBe(200);
+    // Each retry reaches a fresh process (another Lambda), whose keyless partitioner starts elsewhere.
+    for (let i = 0; i < 4; i++) {
+      const other = testApp().app;
+      const r = await other.request(`/floe/v1/topics/${topic}/records`, { method: 'POST', headers: json, body: JSON.stringify(request) });
+      const at = (records: any[]) => records.map((x) => [x.partition, x.offset]);
+      expect(at(((await r.json()) as any).records)).toEqual(at(first.body.records));
+    }
+    let total = 0;
+    for (let p = 0; p < 3; p++) total += ((await (await app.request(`/topics/${topic}/partitions/${p}/offsets`)).json()) as any).end_offset;
+    expect(total).toBe(2);
+  });
+
   it('fences an older epoch and refuses a forgotten old sequence', async () => {
     const topic = randomTopic('fence');
     const pid = await newProducer();

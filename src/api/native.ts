@@ -4,7 +4,7 @@ import type { Hono } from 'hono';
 import type { Engine } from '../engine/engine.ts';
 import { FloeError } from '../errors.ts';
 import type { IsolationLevel } from '../fetch/fetch.ts';
-import type { IdempotentProducer, ProduceRecord } from '../produce/produce.ts';
+import { MAX_TIMESTAMP_MS, type IdempotentProducer, type ProduceRecord } from '../produce/produce.ts';
 import { decodeBase64 } from './embedded.ts';
 import { readJson, requireJsonBody } from './media.ts';
 import { intQuery, partitionParam, topicParam } from './params.ts';
@@ -94,7 +94,7 @@ async function offsetForTimestamp(engine: Engine, topic: string, partition: numb
     const o = await engine.fetcher.offsets(topic, partition);
     return special[timestamp as keyof typeof special] === 'earliest' ? o.logStartOffset : o.highWatermark;
   }
-  const ts = intQuery(timestamp, 'timestamp', { min: 0 })!;
+  const ts = intQuery(timestamp, 'timestamp', { min: 0, max: MAX_TIMESTAMP_MS })!;
   return engine.fetcher.offsetForTime(topic, partition, ts);
 }
 
@@ -135,7 +135,9 @@ export function parseNativeProduce(body: unknown): { records: ProduceRecord[]; p
       rec.partition = r.partition;
     }
     if (r.timestamp !== undefined && r.timestamp !== null) {
-      if (typeof r.timestamp !== 'number' || !Number.isSafeInteger(r.timestamp) || r.timestamp < 0) throw new FloeError('VALIDATION', `records[${i}].timestamp must be epoch milliseconds`);
+      if (typeof r.timestamp !== 'number' || !Number.isSafeInteger(r.timestamp) || r.timestamp < 0 || r.timestamp > MAX_TIMESTAMP_MS) {
+        throw new FloeError('VALIDATION', `records[${i}].timestamp must be epoch milliseconds, at the latest ${MAX_TIMESTAMP_MS} (9999-12-31)`);
+      }
       rec.timestamp = r.timestamp;
     }
     if (r.headers !== undefined && r.headers !== null) {

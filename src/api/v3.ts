@@ -2,7 +2,7 @@
 import type { Context, Hono } from 'hono';
 import type { Engine } from '../engine/engine.ts';
 import { FloeError } from '../errors.ts';
-import type { ProduceRecord } from '../produce/produce.ts';
+import { MAX_TIMESTAMP_MS, type ProduceRecord } from '../produce/produce.ts';
 import { effectiveConfigs, TOPIC_CONFIGS } from '../topics/configs.ts';
 import type { Topic } from '../topics/topics.ts';
 import type { AppOptions } from './app.ts';
@@ -314,7 +314,7 @@ export function parseV3Record(v: unknown): ProduceRecord {
   }
   if (v.timestamp !== undefined && v.timestamp !== null) {
     const ts = typeof v.timestamp === 'number' ? v.timestamp : Date.parse(String(v.timestamp));
-    if (!Number.isSafeInteger(ts) || ts < 0) throw new FloeError('VALIDATION', 'timestamp must be an ISO-8601 date-time or epoch milliseconds');
+    if (!Number.isSafeInteger(ts) || ts < 0 || ts > MAX_TIMESTAMP_MS) throw new FloeError('VALIDATION', 'timestamp must be an ISO-8601 date-time or epoch milliseconds, at the latest 9999-12-31');
     rec.timestamp = ts;
   }
   if (v.headers !== undefined && v.headers !== null) {

@@ -64,6 +64,12 @@ export interface ProduceOptions {
   producer?: IdempotentProducer;
 }
 
+/**
+ * The latest record timestamp Floe takes: 9999-12-31T23:59:59.999Z, the end of what ISO-8601 answers
+ * can print and the time index's fixed-width key can hold. Kafka allows any long; no real clock gets here.
+ */
+export const MAX_TIMESTAMP_MS = 253_402_300_799_999;
+
 /** Items one TransactWriteItems may hold. */
 export const MAX_TRANSACTION_ITEMS = 100;
 /** Items every commit transaction spends besides the per-partition ones: the topic check and the object record. */
@@ -109,6 +115,11 @@ export class Producer {
 
   async produce(topicName: string, records: ProduceRecord[], options: ProduceOptions = {}): Promise<ProduceResult> {
     if (records.length === 0) throw new FloeError('VALIDATION', 'records may not be empty');
+    records.forEach((r, i) => {
+      if (r.timestamp !== undefined && (!Number.isSafeInteger(r.timestamp) || r.timestamp < 0 || r.timestamp > MAX_TIMESTAMP_MS)) {
+        throw new FloeError('VALIDATION', `records[${i}].timestamp must be epoch milliseconds between 0 and ${MAX_TIMESTAMP_MS} (9999-12-31)`);
+      }
+    });
     const producer = options.producer;
     if (producer) validateProducer(producer);
     const { topic, batches } = await this.resolveAndPlan(topicName, records, options);
@@ -170,8 +181,10 @@ export class Producer {
   /** Step 1: choose partitions and encode one batch per partition (more when max.message.bytes demands). */
   private plan(topic: Topic, settings: TopicSettings, records: ProduceRecord[], options: ProduceOptions): PlannedBatch[] {
     const now = Date.now();
-    // Kafka's sticky partitioner: keyless records of one request stay together on one partition.
-    let keyless: number | undefined;
+    // Kafka's sticky partitioner: keyless records of one request stay together on one partition. For an
+    // idempotent request that partition follows from the producer id and sequence, so a retry (perhaps
+    // served by another process) goes where the first attempt went and finds its sequence there.
+    let keyless: number | undefined = options.producer ? partitionForKey(Buffer.from(`${options.producer.id}:${options.producer.sequence}`), topic.partitions) : undefined;
     const byPartition = new Map<number, number[]>();
     records.forEach((r, i) => {
       const explicit = r.partition ?? options.partition;
