@@ -45,7 +45,7 @@ describe('fault injection', () => {
     const run = await runWorkload({
       config: testConfig(),
       topic: randomTopic('faults'),
-      seed: Number(process.env.FLOE_FAULT_SEED ?? 7),
+      seed: Number(process.env.FLOE_FAULT_SEED ?? 11),
       ops: 600,
       maxMs: 40_000,
       producers: 4,

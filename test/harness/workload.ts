@@ -6,6 +6,7 @@ import { createEngine, type Engine } from '../../src/engine/engine.ts';
 import { FloeError } from '../../src/errors.ts';
 import type { FloeConfig } from '../../src/config.ts';
 import { createClients } from '../../src/storage/clients.ts';
+import { MERGE_MIN_AGE_MS, runCompaction } from '../../src/jobs/compaction.ts';
 import { check, type CheckResult, type FinalRead, type Op } from './checker.ts';
 import { CrashError, FaultInjector, prng, type FaultKind, type FaultRates } from './faults.ts';
 
@@ -27,6 +28,11 @@ export interface WorkloadOptions {
   clientRetries?: number;
   /** Producers send with a producer id and a sequence per send, so their retries are written once. */
   idempotent?: boolean;
+  /**
+   * A cleaner process merges the topic's batches over and over beside the producers and consumers, under
+   * the same faults (default on): readers must see a prefix while index entries are being replaced.
+   */
+  cleaner?: boolean;
 }
 
 export interface WorkloadResult {
@@ -34,6 +40,8 @@ export interface WorkloadResult {
   faults: Record<FaultKind, number>;
   history: Op[];
   crashes: number;
+  /** Merge passes the cleaner completed, and the batches they rewrote. */
+  cleaner: { runs: number; rewrote: number };
   elapsedMs: number;
 }
 
@@ -129,9 +137,35 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadResult> {
     retire(proc);
   };
 
-  await Promise.all([...Array.from({ length: o.producers }, (_, i) => producer(i)), ...Array.from({ length: o.consumers }, (_, i) => consumer(i))]);
+  const cleanerStats = { runs: 0, rewrote: 0 };
+  const cleaner = async () => {
+    let generation = 0;
+    let proc = spawnProcess(o.seed * 3_000_017 + generation);
+    while (!done()) {
+      try {
+        // As if every batch were past the age merging waits for: the tail is merged while it is read.
+        const s = await runCompaction(proc.engine, { now: Date.now() + 10 * MERGE_MIN_AGE_MS });
+        cleanerStats.runs++;
+        cleanerStats.rewrote += s.rewrote.batches;
+      } catch (e) {
+        if (e instanceof CrashError || proc.injector.crashed) {
+          crashes++;
+          retire(proc);
+          proc = spawnProcess(o.seed * 3_000_017 + ++generation);
+        }
+      }
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    retire(proc);
+  };
+
+  await Promise.all([
+    ...Array.from({ length: o.producers }, (_, i) => producer(i)),
+    ...Array.from({ length: o.consumers }, (_, i) => consumer(i)),
+    ...(o.cleaner === false ? [] : [cleaner()]),
+  ]);
   const final = await finalRead(admin, o.topic, o.partitions);
-  return { result: check(history, final), faults, history, crashes, elapsedMs: Date.now() - started };
+  return { result: check(history, final), faults, history, crashes, cleaner: cleanerStats, elapsedMs: Date.now() - started };
 }
 
 /** Every record of every partition, read without faults from the log start to the high watermark. */
@@ -160,6 +194,8 @@ export function summary(r: WorkloadResult) {
     faults_injected: injected,
     latency_injected: r.faults.latency,
     crashes: r.crashes,
+    cleaner_runs: r.cleaner.runs,
+    cleaner_rewrote_batches: r.cleaner.rewrote,
     acked: r.result.acked,
     lost: r.result.lost.length,
     duplicates: r.result.duplicates.length,
