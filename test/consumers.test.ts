@@ -68,6 +68,22 @@ async function owned(group: string, name: string): Promise<string[]> {
   return r.body.partitions.map((p: any) => `${p.topic}:${p.partition}`);
 }
 
+/** Deletes the topic (v3) and creates it again under the same name: a new id, an empty log. */
+async function recreateTopic(topic: string, partitions: number) {
+  expect((await http('DELETE', `/v3/clusters/floe/topics/${topic}`)).status).toBe(204);
+  await createTopic(topic, partitions);
+}
+
+/** Polls until `count` records arrived or a few seconds passed; the values, decoded. */
+async function pollValues(group: string, instance: string, count: number): Promise<string[]> {
+  const got: string[] = [];
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline && got.length < count) got.push(...(await poll(group, instance)).map((r) => Buffer.from(r.value, 'base64').toString()));
+  return got;
+}
+
+const range = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
 describe('the REST Proxy quickstart', () => {
   it('works for a json consumer: create, subscribe, read, commit, read committed, delete', async () => {
     const topic = randomTopic('jsontest');
@@ -402,6 +418,93 @@ describe('consumer groups', () => {
     expect(missing.body.error_code).toBe(404);
     expect((await http('GET', `/floe/v1/groups/${nobody}`)).status).toBe(404);
     expect((await http('GET', '/floe/v1/groups')).body.groups.map((x: any) => x.group_id)).not.toContain(nobody);
+  });
+});
+
+describe('a topic deleted and re-created under the same name', () => {
+  it('starts a new member from the beginning of the new topic, not from an offset committed on the old one', async () => {
+    const topic = randomTopic('recreated');
+    const group = randomTopic('g');
+    await createTopic(topic, 1);
+    await produceTo(topic, 0, range('old', 5));
+    await join(group, 'a', [topic]);
+    expect(await pollValues(group, 'a', 5)).toEqual(range('old', 5));
+    expect((await http('POST', `/consumers/${group}/instances/a/offsets`, { offsets: [{ topic, partition: 0, offset: 4 }] })).status).toBe(200);
+    expect((await http('DELETE', `/consumers/${group}/instances/a`)).status).toBe(204);
+
+    await recreateTopic(topic, 1);
+    await produceTo(topic, 0, range('new', 8));
+    await join(group, 'b', [topic]);
+    expect(await pollValues(group, 'b', 8)).toEqual(range('new', 8));
+  });
+
+  it('leaves an offset committed on the old topic out of the committed offsets, and keeps one committed on the new', async () => {
+    const topic = randomTopic('recreated');
+    const group = randomTopic('g');
+    await createTopic(topic, 1);
+    await produceTo(topic, 0, range('old', 3));
+    await http('POST', `/consumers/${group}`, { name: 'm' });
+    expect((await http('POST', `/consumers/${group}/instances/m/assignments`, { partitions: [{ topic, partition: 0 }] })).status).toBe(204);
+    expect((await http('POST', `/consumers/${group}/instances/m/offsets`, { offsets: [{ topic, partition: 0, offset: 2 }] })).status).toBe(200);
+    const path = `/consumers/${group}/instances/m/offsets`;
+    expect((await getWithBody(path, { partitions: [{ topic, partition: 0 }] })).body.offsets).toEqual([{ topic, partition: 0, offset: 3, metadata: '' }]);
+
+    await recreateTopic(topic, 1);
+    expect((await getWithBody(path, { partitions: [{ topic, partition: 0 }] })).body).toEqual({ offsets: [] });
+    await produceTo(topic, 0, range('new', 2));
+    expect((await http('POST', path, { offsets: [{ topic, partition: 0, offset: 0 }] })).status).toBe(200);
+    expect((await getWithBody(path, { partitions: [{ topic, partition: 0 }] })).body.offsets).toEqual([{ topic, partition: 0, offset: 1, metadata: '' }]);
+  });
+
+  it('makes an instance that was consuming the old topic start the new one afresh, without committing its old position', async () => {
+    const topic = randomTopic('recreated');
+    const group = randomTopic('g');
+    await createTopic(topic, 1);
+    await produceTo(topic, 0, range('old', 5));
+    await join(group, 'a', [topic], { 'auto.commit.enable': 'true' });
+    expect(await pollValues(group, 'a', 5)).toEqual(range('old', 5));
+    // a now has position 5 and 5 returned, not yet committed (the next records call would auto-commit it).
+
+    await recreateTopic(topic, 1);
+    await produceTo(topic, 0, range('new', 8));
+    const path = `/consumers/${group}/instances/a/offsets`;
+    expect(await pollValues(group, 'a', 8)).toEqual(range('new', 8));
+    // The old topic's returned position was dropped, not committed against the new one.
+    expect((await getWithBody(path, { partitions: [{ topic, partition: 0 }] })).body.offsets).toEqual([]);
+    await poll(group, 'a', 50);
+    expect((await getWithBody(path, { partitions: [{ topic, partition: 0 }] })).body.offsets.map((o: any) => o.offset)).toEqual([8]);
+  });
+
+  it('resumes an instance that was consuming the old topic from the offset committed on the new one', async () => {
+    const topic = randomTopic('recreated');
+    const group = randomTopic('g');
+    await createTopic(topic, 1);
+    await produceTo(topic, 0, range('old', 5));
+    await join(group, 'a', [topic]);
+    expect(await pollValues(group, 'a', 5)).toEqual(range('old', 5));
+
+    await recreateTopic(topic, 1);
+    await produceTo(topic, 0, range('new', 8));
+    // a, still the partition's owner, commits on the new topic before it reads again.
+    expect((await http('POST', `/consumers/${group}/instances/a/offsets`, { offsets: [{ topic, partition: 0, offset: 1 }] })).status).toBe(200);
+    expect(await pollValues(group, 'a', 6)).toEqual(range('new', 8).slice(2));
+  });
+
+  it('describes the group without the offset and lag of the old topic, and with those an admin reset on the new one', async () => {
+    const topic = randomTopic('recreated');
+    const group = randomTopic('g');
+    await createTopic(topic, 1);
+    await produceTo(topic, 0, range('old', 4));
+    await http('POST', `/consumers/${group}`, { name: 'm' });
+    const json = { 'content-type': 'application/json' };
+    expect((await http('POST', `/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'offset', offset: 3 }, json)).status).toBe(200);
+    expect((await http('GET', `/floe/v1/groups/${group}`)).body.offsets).toEqual([{ topic, partition: 0, committed_offset: 3, metadata: null, high_watermark: 4, lag: 1 }]);
+
+    await recreateTopic(topic, 1);
+    await produceTo(topic, 0, range('new', 2));
+    expect((await http('GET', `/floe/v1/groups/${group}`)).body.offsets).toEqual([]);
+    expect((await http('POST', `/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'earliest' }, json)).status).toBe(200);
+    expect((await http('GET', `/floe/v1/groups/${group}`)).body.offsets).toEqual([{ topic, partition: 0, committed_offset: 0, metadata: null, high_watermark: 2, lag: 2 }]);
   });
 });
 

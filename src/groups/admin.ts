@@ -5,6 +5,7 @@ import type { GroupsTable } from '../storage/groups-table.ts';
 import type { TopicService } from '../topics/topics.ts';
 import { isLive, liveMembers, settleEmptyGroup } from './coordinator.ts';
 import { validateGroupId } from './consumers.ts';
+import { currentOffsets } from './topic-ids.ts';
 
 export type ResetTarget = { to: 'earliest' } | { to: 'latest' } | { to: 'offset'; offset: number } | { to: 'timestamp'; timestamp: number };
 
@@ -25,8 +26,11 @@ export class GroupAdmin {
 
   async describe(group: string) {
     validateGroupId(group);
-    const [state, offsets, instances] = await Promise.all([this.groups.getGroup(group), this.groups.listOffsets(group), this.groups.listInstances(group)]);
-    if (!state.exists && offsets.length === 0 && instances.length === 0) throw new FloeError('NOT_FOUND', `Consumer group '${group}' not found.`);
+    const [state, stored, instances] = await Promise.all([this.groups.getGroup(group), this.groups.listOffsets(group), this.groups.listInstances(group)]);
+    // The group exists as the listing sees it; offsets committed on a topic since deleted (and perhaps
+    // re-created under the same name) are not its offsets any more, as Kafka removes them.
+    if (!state.exists && stored.length === 0 && instances.length === 0) throw new FloeError('NOT_FOUND', `Consumer group '${group}' not found.`);
+    const offsets = await currentOffsets(this.topics, stored);
     const now = Date.now();
     const live = new Set(liveMembers(state, now));
     const lag = await Promise.all(
@@ -78,7 +82,7 @@ export class GroupAdmin {
         else if (target.to === 'latest') offset = o.highWatermark;
         else if (target.to === 'offset') offset = Math.min(Math.max(target.offset, o.logStartOffset), o.highWatermark);
         else offset = (await this.fetcher.offsetForTime(topic, p, target.timestamp)) ?? o.highWatermark;
-        return { topic, partition: p, offset, metadata: null, generation: state.generation, time: now };
+        return { topic, topicId: t.id, partition: p, offset, metadata: null, generation: state.generation, time: now };
       }),
     );
     const guard = state.exists ? { expression: 'version = :v', values: { ':v': state.version } } : { expression: 'attribute_not_exists(g)' };

@@ -3,14 +3,15 @@
 import { randomUUID } from 'node:crypto';
 import { FloeError, OffsetOutOfRangeError, PartitionNotFoundError } from '../errors.ts';
 import type { FetchedRecord, Fetcher } from '../fetch/fetch.ts';
-import { topicPartitionKey } from '../storage/keys.ts';
+import { parseTopicPartitionKey, topicPartitionKey } from '../storage/keys.ts';
 import { INSTANCE_IDLE_MS, type CommittedOffset, type GroupsTable, type InstanceState } from '../storage/groups-table.ts';
-import type { TopicService } from '../topics/topics.ts';
+import type { Topic, TopicService } from '../topics/topics.ts';
 import { validateTopicName } from '../topics/names.ts';
 import { STRATEGIES, type Strategy } from './assignors.ts';
 import type { Metrics } from '../metrics.ts';
 import { isLive, liveMembers, settleEmptyGroup, type Coordinator } from './coordinator.ts';
 import { compileTopicPattern, topicsMatching } from './patterns.ts';
+import { currentOffsets, currentTopicIds } from './topic-ids.ts';
 
 export interface InstanceConfig {
   name?: string;
@@ -72,6 +73,7 @@ export class Consumers {
       owned: [],
       positions: {},
       pending: {},
+      topicIds: {},
       turn: 0,
     };
     const existing = await this.groups.getInstance(group, id);
@@ -105,6 +107,8 @@ export class Consumers {
 
   private async save(state: InstanceState): Promise<void> {
     state.lastUsed = Date.now();
+    const read = new Set([...Object.keys(state.positions), ...Object.keys(state.pending)].map((k) => parseTopicPartitionKey(k)[0]));
+    state.topicIds = Object.fromEntries(Object.entries(state.topicIds).filter(([t]) => read.has(t)));
     if (!(await this.groups.saveInstance(state))) throw new FloeError('CONSUMER_INSTANCE_NOT_FOUND', 'Consumer instance not found.');
   }
 
@@ -132,7 +136,7 @@ export class Consumers {
   async unsubscribe(group: string, id: string): Promise<void> {
     const state = await this.get(group, id);
     if (state.mode === 'subscribe') await this.coordinator.leave(group, id);
-    Object.assign(state, { mode: 'none', topics: [], pattern: null, manual: [], owned: [], positions: {}, pending: {}, generation: -1 });
+    Object.assign(state, { mode: 'none', topics: [], pattern: null, manual: [], owned: [], positions: {}, pending: {}, topicIds: {}, generation: -1 });
     await this.save(state);
   }
 
@@ -166,7 +170,9 @@ export class Consumers {
    */
   async seek(group: string, id: string, targets: Array<{ topic: string; partition: number; offset: number | 'beginning' | 'end' }>): Promise<void> {
     const state = await this.get(group, id);
-    await this.checkPartitions(targets.map((x) => [x.topic, x.partition]));
+    const topics = await this.checkPartitions(targets.map((x) => [x.topic, x.partition]));
+    // The positions it keeps are of the topics as they are now, like the ones it sets.
+    await this.forgetRecreatedTopics(state);
     const owned = new Set(state.owned.map(([t, p]) => topicPartitionKey(t, p)));
     for (const target of targets) {
       const key = topicPartitionKey(target.topic, target.partition);
@@ -178,24 +184,51 @@ export class Consumers {
         if (!Number.isSafeInteger(target.offset) || target.offset < 0) throw new FloeError('VALIDATION', 'offset must be a non-negative integer');
         state.positions[key] = target.offset;
       }
+      state.topicIds[target.topic] = topics.get(target.topic)!.id;
     }
     await this.save(state);
   }
 
   /**
    * Every partition exists: 40401 for a topic, 40402 for a partition (from the topic cache, as the fetch
-   * path resolves topics), before anything is read or written for it.
+   * path resolves topics), before anything is read or written for it. Returns the topics it resolved.
    */
-  private async checkPartitions(partitions: Array<[string, number]>): Promise<void> {
-    const counts = new Map<string, number>();
+  private async checkPartitions(partitions: Array<[string, number]>): Promise<Map<string, Topic>> {
+    const topics = new Map<string, Topic>();
     for (const [t, p] of partitions) {
       if (!Number.isSafeInteger(p) || p < 0) throw new FloeError('VALIDATION', 'partition must be a non-negative integer');
-      let count = counts.get(t);
-      if (count === undefined) {
-        count = (await this.topics.resolve(validateTopicName(t))).partitions;
-        counts.set(t, count);
+      let topic = topics.get(t);
+      if (topic === undefined) {
+        topic = await this.topics.resolve(validateTopicName(t));
+        topics.set(t, topic);
       }
-      if (p >= count) throw new PartitionNotFoundError(t, p);
+      if (p >= topic.partitions) throw new PartitionNotFoundError(t, p);
+    }
+    return topics;
+  }
+
+  /**
+   * Drops the positions and the returned-not-committed offsets of every topic deleted (and perhaps
+   * re-created under the same name) since they were read: they belong to a log that is gone, so such a
+   * partition starts again from the committed offset of the new topic, else auto.offset.reset, and
+   * nothing read from the old log is committed against the new one. Positions of an instance saved
+   * before instances recorded topic ids are taken as they are, and from now on tied to the current id.
+   */
+  private async forgetRecreatedTopics(state: InstanceState): Promise<void> {
+    const read = new Set([...Object.keys(state.positions), ...Object.keys(state.pending)].map((k) => parseTopicPartitionKey(k)[0]));
+    if (read.size === 0) return;
+    const ids = await currentTopicIds(this.topics, read);
+    for (const t of read) {
+      const made = state.topicIds[t];
+      const current = ids.get(t);
+      if (made === undefined) {
+        if (current !== undefined) state.topicIds[t] = current;
+      } else if (made !== current) {
+        const other = ([k]: [string, number]) => parseTopicPartitionKey(k)[0] !== t;
+        state.positions = Object.fromEntries(Object.entries(state.positions).filter(other));
+        state.pending = Object.fromEntries(Object.entries(state.pending).filter(other));
+        delete state.topicIds[t];
+      }
     }
   }
 
@@ -228,15 +261,22 @@ export class Consumers {
     state.owned = m.assignment;
   }
 
-  /** Fills in the position of every owned partition that has none: committed offset, else auto.offset.reset. */
+  /**
+   * Fills in the position of every owned partition that has none: the offset committed on the topic as
+   * it is now, else auto.offset.reset. Each position is tied to the topic id it was found for.
+   */
   private async initPositions(state: InstanceState): Promise<void> {
     const missing = state.owned.filter(([t, p]) => state.positions[topicPartitionKey(t, p)] === undefined);
     if (missing.length === 0) return;
-    const committed = await this.groups.getOffsets(state.group, missing);
+    const ids = await currentTopicIds(this.topics, missing.map(([t]) => t));
+    const found = await currentOffsets(this.topics, [...(await this.groups.getOffsets(state.group, missing)).values()]);
+    const committed = new Map(found.map((c) => [topicPartitionKey(c.topic, c.partition), c]));
     for (const [t, p] of missing) {
       const key = topicPartitionKey(t, p);
       const c = committed.get(key);
       state.positions[key] = c ? c.offset : await this.resetPosition(state, t, p);
+      const id = ids.get(t);
+      if (id !== undefined) state.topicIds[t] = id;
     }
   }
 
@@ -253,6 +293,7 @@ export class Consumers {
   async records(group: string, id: string, opts: { timeoutMs?: number; maxBytes?: number }): Promise<{ state: InstanceState; records: ConsumedRecord[] }> {
     const state = await this.get(group, id);
     if (state.mode === 'none') throw new FloeError('ILLEGAL_STATE', 'Consumer is not subscribed to any topics or assigned any partitions');
+    await this.forgetRecreatedTopics(state);
     if (state.autoCommit && Object.keys(state.pending).length > 0) {
       await this.commitPending(state).catch((e: unknown) => {
         // A refused auto commit (the partition moved on) loses nothing: its records will be re-read.
@@ -315,6 +356,7 @@ export class Consumers {
   async commit(group: string, id: string, offsets?: Array<{ topic: string; partition: number; offset: number; metadata?: string | null }>): Promise<void> {
     const state = await this.get(group, id);
     if (offsets === undefined) {
+      await this.forgetRecreatedTopics(state);
       await this.commitPending(state);
       await this.save(state);
       return;
@@ -325,11 +367,13 @@ export class Consumers {
   private async commitPending(state: InstanceState): Promise<void> {
     const entries = Object.entries(state.pending);
     if (entries.length === 0) return;
+    // Each offset is committed against the topic id its records were read from.
     await this.commitOffsets(
       state,
       entries.map(([k, offset]) => {
-        const i = k.lastIndexOf(':');
-        return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset };
+        const [topic, partition] = parseTopicPartitionKey(k);
+        const topicId = state.topicIds[topic];
+        return { topic, partition, offset, ...(topicId !== undefined ? { topicId } : {}) };
       }),
     );
     state.pending = {};
@@ -339,20 +383,22 @@ export class Consumers {
    * Zombie fencing: a group member may commit only partitions it owns in the group's current
    * generation, and the write is conditioned on that generation and its membership; a manually
    * assigned instance may commit only while the group has no live members (as Kafka's coordinator).
+   * Each offset carries the id of the topic it was made against: `topicId` when given (what the
+   * records were read from), else the topic's current id.
    */
-  private async commitOffsets(state: InstanceState, offsets: Array<{ topic: string; partition: number; offset: number; metadata?: string | null }>): Promise<void> {
+  private async commitOffsets(state: InstanceState, offsets: Array<{ topic: string; topicId?: string; partition: number; offset: number; metadata?: string | null }>): Promise<void> {
     if (offsets.length === 0) return;
     for (const o of offsets) {
       validateTopicName(o.topic);
       if (!Number.isSafeInteger(o.partition) || o.partition < 0) throw new FloeError('VALIDATION', 'partition must be a non-negative integer');
       if (!Number.isSafeInteger(o.offset) || o.offset < 0) throw new FloeError('VALIDATION', 'offset must be a non-negative integer');
     }
-    await this.checkPartitions(offsets.map((o) => [o.topic, o.partition]));
+    const topics = await this.checkPartitions(offsets.map((o) => [o.topic, o.partition]));
     // A manually assigned consumer writes offsets from outside the group: expired members are removed
     // first, so that one coming back starts from these offsets (see settleEmptyGroup).
     const group = state.mode === 'subscribe' ? await this.groups.getGroup(state.group) : await settleEmptyGroup(this.groups, state.group);
     const now = Date.now();
-    const rows: CommittedOffset[] = offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata ?? null, generation: group.generation, time: now }));
+    const rows = offsets.map((o) => ({ topic: o.topic, topicId: o.topicId ?? topics.get(o.topic)!.id, partition: o.partition, offset: o.offset, metadata: o.metadata ?? null, generation: group.generation, time: now }));
     let guard: Parameters<GroupsTable['commitOffsets']>[2];
     if (state.mode === 'subscribe') {
       const member = group.members[state.id];
@@ -377,14 +423,19 @@ export class Consumers {
     }
   }
 
-  /** Committed offsets of the given partitions (those without a commit are left out). */
+  /**
+   * Committed offsets of the given partitions; those without a commit, or whose commit was made on a
+   * topic since deleted (and perhaps re-created under the same name), are left out.
+   */
   async committed(group: string, id: string, partitions: Array<[string, number]>): Promise<CommittedOffset[]> {
     await this.get(group, id);
     for (const [t] of partitions) validateTopicName(t);
     const found = await this.groups.getOffsets(group, partitions);
+    const current = new Set((await currentOffsets(this.topics, [...found.values()])).map((c) => topicPartitionKey(c.topic, c.partition)));
     return partitions.flatMap(([t, p]) => {
-      const c = found.get(topicPartitionKey(t, p));
-      return c ? [c] : [];
+      const key = topicPartitionKey(t, p);
+      const c = found.get(key);
+      return c && current.has(key) ? [c] : [];
     });
   }
 }

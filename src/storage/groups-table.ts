@@ -7,7 +7,7 @@ import { queryAll, scanAll } from './pages.ts';
 import type { Strategy } from '../groups/assignors.ts';
 import { consistentBatchGet } from './batch-get.ts';
 import type { AwsClients } from './clients.ts';
-import { GROUP_SORT_KEY, INSTANCE_PREFIX, instanceSortKey, OFFSET_PREFIX, offsetSortKey, parseTopicPartitionKey } from './keys.ts';
+import { GROUP_SORT_KEY, INSTANCE_PREFIX, instanceSortKey, OFFSET_PREFIX, offsetSortKey, parseTopicPartitionKey, topicPartitionKey } from './keys.ts';
 
 export interface MemberState {
   topics: string[];
@@ -60,12 +60,22 @@ export interface InstanceState {
   positions: Record<string, number>;
   /** "topic:partition" -> position after the last record returned and not yet committed. */
   pending: Record<string, number>;
+  /**
+   * topic -> the id of the topic the positions and pending offsets of that topic were read from: a topic
+   * deleted and re-created under the same name is a new log, where they do not apply.
+   */
+  topicIds: Record<string, string>;
   /** Rotates the partition a records call starts from, so none starves another. */
   turn: number;
 }
 
 export interface CommittedOffset {
   topic: string;
+  /**
+   * The id of the topic the offset was committed against: it does not apply to a topic re-created under
+   * the same name since. Null in items written before offsets carried one.
+   */
+  topicId: string | null;
   partition: number;
   offset: number;
   metadata: string | null;
@@ -84,6 +94,24 @@ function groupFromItem(i: Record<string, unknown>): GroupState {
     members: (i.members as GroupState['members']) ?? {},
     assignment: (i.assignment as GroupState['assignment']) ?? {},
     exists: true,
+  };
+}
+
+/** Instances saved before they recorded topic ids have none: their positions are taken as they are. */
+function instanceFromItem(i: Record<string, unknown>): InstanceState {
+  const state = i.state as InstanceState;
+  return { ...state, topicIds: state.topicIds ?? {} };
+}
+
+function offsetFromItem(topic: string, partition: number, item: Record<string, unknown>): CommittedOffset {
+  return {
+    topic,
+    topicId: (item.topicId as string | undefined) ?? null,
+    partition,
+    offset: item.offset as number,
+    metadata: (item.metadata as string | null) ?? null,
+    generation: item.generation as number,
+    time: item.time as number,
   };
 }
 
@@ -170,7 +198,7 @@ export class GroupsTable {
 
   async getInstance(group: string, id: string): Promise<InstanceState | undefined> {
     const r = await this.clients.ddb.send(new GetCommand({ TableName: this.table, Key: { g: group, s: instanceSortKey(id) }, ConsistentRead: true }));
-    return r.Item ? (r.Item.state as InstanceState) : undefined;
+    return r.Item ? instanceFromItem(r.Item) : undefined;
   }
 
   /** Creates an instance; false when the name is taken. */
@@ -216,7 +244,7 @@ export class GroupsTable {
     const items = await consistentBatchGet(this.clients, partitions.map(([t, p]) => ({ table: this.table, key: { g: group, s: offsetSortKey(t, p) } })));
     partitions.forEach(([t, p], i) => {
       const item = items[i];
-      if (item) out.set(`${t}:${p}`, { topic: t, partition: p, offset: item.offset as number, metadata: (item.metadata as string | null) ?? null, generation: item.generation as number, time: item.time as number });
+      if (item) out.set(topicPartitionKey(t, p), offsetFromItem(t, p, item));
     });
     return out;
   }
@@ -230,13 +258,13 @@ export class GroupsTable {
     });
     return items.map((item) => {
       const [topic, partition] = parseTopicPartitionKey(String(item.s).slice(OFFSET_PREFIX.length));
-      return { topic, partition, offset: item.offset as number, metadata: (item.metadata as string | null) ?? null, generation: item.generation as number, time: item.time as number };
+      return offsetFromItem(topic, partition, item);
     });
   }
 
   async listInstances(group: string): Promise<InstanceState[]> {
     const items = await queryAll(this.clients, { TableName: this.table, KeyConditionExpression: 'g = :g AND begins_with(s, :prefix)', ExpressionAttributeValues: { ':g': group, ':prefix': INSTANCE_PREFIX }, ConsistentRead: true });
-    return items.map((i) => i.state as InstanceState);
+    return items.map(instanceFromItem);
   }
 
   /**
@@ -273,9 +301,10 @@ export class GroupsTable {
   /**
    * Writes committed offsets, each transaction guarded by a condition on the group item: the fence that
    * keeps a zombie (a member the group has moved on from) from overwriting a new owner's progress.
-   * False when the guard failed and nothing was written.
+   * Every offset written carries the id of the topic it was made against. False when the guard failed
+   * and nothing was written.
    */
-  async commitOffsets(group: string, offsets: CommittedOffset[], guard: { expression: string; names?: Record<string, string>; values?: Record<string, unknown> }): Promise<boolean> {
+  async commitOffsets(group: string, offsets: Array<CommittedOffset & { topicId: string }>, guard: { expression: string; names?: Record<string, string>; values?: Record<string, unknown> }): Promise<boolean> {
     for (let i = 0; i < offsets.length; i += 99) {
       const items: TransactWriteItem[] = [
         {
@@ -289,7 +318,7 @@ export class GroupsTable {
         },
         ...offsets.slice(i, i + 99).map(
           (o): TransactWriteItem => ({
-            Put: { TableName: this.table, Item: { g: group, s: offsetSortKey(o.topic, o.partition), offset: o.offset, metadata: o.metadata, generation: o.generation, time: o.time } as never },
+            Put: { TableName: this.table, Item: { g: group, s: offsetSortKey(o.topic, o.partition), topicId: o.topicId, offset: o.offset, metadata: o.metadata, generation: o.generation, time: o.time } as never },
           }),
         ),
       ];
