@@ -138,9 +138,9 @@ export class Producer {
     const chunks = chunkByItems(batches, producer ? 1 : 0);
     const results: Array<ProducedRecord | FailedRecord | undefined> = new Array(records.length);
     await Promise.all(
-      chunks.map(async (chunk, i) => {
+      chunks.map(async (chunk) => {
         try {
-          const { baseOffsets } = await this.commit(topic, chunk, objectKey, body.length, i, producer);
+          const { baseOffsets } = await this.commit(topic, chunk, objectKey, body.length, producer);
           for (const p of new Set(chunk.map((b) => b.partition))) this.deps.onCommit?.(topic.id, p);
           for (const b of chunk) {
             const base = baseOffsets.get(b)!;
@@ -243,7 +243,7 @@ export class Producer {
    * jittered. An attempt whose outcome is unknown (lost response, timeout) may have committed: before
    * retrying, and before giving up, look for our own index entries where that attempt would have put them.
    */
-  private async commit(topic: Topic, batches: PlannedBatch[], objectKey: string, objectBytes: number, chunkIndex: number, producer?: IdempotentProducer): Promise<CommitResult> {
+  private async commit(topic: Topic, batches: PlannedBatch[], objectKey: string, objectBytes: number, producer?: IdempotentProducer): Promise<CommitResult> {
     const partitions = [...new Set(batches.map((b) => b.partition))];
     const probes: Array<Map<number, PartitionHead>> = [];
     let lastError: unknown;
@@ -266,7 +266,7 @@ export class Producer {
       const { items, baseOffsets } = this.transactionItems(topic, batches, heads, objectKey, objectBytes, producer && { producer, states });
       try {
         await this.deps.clients.ddb.send(
-          new TransactWriteCommand({ TransactItems: items as never, ClientRequestToken: requestToken(objectKey, chunkIndex, heads) }),
+          new TransactWriteCommand({ TransactItems: items as never, ClientRequestToken: requestToken(items) }),
         );
         if (attempt > 0) this.deps.metrics?.commitRetries(attempt);
         return { baseOffsets };
@@ -462,14 +462,14 @@ function chunkByItems(batches: PlannedBatch[], extraPerPartition: number): Plann
 }
 
 /**
- * Same inputs, same token: a retry of the very same transaction (the SDK's, after a lost response) is
+ * Same transaction, same token: the SDK's own retry of the very transaction (after a lost response) is
  * recognised by DynamoDB for 10 minutes and not applied twice. A retry after re-reading the heads is a
- * different transaction and gets a different token.
+ * different transaction (other offsets, another append time) and gets a different token: reusing one
+ * with other parameters is an IdempotentParameterMismatch. The object key in every item makes tokens
+ * of different requests differ.
  */
-function requestToken(objectKey: string, chunkIndex: number, heads: Map<number, PartitionHead>): string {
-  const h = createHash('sha256').update(objectKey).update(String(chunkIndex));
-  for (const [p, head] of [...heads.entries()].sort((a, b) => a[0] - b[0])) h.update(`|${p}:${head.next}`);
-  return h.digest('hex').slice(0, 36);
+function requestToken(items: TransactWriteItem[]): string {
+  return createHash('sha256').update(JSON.stringify(items)).digest('hex').slice(0, 36);
 }
 
 function validateProducer(p: IdempotentProducer): void {
