@@ -275,6 +275,18 @@ describe('consumer groups', () => {
     expect((await getWithBody(`/consumers/${group}/instances/a/offsets`, { partitions: [{ topic, partition: 0 }] })).body.offsets[0].offset).toBe(2);
   });
 
+  it('commits what the last records call returned when an auto-committing instance is deleted, as Kafka closes', async () => {
+    const topic = randomTopic('close');
+    const group = randomTopic('g');
+    await produceTo(topic, 0, ['x', 'y', 'z']);
+    await join(group, 'a', [topic], { 'auto.commit.enable': 'true' });
+    expect(await poll(group, 'a')).toHaveLength(3);
+    expect((await http('DELETE', `/consumers/${group}/instances/a`)).status).toBe(204);
+    await join(group, 'b', [topic]);
+    expect((await getWithBody(`/consumers/${group}/instances/b/offsets`, { partitions: [{ topic, partition: 0 }] })).body.offsets[0].offset).toBe(3);
+    expect(await poll(group, 'b')).toEqual([]);
+  });
+
   it('describes a group with lag, and resets its offsets only when it is empty', async () => {
     const topic = randomTopic('admin');
     const group = randomTopic('g');

@@ -83,9 +83,17 @@ describe('retention', () => {
     await engine.topics.create({ name: topic, partitions: 1 });
     for (let i = 0; i < 5; i++) await produce(engine, topic, [{ value: 'x'.repeat(1000) }]);
     const size = (await entries(engine, topic))[0]!.length;
+    // As Kafka: the log keeps at least retention.bytes, so a limit between two batch sizes keeps three.
+    await engine.topics.alterConfigs(topic, { 'retention.bytes': String(size * 2 + 1) });
+    await runRetention(engine);
+    expect(await engine.fetcher.offsets(topic, 0)).toEqual({ logStartOffset: 2, highWatermark: 5 });
     await engine.topics.alterConfigs(topic, { 'retention.bytes': String(size * 2) });
     await runRetention(engine);
     expect(await engine.fetcher.offsets(topic, 0)).toEqual({ logStartOffset: 3, highWatermark: 5 });
+    // Even a limit of 0 keeps the newest batch, as Kafka keeps the active segment.
+    await engine.topics.alterConfigs(topic, { 'retention.bytes': '0' });
+    await runRetention(engine);
+    expect(await engine.fetcher.offsets(topic, 0)).toEqual({ logStartOffset: 4, highWatermark: 5 });
     await checkBookkeeping(engine, topic);
   });
 
@@ -223,6 +231,19 @@ describe('compaction', () => {
     }
   });
 
+  it('cleans past a record stamped in the future when min.compaction.lag.ms is 0', async () => {
+    const topic = randomTopic('future');
+    await engine.topics.create({ name: topic, partitions: 1, configs: { 'cleanup.policy': 'compact', 'segment.ms': '1', 'min.cleanable.dirty.ratio': '0' } });
+    for (let i = 0; i < 3; i++) await produce(engine, topic, [{ key: 'k', value: `a${i}` }]);
+    await produce(engine, topic, [{ key: 'other', value: 'future', timestamp: Date.parse('2100-01-01') }]);
+    for (let i = 0; i < 3; i++) await produce(engine, topic, [{ key: 'k', value: `b${i}` }]);
+    await produce(engine, topic, [{ key: 'tail', value: 't' }]);
+    await new Promise((r) => setTimeout(r, 5));
+    await runCompaction(engine);
+    expect((await readAll(engine, topic)).map((r) => [r.offset, r.value])).toEqual([[3, 'future'], [6, 'b2'], [7, 't']]);
+    await checkBookkeeping(engine, topic);
+  });
+
   it('leaves the active part, and records younger than min.compaction.lag.ms, alone', async () => {
     const topic = randomTopic('lag');
     await engine.topics.create({ name: topic, partitions: 1, configs: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': String(HOUR), 'min.cleanable.dirty.ratio': '0' } });
@@ -326,6 +347,28 @@ describe('merging and garbage collection', () => {
     for (const k of referenced) expect(left).toContain(k);
     expect([await readAll(iso, topic, 0), await readAll(iso, topic, 1)]).toEqual(before);
   });
+
+  it('lists a bucket of more than a thousand objects page by page and deletes orphans a thousand per request', async () => {
+    const iso = await isolatedEngine();
+    const topic = randomTopic('many');
+    await iso.topics.create({ name: topic, partitions: 1 });
+    await produce(iso, topic, [{ value: 'kept' }]);
+    // 1,100 orphans named as Floe names objects, from 2016 (their ULIDs' time).
+    const crockford = (n: number) => Array.from({ length: 6 }, (_, d) => '0123456789ABCDEFGHJKMNPQRSTVWXYZ'[Math.floor(n / 32 ** (5 - d)) % 32]).join('');
+    const orphans = Array.from({ length: 1100 }, (_, i) => `data/${(i % 256).toString(16).padStart(2, '0')}/01ARZ3NDEKTSV4RRFFQ6${crockford(i)}`);
+    for (let i = 0; i < orphans.length; i += 50) await Promise.all(orphans.slice(i, i + 50).map((k) => iso.bucket.put(k, Buffer.from('orphan'))));
+    const counter = countCalls(iso.clients);
+    const gc = await runGc(iso);
+    expect(gc.removed.objects).toBe(1100);
+    expect(gc.examined.listed).toBe(1101);
+    expect(counter.get('s3.ListObjects')).toBe(2);
+    // Two requests of up to 1,000 keys (the counter counts attempts: the emulator deletes a request's
+    // keys in parallel and sometimes fails one, which the SDK's retry completes).
+    expect(counter.get('s3.DeleteObjects')).toBeGreaterThanOrEqual(2);
+    expect(counter.get('s3.DeleteObjects')).toBeLessThanOrEqual(6);
+    expect(counter.get('s3.DeleteObject')).toBe(0);
+    expect((await readAll(iso, topic)).map((r) => r.value)).toEqual(['kept']);
+  }, 120_000);
 
   it('survives a crash at every storage call of a GC run, and two runs at once', async () => {
     const iso = await isolatedEngine();

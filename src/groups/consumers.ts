@@ -101,6 +101,14 @@ export class Consumers {
   }
 
   private async destroy(state: InstanceState): Promise<void> {
+    // As Kafka's consumer does on close: with auto commit, what the last records call returned is
+    // committed before the member leaves (a commit the group refuses loses nothing but a re-read).
+    if (state.autoCommit && Object.keys(state.pending).length > 0) {
+      await this.forgetRecreatedTopics(state);
+      await this.commitPending(state).catch((e: unknown) => {
+        if (!(e instanceof FloeError && e.status < 500)) throw e;
+      });
+    }
     if (state.mode === 'subscribe') await this.coordinator.leave(state.group, state.id);
     await this.groups.deleteInstance(state.group, state.id);
   }
@@ -280,8 +288,9 @@ export class Consumers {
     }
   }
 
-  private async resetPosition(state: InstanceState, topic: string, partition: number): Promise<number> {
-    if (state.autoOffsetReset === 'none') throw new FloeError('ILLEGAL_STATE', `No committed offset for partition ${topic}-${partition} and auto.offset.reset is none`);
+  /** Where auto.offset.reset puts a partition that has no committed offset (`why`), or whose position left the log. */
+  private async resetPosition(state: InstanceState, topic: string, partition: number, why = 'has no committed offset'): Promise<number> {
+    if (state.autoOffsetReset === 'none') throw new FloeError('ILLEGAL_STATE', `Partition ${topic}-${partition} ${why} and auto.offset.reset is none`);
     const o = await this.fetcher.offsets(topic, partition);
     return state.autoOffsetReset === 'earliest' ? o.logStartOffset : o.highWatermark;
   }
@@ -345,7 +354,7 @@ export class Consumers {
       } catch (e) {
         // Retention moved the log start past us (or the log was re-created): auto.offset.reset decides.
         if (!(e instanceof OffsetOutOfRangeError) || attempt > 0) throw e;
-        offset = await this.resetPosition(state, topic, partition);
+        offset = await this.resetPosition(state, topic, partition, `is at offset ${offset}, outside the log [${e.logStartOffset}, ${e.highWatermark}]`);
         state.positions[key] = offset;
       }
     }

@@ -58,7 +58,10 @@ export async function runCompaction(engine: Engine, options: CompactionOptions =
 function activeStart(entries: IndexEntry[], settings: TopicSettings, now: number): number {
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
-    if (i === entries.length - 1 || e.appendTime > now - settings.segmentMs || e.maxTimestamp > now - settings.minCompactionLagMs) return i;
+    // The lag reads record timestamps only when it is set: with none (Kafka's default 0), a record
+    // stamped in the future would otherwise hold back the cleaning of everything after it.
+    const tooYoung = settings.minCompactionLagMs > 0 && e.maxTimestamp > now - settings.minCompactionLagMs;
+    if (i === entries.length - 1 || e.appendTime > now - settings.segmentMs || tooYoung) return i;
   }
   return entries.length;
 }
@@ -117,6 +120,7 @@ async function compactPartition(engine: Engine, pk: string, settings: TopicSetti
     s.rewrote.bytes_after += r.newBytes;
     s.removed.records += r.removedRecords;
     s.removed.batches += r.oldBatches - r.newBatches;
+    s.removed.bytes += Math.max(0, r.oldBytes - r.newBytes);
   }
 }
 
@@ -133,6 +137,7 @@ async function mergePartition(engine: Engine, pk: string, settings: TopicSetting
   const head = await engine.log.getHead(topicId, partition);
   if (!head.exists) return;
   const all = await engine.log.entriesBetween(pk, head.start, head.next);
+  if (!settings.cleanupPolicy.compact) s.examined.batches += all.length;
   // Merging needs no segment.ms, but leaves the last batch (still being read at the tail) and anything
   // appended within a commit deadline: a producer whose commit answer was lost looks for its own entry
   // during that time, and must find it as it wrote it.

@@ -11,6 +11,17 @@ import { objectKeyTime } from '../storage/keys.ts';
 import { emptySummary, type JobSummary } from './summary.ts';
 
 export const DEFAULT_GC_GRACE_MS = 15 * 60 * 1000;
+/** Conditional record deletes in flight at once. */
+const RECORD_DELETES_AT_ONCE = 16;
+
+async function mapBounded<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
 
 export interface GcOptions {
   graceMs?: number;
@@ -24,30 +35,34 @@ export async function runGc(engine: Engine, options: GcOptions = {}): Promise<Jo
   if (grace <= COMMIT_DEADLINE_MS) throw new Error(`the GC grace period (${grace} ms) must be longer than the commit deadline (${COMMIT_DEADLINE_MS} ms)`);
   const now = options.now ?? Date.now();
 
-  for (const record of await engine.objects.scanReleased()) {
-    s.examined.objects++;
-    if ((record.releasedAt ?? record.createdAt) > now - grace) continue;
-    await engine.bucket.delete(record.key);
+  // Released objects: the objects first (a thousand per request), then their records, each on
+  // condition that it was not referenced again meanwhile. A crash in between leaves records whose
+  // objects are gone; the next run deletes them (deleting a missing object succeeds).
+  const released = await engine.objects.scanReleased();
+  s.examined.objects += released.length;
+  const due = released.filter((r) => (r.releasedAt ?? r.createdAt) <= now - grace);
+  await engine.bucket.deleteMany(due.map((r) => r.key));
+  await mapBounded(due, RECORD_DELETES_AT_ONCE, async (record) => {
     if (await engine.objects.deleteReleased(record)) {
       s.removed.objects++;
       s.removed.bytes += record.size ?? 0;
     } else s.conflicts++;
-  }
+  });
 
+  // Orphans: listed objects past the grace period that no commit ever recorded.
+  const recorded = new Set(released.map((r) => r.key));
   for await (const page of engine.bucket.listData()) {
-    const old = page.filter((o) => Math.min(objectKeyTime(o.key) ?? o.lastModified, o.lastModified) < now - grace);
-    s.examined.objects += page.length;
-    if (old.length === 0) continue;
+    const old = page.filter((o) => !recorded.has(o.key) && Math.min(objectKeyTime(o.key) ?? o.lastModified, o.lastModified) < now - grace);
+    s.examined.listed += page.length;
+    const orphans: Array<{ key: string; size: number }> = [];
     for (let i = 0; i < old.length; i += 100) {
       const slice = old.slice(i, i + 100);
       const known = await engine.objects.known(slice.map((o) => o.key));
-      for (const o of slice) {
-        if (known.has(o.key)) continue;
-        await engine.bucket.delete(o.key);
-        s.removed.objects++;
-        s.removed.bytes += o.size;
-      }
+      orphans.push(...slice.filter((o) => !known.has(o.key)));
     }
+    await engine.bucket.deleteMany(orphans.map((o) => o.key));
+    s.removed.objects += orphans.length;
+    s.removed.bytes += orphans.reduce((n, o) => n + o.size, 0);
   }
   s.ms = Date.now() - started;
   return s;

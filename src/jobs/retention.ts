@@ -1,5 +1,6 @@
 // Retention: per partition, drop whole batches from the start of the log while they are past
-// retention.ms (by their max timestamp) or the partition is over retention.bytes, advancing the log
+// retention.ms (by their max timestamp) or the partition stays at or over retention.bytes without them
+// (as Kafka deletes segments), advancing the log
 // start offset in the same transaction as the deletes. Also reclaims partitions of deleted topics.
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -50,7 +51,9 @@ async function retainPartition(engine: Engine, pk: string, retentionMs: number, 
     let bytes = head.bytes;
     for (const e of entries.slice(0, CHUNK)) {
       const tooOld = retentionMs >= 0 && e.maxTimestamp < now - retentionMs;
-      const tooBig = retentionBytes >= 0 && bytes > retentionBytes;
+      // As Kafka: a batch goes for size only while the log stays at least retention.bytes without it,
+      // and never the newest batch (Kafka keeps the active segment).
+      const tooBig = retentionBytes >= 0 && bytes - e.length >= retentionBytes && e.lastOffset < head.next - 1;
       if (!(tooOld || tooBig || dropPartition)) break;
       drop.push(e);
       bytes -= e.length;

@@ -1,5 +1,8 @@
 // The data bucket: immutable objects of concatenated record batches, written once, read by byte range.
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+
+/** Keys one DeleteObjects request may name. */
+const DELETE_BATCH = 1000;
 import { DATA_PREFIX } from './keys.ts';
 import type { AwsClients } from './clients.ts';
 
@@ -48,13 +51,34 @@ export class DataBucket {
     await this.clients.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }
 
-  /** Every data object with its last-modified time, page by page. */
+  /**
+   * Deletes objects, up to 1,000 per request (S3's DeleteObjects): the garbage collector's way, so it
+   * keeps up with one object per produce request. Keys already gone count as deleted; any other
+   * per-key error fails the call, naming the key.
+   */
+  async deleteMany(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      const slice = keys.slice(i, i + DELETE_BATCH);
+      const r = await this.clients.s3.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: slice.map((Key) => ({ Key })), Quiet: true } }));
+      const failed = (r.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+      if (failed.length > 0) throw new Error(`deleting ${failed.length} objects failed, first ${failed[0]!.Key}: ${failed[0]!.Code} ${failed[0]!.Message ?? ''}`.trim());
+    }
+  }
+
+  /**
+   * Every data object with its last-modified time, page by page. The listing is S3's ListObjects with a
+   * marker (the last key seen): S3 serves it as well as ListObjectsV2, while the S3 emulator builds every
+   * V2 continuation token with a cipher that Node's OpenSSL 3 refuses, failing any listing of more than
+   * one page.
+   */
   async *listData(): AsyncGenerator<Array<{ key: string; lastModified: number; size: number }>> {
-    let token: string | undefined;
-    do {
-      const r = await this.clients.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: DATA_PREFIX, ContinuationToken: token, MaxKeys: 1000 }));
-      yield (r.Contents ?? []).map((o) => ({ key: o.Key!, lastModified: o.LastModified?.getTime() ?? 0, size: o.Size ?? 0 }));
-      token = r.IsTruncated ? r.NextContinuationToken : undefined;
-    } while (token);
+    let after: string | undefined;
+    for (;;) {
+      const r = await this.clients.s3.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: DATA_PREFIX, MaxKeys: 1000, ...(after !== undefined ? { Marker: after } : {}) }));
+      const page = (r.Contents ?? []).map((o) => ({ key: o.Key!, lastModified: o.LastModified?.getTime() ?? 0, size: o.Size ?? 0 }));
+      yield page;
+      if (!r.IsTruncated || page.length === 0) return;
+      after = page[page.length - 1]!.key;
+    }
   }
 }
