@@ -17,6 +17,11 @@ export interface FloeConfig {
   maxRequestBytes: number;
   /** Largest wait a fetch may long-poll for, in ms (a Lambda behind API Gateway has 30 s in all). */
   maxFetchWaitMs: number;
+  /**
+   * Most key and value bytes one fetch or consumer records call answers with (a larger max_bytes is
+   * clamped): base64 and JSON around them must stay under Lambda's 6 MB response limit.
+   */
+  maxFetchBytes: number;
   /** Bytes of S3 object data one process keeps in its fetch cache. */
   fetchCacheBytes: number;
   /** A group member that makes no records call for this long is removed and its partitions move. */
@@ -46,6 +51,7 @@ const schema = z.object({
   FLOE_DEFAULT_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(1),
   FLOE_MAX_REQUEST_BYTES: z.coerce.number().int().min(1024).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
   FLOE_MAX_FETCH_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(25_000),
+  FLOE_MAX_FETCH_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(3 * 1024 * 1024),
   FLOE_FETCH_CACHE_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
   FLOE_GC_GRACE_MS: z.coerce.number().int().min(5 * 60 * 1000).default(15 * 60 * 1000),
   FLOE_GROUP_SESSION_TIMEOUT_MS: z.coerce.number().int().min(100).max(30 * 60 * 1000).default(10_000),
@@ -81,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
     defaultPartitions: e.FLOE_DEFAULT_PARTITIONS,
     maxRequestBytes: e.FLOE_MAX_REQUEST_BYTES,
     maxFetchWaitMs: e.FLOE_MAX_FETCH_WAIT_MS,
+    maxFetchBytes: e.FLOE_MAX_FETCH_BYTES,
     fetchCacheBytes: e.FLOE_FETCH_CACHE_BYTES,
     groupSessionTimeoutMs: e.FLOE_GROUP_SESSION_TIMEOUT_MS,
     gcGraceMs: e.FLOE_GC_GRACE_MS,

@@ -102,6 +102,11 @@ describe('Lambda entries', () => {
     // The admin function takes API Gateway's $default route: paths nobody serves get the app's own 404.
     const unknown = (await admin(event(baseEvent, 'GET', '/no/such/path'), context)) as { statusCode: number; body: string };
     expect([unknown.statusCode, JSON.parse(unknown.body).error_code]).toEqual([404, 404]);
+    // HEAD is routed to no function, so it reaches admin through $default: a HEAD of a fetch route is
+    // refused there (admin may not read the log), a HEAD of an admin route is served.
+    const head = (await admin(event(baseEvent, 'HEAD', `/topics/${topic}/partitions/0/records`, { query: 'offset=0' }), context)) as { statusCode: number; body: string };
+    expect([head.statusCode, JSON.parse(head.body).error_code]).toEqual([405, 405]);
+    expect(((await admin(event(baseEvent, 'HEAD', '/topics'), context)) as { statusCode: number }).statusCode).toBe(200);
   });
 
   it('finishes an acks=0 write before the function returns, without reporting offsets', async () => {
@@ -121,13 +126,14 @@ describe('metrics from the Lambda entries', () => {
   it('writes consumer lag as a CloudWatch embedded metric line', async () => {
     const { emfMetrics } = await import('../functions/shared/emf.ts');
     const lines: string[] = [];
-    const log = console.log;
-    console.log = (l: string) => lines.push(l);
+    const write = process.stdout.write.bind(process.stdout);
+    // Straight to stdout, one line each, not through console.log (which Lambda's JSON log format wraps).
+    process.stdout.write = ((chunk: string) => lines.push(...chunk.split('\n').filter(Boolean)) > 0) as typeof process.stdout.write;
     try {
       emfMetrics.consumerLag(42, 'g1');
       emfMetrics.commitRetries(3);
     } finally {
-      console.log = log;
+      process.stdout.write = write;
     }
     const [lag, retries] = lines.map((l) => JSON.parse(l));
     expect(lag._aws.CloudWatchMetrics[0]).toEqual({ Namespace: 'Floe', Dimensions: [['service']], Metrics: [{ Name: 'ConsumerLag', Unit: 'Count' }] });

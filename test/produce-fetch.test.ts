@@ -252,6 +252,37 @@ describe('fetch', () => {
     expect((await read(topic, 0, 0, BINARY, '&max_bytes=1')).body).toHaveLength(1);
   });
 
+  it('clamps max_bytes to the largest answer a function may send, on every read path', async () => {
+    const { app: capped } = testApp({ FLOE_MAX_FETCH_BYTES: '2048' });
+    const topic = randomTopic();
+    await produce(topic, Array.from({ length: 10 }, () => ({ value: b64('x'.repeat(1000)) })));
+    const v2 = (await (await capped.request(`/topics/${topic}/partitions/0/records?offset=0&max_bytes=1000000`, { headers: { accept: BINARY } })).json()) as unknown[];
+    expect(v2).toHaveLength(2);
+    const native = (await (await capped.request(`/floe/v1/topics/${topic}/partitions/0/records?offset=0&max_bytes=1000000`)).json()) as { records: unknown[]; next_offset: number };
+    expect([native.records.length, native.next_offset]).toEqual([2, 2]);
+    const group = randomTopic('g');
+    const v2json = { 'content-type': V2 };
+    await capped.request(`/consumers/${group}`, { method: 'POST', headers: v2json, body: JSON.stringify({ name: 'c', format: 'binary', 'auto.offset.reset': 'earliest' }) });
+    await capped.request(`/consumers/${group}/instances/c/assignments`, { method: 'POST', headers: v2json, body: JSON.stringify({ partitions: [{ topic, partition: 0 }] }) });
+    const consumed = (await (await capped.request(`/consumers/${group}/instances/c/records?max_bytes=1000000`, { headers: { accept: BINARY } })).json()) as unknown[];
+    expect(consumed.length).toBeGreaterThan(0);
+    expect(consumed.length).toBeLessThanOrEqual(3);
+  });
+
+  it('caps a consumer\'s wait at the longest a fetch may wait, whatever the instance asks', async () => {
+    const { app: quick } = testApp({ FLOE_MAX_FETCH_WAIT_MS: '300' });
+    const topic = randomTopic();
+    await produce(topic, [{ value: b64('x') }]);
+    const group = randomTopic('g');
+    const v2json = { 'content-type': V2 };
+    await quick.request(`/consumers/${group}`, { method: 'POST', headers: v2json, body: JSON.stringify({ name: 'c', format: 'binary', 'auto.offset.reset': 'latest', 'consumer.request.timeout.ms': 30000 }) });
+    await quick.request(`/consumers/${group}/instances/c/assignments`, { method: 'POST', headers: v2json, body: JSON.stringify({ partitions: [{ topic, partition: 0 }] }) });
+    const started = Date.now();
+    const r = await quick.request(`/consumers/${group}/instances/c/records?timeout=30000`, { headers: { accept: BINARY } });
+    expect(await r.json()).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
   it('reads across many requests\' objects with a bounded number of index items', async () => {
     const topic = randomTopic();
     for (let i = 0; i < 5; i++) await produce(topic, [{ value: b64(`a${i}`) }, { value: b64(`b${i}`) }]);

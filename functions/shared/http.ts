@@ -21,9 +21,15 @@ export function httpHandler(entry: FunctionSpec['entry']): (event: APIGatewayPro
   // Lambda freezes the container once the answer is sent: acks=0 writes finish before it.
   const serve = handle(createApp(engine, { awaitUnacknowledgedWrites: true }));
   return async (event, context) => {
-    if (routeOf(event.requestContext.http.method, event.rawPath)?.entry !== entry) {
-      const e = new FloeError('NOT_FOUND', `HTTP 404 Not Found: ${event.requestContext.http.method} ${event.rawPath} is not served by the ${entry} function`);
-      return { statusCode: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify(errorBody(e)) };
+    const method = event.requestContext.http.method;
+    // API Gateway routes no HEAD: it arrives through $default, so it is judged as the GET it mirrors.
+    const owner = routeOf(method === 'HEAD' ? 'GET' : method, event.rawPath)?.entry;
+    if (owner !== entry) {
+      const e =
+        method === 'HEAD'
+          ? new FloeError('METHOD_NOT_ALLOWED', `HTTP 405 Method Not Allowed: HEAD ${event.rawPath} is not served; use GET`)
+          : new FloeError('NOT_FOUND', `HTTP 404 Not Found: ${method} ${event.rawPath} is not served by the ${entry} function`);
+      return { statusCode: e.status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(errorBody(e)) };
     }
     return (await serve(event as unknown as Parameters<typeof serve>[0], context)) as APIGatewayProxyResultV2;
   };

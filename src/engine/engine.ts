@@ -44,10 +44,10 @@ export function createEngine(config: FloeConfig, clients: AwsClients, options: {
   const notifier = new AppendNotifier();
   const producers = new ProducersTable(clients, config.tables.producers);
   const producer = new Producer({ clients, topics, log, objects, bucket, producers, metrics, onCommit: (id, p) => notifier.notify(id, p) });
-  const fetcher = new Fetcher({ topics, log, bucket, notifier, cacheBytes: config.fetchCacheBytes, maxWaitMs: config.maxFetchWaitMs });
+  const fetcher = new Fetcher({ topics, log, bucket, notifier, cacheBytes: config.fetchCacheBytes, maxWaitMs: config.maxFetchWaitMs, maxBytes: config.maxFetchBytes });
   const groups = new GroupsTable(clients, config.tables.groups);
   const coordinator = new Coordinator(groups, topics, fetcher);
-  const consumers = new Consumers(groups, coordinator, topics, fetcher, { sessionTimeoutMs: config.groupSessionTimeoutMs, metrics });
+  const consumers = new Consumers(groups, coordinator, topics, fetcher, { sessionTimeoutMs: config.groupSessionTimeoutMs, maxWaitMs: config.maxFetchWaitMs, maxBytes: config.maxFetchBytes, metrics });
   const groupAdmin = new GroupAdmin(groups, topics, fetcher);
   return { config, clients, topics, producer, fetcher, log, objects, bucket, consumers, groupAdmin, background: new Set() };
 }

@@ -66,6 +66,8 @@ export interface FetcherDeps {
   notifier: AppendNotifier;
   cacheBytes: number;
   maxWaitMs: number;
+  /** A larger max_bytes is clamped to this. */
+  maxBytes: number;
 }
 
 export class Fetcher {
@@ -123,7 +125,7 @@ export class Fetcher {
     });
     if (req.offset >= head.next) return empty(head);
 
-    const maxBytes = req.maxBytes ?? DEFAULT_MAX_BYTES;
+    const maxBytes = Math.min(req.maxBytes ?? DEFAULT_MAX_BYTES, this.deps.maxBytes);
     const maxRecords = req.maxRecords ?? Number.POSITIVE_INFINITY;
     let entries = await this.entriesFor(pk, req.offset, head.next, maxBytes);
     // No entry holds the offset: a rewrite was committing while the index was read. Read it again; if

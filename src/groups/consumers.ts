@@ -30,6 +30,10 @@ export interface ConsumedRecord extends FetchedRecord {
 
 export interface ConsumerOptions {
   sessionTimeoutMs: number;
+  /** The longest a records call waits for data, whatever the instance asks (a Lambda's time is bounded). */
+  maxWaitMs: number;
+  /** The most key and value bytes a records call answers with, whatever max_bytes asks. */
+  maxBytes: number;
   metrics?: Metrics;
 }
 
@@ -309,12 +313,12 @@ export class Consumers {
         if (!(e instanceof FloeError && e.status < 500)) throw e;
       });
     }
-    const wait = Math.min(opts.timeoutMs ?? state.requestTimeoutMs, state.requestTimeoutMs);
+    const wait = Math.min(opts.timeoutMs ?? state.requestTimeoutMs, state.requestTimeoutMs, this.options.maxWaitMs);
     // The heartbeat covers the wait below: a member blocked in a long poll is alive.
     if (state.mode === 'subscribe') await this.membership(state, wait);
     await this.initPositions(state);
 
-    const maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
+    const maxBytes = Math.min(opts.maxBytes ?? this.options.maxBytes, this.options.maxBytes);
     const deadline = Date.now() + wait;
     const tally = { lag: 0 };
     const out: ConsumedRecord[] = [];
