@@ -13,9 +13,10 @@ export interface AwsClients {
 /** Credentials for emulators, which accept any; real AWS uses the default provider chain. */
 const EMULATOR_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
-export function createClients(config: Pick<FloeConfig, 'region' | 'endpoints'>): AwsClients {
+export function createClients(config: Pick<FloeConfig, 'region' | 'endpoints'>, options: { maxAttempts?: number } = {}): AwsClients {
   // Floe does its own bounded retries where a retry is safe; the SDK's standard mode stays for the rest.
-  const common = { region: config.region, maxAttempts: 3 };
+  // (Fault tests lower maxAttempts to 1, so that lost answers reach Floe's own retries.)
+  const common = { region: config.region, maxAttempts: options.maxAttempts ?? 3 };
   const { dynamodb, s3: s3Endpoint } = config.endpoints;
   const ddbBase = new DynamoDBClient({
     ...common,

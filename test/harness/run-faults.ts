@@ -1,4 +1,4 @@
-// `npm run test:faults -- --ops N --seed S [--idempotent --producers P --consumers C --partitions K --crash-every N --max-seconds T]`:
+// `npm run test:faults -- --ops N --seed S [--idempotent --single-attempt --no-cleaner --producers P --consumers C --partitions K --crash-every N --max-seconds T]`:
 // the long fault run, on its own emulators, ending in one JSON line with the checker's counts.
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +21,11 @@ const { values } = parseArgs({
     'crash-every': { type: 'string', default: '200' },
     'max-seconds': { type: 'string', default: '3600' },
     idempotent: { type: 'boolean', default: false },
+    // No SDK retries on the storage clients: every lost answer reaches Floe's own retry loop.
+    'single-attempt': { type: 'boolean', default: false },
+    // No merging beside the workload (merges rewrite entries a probing producer looks for, as the
+    // production age limit, which a run this short cannot wait for, prevents).
+    'no-cleaner': { type: 'boolean', default: false },
   },
 });
 
@@ -49,6 +54,8 @@ try {
     rates: DEFAULT_FAULTS,
     crashEvery: Number(values['crash-every']),
     idempotent: values.idempotent,
+    sdkRetries: !values['single-attempt'],
+    cleaner: !values['no-cleaner'],
   });
   const s = summary(result);
   console.log(JSON.stringify({ seed, idempotent: values.idempotent, ...s }));

@@ -33,6 +33,11 @@ export interface WorkloadOptions {
    * the same faults (default on): readers must see a prefix while index entries are being replaced.
    */
   cleaner?: boolean;
+  /**
+   * The SDK's own retries (default on, as in production). Off, a lost commit answer reaches Floe's retry
+   * loop instead of being resent with the same token, so the producer must find its own commit.
+   */
+  sdkRetries?: boolean;
 }
 
 export interface WorkloadResult {
@@ -62,7 +67,7 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadResult> {
   await admin.topics.create({ name: o.topic, partitions: o.partitions });
 
   const spawnProcess = (seed: number): Process => {
-    const clients = createClients(o.config);
+    const clients = createClients(o.config, o.sdkRetries === false ? { maxAttempts: 1 } : {});
     const random = prng(seed ^ 0x5bd1e995);
     const crashAtCall = o.crashEvery > 0 ? 1 + Math.floor(random() * o.crashEvery * 2) : undefined;
     const injector = new FaultInjector({ seed, rates: o.rates, ...(crashAtCall !== undefined ? { crashAtCall } : {}) }).attach(clients);
@@ -116,12 +121,16 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadResult> {
     let generation = 0;
     let proc = spawnProcess(o.seed * 2_000_003 + index * 1000 + generation);
     const positions = new Array<number>(o.partitions).fill(0);
+    const random = prng(o.seed * 5_000_011 + index);
     let turn = index;
     while (!done()) {
       const partition = turn++ % o.partitions;
       opsDone++;
       try {
-        const r = await proc.engine.fetcher.fetch({ topic: o.topic, partition, offset: positions[partition]!, maxBytes: 64 * 1024 });
+        // Half the polls take one record, so positions land inside batches too (a fetch then starts
+        // from the entry before its offset, the path a rewrite can race).
+        const maxRecords = random() < 0.5 ? { maxRecords: 1 } : {};
+        const r = await proc.engine.fetcher.fetch({ topic: o.topic, partition, offset: positions[partition]!, maxBytes: 64 * 1024, ...maxRecords });
         history.push({ type: 'poll', process: name, partition, from: positions[partition]!, outcome: 'ok', records: r.records.map((x) => ({ offset: x.offset, value: x.value!.toString() })) });
         positions[partition] = r.nextOffset;
         if (r.records.length === 0) await new Promise((res) => setTimeout(res, 5));
