@@ -180,6 +180,8 @@ async function main(): Promise<void> {
   const wall = Date.now();
   const run = randomBytes(4).toString('hex');
   const emulators = process.env.AWS_ENDPOINT_URL ? undefined : await startEmulators();
+  // Interrupted (Ctrl-C, a kill), it stops the emulators it started before it goes.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void (emulators?.stop() ?? Promise.resolve()).finally(() => process.exit(130)));
   const config = loadConfig({
     ...process.env,
     FLOE_TABLE_PREFIX: `bench-${run}-`,

@@ -148,11 +148,15 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   }
 
   let stopped = false;
+  // DynamoDB Local is a child process: it must not outlive a Node process that exits without stop().
+  const orphanGuard = () => ddb.kill('SIGKILL');
+  process.once('exit', orphanGuard);
   return {
     endpoints: { dynamodb, s3 },
     async stop() {
       if (stopped) return;
       stopped = true;
+      process.off('exit', orphanGuard);
       const exited = new Promise<void>((resolve) => (ddb.exitCode !== null ? resolve() : ddb.once('exit', () => resolve())));
       ddb.kill('SIGTERM');
       const timer = setTimeout(() => ddb.kill('SIGKILL'), 5000);

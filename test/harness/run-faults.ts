@@ -31,6 +31,8 @@ const { values } = parseArgs({
 
 const run = randomBytes(4).toString('hex');
 const emulators = process.env.AWS_ENDPOINT_URL ? undefined : await startEmulators();
+// Interrupted (Ctrl-C, a kill), it stops the emulators it started before it goes.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void (emulators?.stop() ?? Promise.resolve()).finally(() => process.exit(130)));
 const env = {
   ...process.env,
   FLOE_TABLE_PREFIX: `faults-${run}-`,
