@@ -3,10 +3,14 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { FloeStack, type FloeStackProps } from './floe-stack.ts';
+import { FloeStack, type FloeAuth, type FloeStackProps } from './floe-stack.ts';
 
 export function propsFromContext(app: App): FloeStackProps {
-  const ctx = (k: string) => app.node.tryGetContext(k) as string | undefined;
+  // `-c` gives strings; cdk.json may hold numbers or booleans: read all of them as text.
+  const ctx = (k: string): string | undefined => {
+    const v: unknown = app.node.tryGetContext(k);
+    return v === undefined || v === null ? undefined : String(v);
+  };
   const num = (k: string, def: number, min: number, max: number) => {
     const v = ctx(k);
     if (v === undefined) return def;
@@ -14,20 +18,22 @@ export function propsFromContext(app: App): FloeStackProps {
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`context ${k} must be an integer between ${min} and ${max}, got ${v}`);
     return n;
   };
+  const bool = (k: string) => {
+    const v = ctx(k);
+    if (v === undefined) return false;
+    if (v !== 'true' && v !== 'false') throw new Error(`context ${k} must be true or false, got ${v}`);
+    return v === 'true';
+  };
   const stage = ctx('stage') ?? 'dev';
   if (!/^[a-z0-9-]{1,20}$/.test(stage)) throw new Error('context stage must be 1-20 of [a-z0-9-]');
-  const auth = ctx('auth') ?? 'iam';
-  if (auth !== 'iam' && auth !== 'jwt') throw new Error('context auth must be iam or jwt');
-  if (auth === 'jwt' && !ctx('jwtIssuer')) throw new Error('context jwtIssuer is required with auth=jwt');
-  if (!['true', 'false', undefined].includes(ctx('produceUrl'))) throw new Error('context produceUrl must be true or false');
   const dataOnDelete = ctx('dataOnDelete') ?? 'retain';
   if (dataOnDelete !== 'retain' && dataOnDelete !== 'destroy') throw new Error('context dataOnDelete must be retain or destroy');
+  const alarmEmail = ctx('alarmEmail');
+  if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) throw new Error(`context alarmEmail must be an email address, got ${alarmEmail}`);
   return {
     stage,
     dataOnDelete,
-    auth,
-    ...(ctx('jwtIssuer') ? { jwtIssuer: ctx('jwtIssuer')! } : {}),
-    ...(ctx('jwtAudience') ? { jwtAudience: ctx('jwtAudience')!.split(',') } : {}),
+    auth: authFromContext(ctx),
     schedules: {
       retentionMinutes: num('retentionMinutes', 5, 1, 1440),
       compactionMinutes: num('compactionMinutes', 15, 1, 1440),
@@ -36,8 +42,26 @@ export function propsFromContext(app: App): FloeStackProps {
     memory: { httpMb: num('httpMemoryMb', 1024, 128, 10240), jobsMb: num('jobsMemoryMb', 2048, 128, 10240) },
     throttle: { rateLimit: num('rateLimit', 1000, 1, 100000), burstLimit: num('burstLimit', 2000, 1, 100000) },
     logRetention: RetentionDays.ONE_MONTH,
-    produceUrl: (ctx('produceUrl') ?? 'false') === 'true',
+    produceUrl: bool('produceUrl'),
+    tracing: bool('tracing'),
+    ...(alarmEmail !== undefined ? { alarmEmail } : {}),
   };
+}
+
+/**
+ * IAM (SigV4) by default; a JWT authorizer needs its issuer as an https URL and at least one audience,
+ * which API Gateway requires (CDK would otherwise fail deep in synthesis with JwtAudienceJwtIssuerMandatory).
+ */
+function authFromContext(ctx: (k: string) => string | undefined): FloeAuth {
+  const mode = ctx('auth') ?? 'iam';
+  if (mode === 'iam') return { mode };
+  if (mode !== 'jwt') throw new Error(`context auth must be iam or jwt, got ${mode}`);
+  const issuer = ctx('jwtIssuer');
+  if (!issuer) throw new Error('context jwtIssuer is required with auth=jwt');
+  if (!URL.canParse(issuer) || new URL(issuer).protocol !== 'https:') throw new Error(`context jwtIssuer must be an https URL, got ${issuer}`);
+  const audience = (ctx('jwtAudience') ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  if (audience.length === 0) throw new Error('context jwtAudience is required with auth=jwt (comma-separated audiences)');
+  return { mode, issuer, audience };
 }
 
 export function buildApp(context: Record<string, string> = {}, outdir?: string): { app: App; stack: FloeStack } {

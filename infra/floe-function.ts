@@ -1,6 +1,7 @@
 // The one place that holds Floe's Lambda defaults: Node.js 24 on arm64, ESM bundles with source maps
-// built by the local esbuild (no Docker), an explicit log group with a retention, Powertools settings.
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+// built by the local esbuild (no Docker), an explicit log group with a retention, Powertools settings,
+// X-Ray active tracing only when asked for.
+import { Validations, type Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -20,6 +21,13 @@ export interface FloeFunctionProps {
   logRetention: RetentionDays;
   removalPolicy: RemovalPolicy;
   serviceName: string;
+  /**
+   * X-Ray active tracing, which the stack leaves off unless asked: the engine's SDK clients are not
+   * instrumented, so traces show little beyond each invocation's duration, and at scale they cost money.
+   */
+  tracing: boolean;
+  /** Lambda's own retries of a failed asynchronous invocation (scheduled jobs); Lambda's default is 2. */
+  asyncRetryAttempts?: number;
 }
 
 export class FloeFunction extends Construct {
@@ -44,7 +52,8 @@ export class FloeFunction extends Construct {
       timeout: props.timeout,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
-      tracing: Tracing.ACTIVE,
+      tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
+      ...(props.asyncRetryAttempts !== undefined ? { retryAttempts: props.asyncRetryAttempts } : {}),
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
       environment: {
@@ -67,5 +76,12 @@ export class FloeFunction extends Construct {
         externalModules: ['@aws-sdk/*'],
       },
     });
+    if (props.tracing) {
+      // Tracing adds its statement to this role's default policy, and only there is `*` acknowledged.
+      Validations.of(this.role.node.findChild('DefaultPolicy')).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) has no resource-level permissions; it is the only statement on * in this policy.',
+      });
+    }
   }
 }

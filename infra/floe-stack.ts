@@ -1,18 +1,23 @@
 // Floe in an AWS account: the data bucket, the five tables, one function per role with only the
-// permissions that role uses, the HTTP API, the job schedules, alarms and a dashboard.
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+// permissions that role uses, the HTTP API, the job schedules, alarms that notify a topic, and a dashboard.
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey, HttpStage, LogGroupLogDestination, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, TreatMissingData, type AlarmProps } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, CfnBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { DATA_PREFIX } from '../src/storage/keys.ts';
 import { KEYS, LOG_TIME_INDEX, TTL_ATTRIBUTE, type TableName } from '../src/storage/schema.ts';
@@ -21,15 +26,17 @@ import { FUNCTIONS, S3_ACTIONS, tableActions } from './functions.ts';
 
 export { FUNCTIONS } from './functions.ts';
 
-export type AuthMode = 'iam' | 'jwt';
+/** IAM (SigV4) authorization, or a JWT authorizer, which API Gateway requires to name an issuer and an audience. */
+export type FloeAuth = { mode: 'iam' } | { mode: 'jwt'; issuer: string; audience: string[] };
+
+/** The HTTP functions' timeout: API Gateway waits at most 30 s for an integration. */
+const HTTP_TIMEOUT = Duration.seconds(29);
 
 export interface FloeStackProps extends StackProps {
   stage: string;
   /** retain (default): bucket and tables outlive the stack; destroy: for development stacks only. */
   dataOnDelete: 'retain' | 'destroy';
-  auth: AuthMode;
-  jwtIssuer?: string;
-  jwtAudience?: string[];
+  auth: FloeAuth;
   schedules: { retentionMinutes: number; compactionMinutes: number; gcMinutes: number };
   memory: { httpMb: number; jobsMb: number };
   throttle: { rateLimit: number; burstLimit: number };
@@ -40,6 +47,10 @@ export interface FloeStackProps extends StackProps {
    * JWT option. Off by default.
    */
   produceUrl: boolean;
+  /** X-Ray active tracing on every function; off by default (see FloeFunction). */
+  tracing: boolean;
+  /** An email address subscribed to the alarm topic (it must confirm the subscription). */
+  alarmEmail?: string;
 }
 
 export class FloeStack extends Stack {
@@ -47,6 +58,7 @@ export class FloeStack extends Stack {
   readonly tables = {} as Record<TableName, Table>;
   readonly bucket: Bucket;
   readonly api: HttpApi;
+  readonly alarmTopic: Topic;
 
   constructor(scope: Construct, id: string, props: FloeStackProps) {
     super(scope, id, props);
@@ -100,31 +112,94 @@ export class FloeStack extends Stack {
       FLOE_GROUPS_TABLE: this.tables.groups.tableName,
       FLOE_BUCKET: this.bucket.bucketName,
     };
+    // What the HTTP functions accept and answer, within Lambda's 6 MB invoke payload and 6 MB response:
+    // a request body of 4 MiB leaves room for base64; a fetch answer of 3 MiB of keys and values stays
+    // under 6 MB as JSON or base64; and a long poll ends 4 s before the function's timeout.
+    const httpLimits = {
+      FLOE_MAX_REQUEST_BYTES: String(4 * 1024 * 1024),
+      FLOE_MAX_FETCH_BYTES: String(3 * 1024 * 1024),
+      FLOE_MAX_FETCH_WAIT_MS: String(HTTP_TIMEOUT.toMilliseconds() - 4000),
+    };
+
+    // Every alarm notifies this topic, and its OK state too, so that whoever was told of a problem also
+    // hears that it ended. CloudWatch cannot publish to a topic encrypted with the AWS managed key
+    // (alias/aws/sns): that key's policy, which no one can change, does not let CloudWatch use it. So
+    // the topic has its own key ($1 a month), which nothing outlives: messages are not kept.
+    const alarmKey = new Key(this, 'AlarmTopicKey', {
+      description: `floe-${props.stage} alarm topic`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    alarmKey.addToResourcePolicy(
+      new PolicyStatement({ principals: [new ServicePrincipal('cloudwatch.amazonaws.com')], actions: ['kms:Decrypt', 'kms:GenerateDataKey*'], resources: ['*'] }),
+    );
+    this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: `Floe ${props.stage} alarms`, masterKey: alarmKey, enforceSSL: true });
+    // The topic's own policy (which enforceSSL creates) replaces SNS's default one: let this account's alarms publish.
+    this.alarmTopic.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: { ArnLike: { 'aws:SourceArn': this.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) } },
+      }),
+    );
+    if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+    const notify = new SnsAction(this.alarmTopic);
+    const alarm = (id: string, alarmProps: AlarmProps) => {
+      const a = new Alarm(this, id, alarmProps);
+      a.addAlarmAction(notify);
+      a.addOkAction(notify);
+      return a;
+    };
 
     const authorizer: IHttpRouteAuthorizer =
-      props.auth === 'jwt'
-        ? new HttpJwtAuthorizer('Jwt', props.jwtIssuer ?? '', { jwtAudience: props.jwtAudience ?? [] })
-        : new HttpIamAuthorizer();
+      props.auth.mode === 'jwt' ? new HttpJwtAuthorizer('Jwt', props.auth.issuer, { jwtAudience: props.auth.audience }) : new HttpIamAuthorizer();
     this.api = new HttpApi(this, 'Api', { apiName: `floe-${props.stage}`, createDefaultStage: false, defaultAuthorizer: authorizer });
     const apiLogs = new LogGroup(this, 'ApiAccessLogs', { retention: props.logRetention, removalPolicy: removal });
     new HttpStage(this, 'Stage', {
       httpApi: this.api,
       stageName: '$default',
       autoDeploy: true,
+      // The stage's default route settings: each route gets these limits of its own.
       throttle: props.throttle,
-      accessLogSettings: { destination: new LogGroupLogDestination(apiLogs) },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(apiLogs),
+        // One JSON object a request, so CloudWatch Logs Insights reads the fields without a parse pattern.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            requestTime: '$context.requestTime',
+            httpMethod: '$context.httpMethod',
+            routeKey: '$context.routeKey',
+            path: '$context.path',
+            status: '$context.status',
+            protocol: '$context.protocol',
+            responseLength: '$context.responseLength',
+            integrationErrorMessage: '$context.integrationErrorMessage',
+            integrationLatency: '$context.integrationLatency',
+            responseLatency: '$context.responseLatency',
+            errorMessage: '$context.error.message',
+            authorizerError: '$context.authorizer.error',
+          }),
+        ),
+      },
     });
 
     for (const spec of FUNCTIONS) {
       const f = new FloeFunction(this, `${spec.entry[0]!.toUpperCase()}${spec.entry.slice(1)}`, {
         entry: spec.entry,
         memoryMb: spec.http ? props.memory.httpMb : props.memory.jobsMb,
-        // API Gateway waits at most 30 s; a job may take a Lambda's full 15 minutes.
-        timeout: spec.http ? Duration.seconds(29) : Duration.minutes(15),
-        environment,
+        // A job may take a Lambda's full 15 minutes.
+        timeout: spec.http ? HTTP_TIMEOUT : Duration.minutes(15),
+        environment: spec.http ? { ...environment, ...httpLimits } : environment,
         logRetention: props.logRetention,
         removalPolicy: removal,
         serviceName: `floe-${spec.entry}`,
+        tracing: props.tracing,
+        // A job's next scheduled run is its retry: Lambda's own retries would only overlap it.
+        ...(spec.schedule ? { asyncRetryAttempts: 0 } : {}),
       });
       this.functions.set(spec.entry, f.fn);
       for (const name of Object.keys(spec.tables) as TableName[]) {
@@ -152,7 +227,7 @@ export class FloeStack extends Stack {
       if (spec.schedule) {
         new Rule(this, `${spec.entry}Schedule`, { schedule: Schedule.rate(Duration.minutes(props.schedules[spec.schedule])), targets: [new LambdaFunction(f.fn, { retryAttempts: 0 })] });
       }
-      new Alarm(this, `${spec.entry}Errors`, {
+      alarm(`${spec.entry}Errors`, {
         metric: f.fn.metricErrors({ period: Duration.minutes(5) }),
         threshold: 1,
         evaluationPeriods: 1,
@@ -160,7 +235,7 @@ export class FloeStack extends Stack {
         treatMissingData: TreatMissingData.NOT_BREACHING,
         alarmDescription: `floe-${spec.entry} failed invocations`,
       });
-      new Alarm(this, `${spec.entry}Throttles`, {
+      alarm(`${spec.entry}Throttles`, {
         metric: f.fn.metricThrottles({ period: Duration.minutes(5) }),
         threshold: 1,
         evaluationPeriods: 1,
@@ -171,7 +246,7 @@ export class FloeStack extends Stack {
     }
 
     for (const [name, t] of Object.entries(this.tables)) {
-      new Alarm(this, `${name}TableThrottles`, {
+      alarm(`${name}TableThrottles`, {
         metric: new MathExpression({
           expression: 'r + w',
           usingMetrics: { r: t.metric('ReadThrottleEvents', { statistic: 'Sum', period: Duration.minutes(5) }), w: t.metric('WriteThrottleEvents', { statistic: 'Sum', period: Duration.minutes(5) }) },
@@ -184,13 +259,30 @@ export class FloeStack extends Stack {
       });
     }
     // Commit conflicts are expected under contention and retried; a sustained rate means hot partitions.
-    new Alarm(this, 'LogTableTransactionConflicts', {
-      metric: this.tables.log.metric('TransactionConflict', { statistic: 'Sum', period: Duration.minutes(5) }),
+    // DynamoDB counts a conflict on the table of the contested item, and every table takes part in a
+    // transaction: a produce commit checks the topic and writes log, producers and objects items, a group
+    // commit transacts on groups, the jobs on log and objects. So the alarm watches their sum.
+    const conflicts = new MathExpression({
+      expression: `SUM([${Object.keys(this.tables).map((name) => `FILL(${name}, 0)`).join(', ')}])`,
+      usingMetrics: Object.fromEntries(Object.entries(this.tables).map(([name, t]) => [name, t.metric('TransactionConflict', { statistic: 'Sum', period: Duration.minutes(5) })])),
+      label: 'Transaction conflicts, all tables',
+    });
+    alarm('TransactionConflicts', {
+      metric: conflicts,
       threshold: 1000,
       evaluationPeriods: 3,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription: 'Sustained transaction conflicts on the log table: producers contend for the same partitions',
+      alarmDescription: 'Sustained transaction conflicts: producers or group members contend for the same partitions or groups',
+    });
+    // An error the app answers as a 500 is a successful invocation to Lambda: only API Gateway counts it.
+    alarm('Api5xx', {
+      metric: this.api.metricServerError({ statistic: 'Sum', period: Duration.minutes(5) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: `floe-${props.stage} HTTP API answered 5xx`,
     });
 
     const produce = this.functions.get('produce')!;
@@ -203,7 +295,7 @@ export class FloeStack extends Stack {
           new GraphWidget({ title: 'Latency p50 / p99 (ms)', left: [produce.metricDuration({ statistic: 'p50' }), produce.metricDuration({ statistic: 'p99' }), fetch.metricDuration({ statistic: 'p50' }), fetch.metricDuration({ statistic: 'p99' })] }),
         ],
         [
-          new GraphWidget({ title: 'Commit retries and conflicts', left: [new Metric({ namespace: 'Floe', metricName: 'CommitRetries', dimensionsMap: { service: 'floe-produce' }, statistic: 'Sum' }), this.tables.log.metric('TransactionConflict', { statistic: 'Sum' })] }),
+          new GraphWidget({ title: 'Commit retries and conflicts', left: [new Metric({ namespace: 'Floe', metricName: 'CommitRetries', dimensionsMap: { service: 'floe-produce' }, statistic: 'Sum' }), conflicts] }),
           new GraphWidget({ title: 'Consumer lag (records)', left: [new Metric({ namespace: 'Floe', metricName: 'ConsumerLag', dimensionsMap: { service: 'floe-consumers' }, statistic: 'Maximum' })] }),
         ],
       ],
@@ -215,14 +307,13 @@ export class FloeStack extends Stack {
       new CfnOutput(this, 'ProduceUrl', { value: url.url });
     }
     new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName });
+    new CfnOutput(this, 'AccessLogBucketName', { value: accessLogs.bucketName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
     for (const [name, t] of Object.entries(this.tables)) new CfnOutput(this, `${name}Table`, { value: t.tableName });
 
-    // cdk-nag (AwsSolutions): each acknowledged finding with its reason.
-    Validations.of(accessLogs).acknowledge({ id: 'AwsSolutions-S1', reason: 'This is the access log bucket of the data bucket; logging it into itself would loop.' });
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) has no resource-level permissions; it is the only statement on *.',
-    });
+    // cdk-nag (AwsSolutions): each acknowledged finding with its reason. X-Ray's statement on `*`, with
+    // tracing on, is acknowledged on each function's role policy (FloeFunction); the access-log bucket
+    // needs no S1 acknowledgement, as cdk-nag recognizes the target of another bucket's access logs.
     const dataLogicalId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket);
     Validations.of(this).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${dataLogicalId}.Arn>/${DATA_PREFIX}*]`,

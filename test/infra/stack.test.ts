@@ -1,15 +1,28 @@
-// The CDK stack, synthesized once (real esbuild bundling, no network): specific properties of the
-// tables, the bucket, each function's permissions, the routes, the schedules; and cdk-nag's
-// AwsSolutions checks with nothing left unacknowledged.
-import { Stack } from 'aws-cdk-lib';
+// The CDK stack, synthesized once with the defaults and once with the options (real esbuild bundling,
+// no network): specific properties of the tables, the bucket, each function's permissions, the routes,
+// the schedules, the alarms; and cdk-nag's AwsSolutions checks with nothing left unacknowledged and no
+// acknowledgement left without a finding.
+import { Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app.ts';
 import { FUNCTIONS } from '../../infra/floe-stack.ts';
 
 let template: Template;
 let stack: Stack;
+/** The stack with tracing on and an alarm email: built on first use, by the tests that need it. */
+let optioned: { stack: Stack; template: Template } | undefined;
+function withOptions() {
+  if (!optioned) {
+    const built = buildApp({ stage: 'options', tracing: 'true', alarmEmail: 'ops@example.com' });
+    // Template.fromStack synthesizes the app, which runs cdk-nag: an unacknowledged finding throws.
+    optioned = { stack: built.stack, template: Template.fromStack(built.stack) };
+  }
+  return optioned;
+}
 
 beforeAll(() => {
   const built = buildApp({ stage: 'test' });
@@ -18,6 +31,70 @@ beforeAll(() => {
   built.app.synth();
   template = Template.fromStack(stack);
 }, 120_000);
+
+const HTTP = FUNCTIONS.filter((f) => f.http).map((f) => f.entry);
+const JOBS = FUNCTIONS.filter((f) => f.schedule).map((f) => f.entry);
+const cap = (entry: string) => `${entry[0]!.toUpperCase()}${entry.slice(1)}`;
+
+/** The Lambda function resource of a Floe function, by its entry. */
+function functionOf(t: Template, entry: string) {
+  const fns = t.findResources('AWS::Lambda::Function');
+  const id = Object.keys(fns).find((k) => k.startsWith(`${cap(entry)}Function`));
+  expect(id, `function ${entry}`).toBeDefined();
+  return { id: id!, resource: fns[id!]! };
+}
+
+/** Every IAM statement in the template: policies, roles' inline policies; and the managed policies roles attach. */
+function iamOf(t: Template): { statements: Statement[]; managed: string } {
+  const statements: Statement[] = [];
+  for (const p of Object.values(t.findResources('AWS::IAM::Policy'))) statements.push(...(p.Properties.PolicyDocument.Statement as Statement[]));
+  let managed = '';
+  for (const r of Object.values(t.findResources('AWS::IAM::Role'))) {
+    for (const p of (r.Properties.Policies ?? []) as Array<{ PolicyDocument: { Statement: Statement[] } }>) statements.push(...p.PolicyDocument.Statement);
+    managed += JSON.stringify(r.Properties.ManagedPolicyArns ?? []);
+  }
+  return { statements, managed };
+}
+
+/** The rule ids acknowledged on one construct itself. */
+function acknowledgedOn(c: IConstruct): string[] {
+  return c.node.metadata
+    .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && m.data)
+    .flatMap((m) => Object.keys(m.data as Record<string, string>).map((id) => id.replace(/^annotation::/i, '')));
+}
+
+/** Each cdk-nag acknowledgement in the tree, as "construct path: rule id" (CDK's own constructs acknowledge other plugins' rules). */
+function acknowledgements(scope: IConstruct): string[] {
+  return scope.node
+    .findAll()
+    .flatMap((c) => acknowledgedOn(c).filter((id) => id.startsWith('AwsSolutions-')).map((id) => `${c.node.path}: ${id}`))
+    .sort();
+}
+
+/**
+ * The acknowledgements no AwsSolutions finding needs: the pack runs over the stack again, and each
+ * finding marks the nearest acknowledgement of its rule on its construct or an ancestor as used.
+ * cdk-nag consults acknowledgements only through NagPack's private isAcknowledged, so the test wraps it.
+ */
+function unusedAcknowledgements(scope: Stack): string[] {
+  const used = new Set<string>();
+  const pack = new AwsSolutionsChecks() as unknown as {
+    isAcknowledged(node: IConstruct, ruleId: string): boolean;
+    validateScope(scope: IConstruct): unknown;
+  };
+  const original = pack.isAcknowledged.bind(pack);
+  pack.isAcknowledged = (node, ruleId) => {
+    for (let c: IConstruct | undefined = node; c; c = c.node.scope) {
+      if (acknowledgedOn(c).includes(ruleId)) {
+        used.add(`${c.node.path}: ${ruleId}`);
+        break;
+      }
+    }
+    return original(node, ruleId);
+  };
+  pack.validateScope(scope);
+  return acknowledgements(scope).filter((a) => !used.has(a));
+}
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 
@@ -93,7 +170,7 @@ describe('functions', () => {
 
   it('grants each function only what it does', () => {
     const fetch = actionsOf('fetch');
-    expect(fetch).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+    expect(fetch).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'logs:CreateLogStream', 'logs:PutLogEvents', 's3:GetObject']);
     const produce = actionsOf('produce');
     expect(produce).toEqual(expect.arrayContaining(['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 's3:PutObject']));
     for (const denied of ['dynamodb:DeleteItem', 's3:DeleteObject', 's3:GetObject', 'dynamodb:Scan']) expect(produce).not.toContain(denied);
@@ -114,6 +191,56 @@ describe('functions', () => {
       const resource = JSON.stringify(s.Resource);
       if (JSON.stringify(s.Action).includes('s3:ListBucket')) expect(JSON.stringify(s)).toContain('"s3:prefix":["data/*"]');
       else expect(resource).toContain('/data/*');
+    }
+  });
+});
+
+describe('function settings', () => {
+  it('leaves X-Ray tracing off by default, with no xray action in any role', () => {
+    for (const fn of FUNCTIONS) expect(functionOf(template, fn.entry).resource.Properties.TracingConfig, fn.entry).toBeUndefined();
+    const { statements, managed } = iamOf(template);
+    expect(statements.length).toBeGreaterThan(0);
+    for (const st of statements) expect(JSON.stringify(st.Action)).not.toMatch(/xray:/i);
+    expect(managed).not.toMatch(/XRay/i);
+    // Nothing then needs X-Ray's acknowledgement of `*`, and none is left behind.
+    expect(acknowledgements(stack).filter((a) => a.endsWith('[Resource::*]'))).toEqual([]);
+    expect(() => buildApp({ stage: 'trace', tracing: 'yes' })).toThrow(/^context tracing must be true or false, got yes$/);
+  });
+
+  it('traces every function when asked, acknowledging X-Ray\'s `*` only on the functions\' role policies', () => {
+    const { stack: traced, template: t } = withOptions();
+    for (const fn of FUNCTIONS) {
+      const f = functionOf(t, fn.entry).resource;
+      expect(f.Properties.TracingConfig, fn.entry).toEqual({ Mode: 'Active' });
+    }
+    const xray = iamOf(t).statements.filter((st) => JSON.stringify(st.Action).includes('xray:'));
+    expect(xray).toHaveLength(FUNCTIONS.length);
+    for (const st of xray) expect(st.Resource).toBe('*');
+    const acks = acknowledgements(traced).filter((a) => a.endsWith('[Resource::*]'));
+    expect(acks.map((a) => a.split(': ')[0]).sort()).toEqual(FUNCTIONS.map((f) => `${traced.node.path}/${cap(f.entry)}/Role/DefaultPolicy`).sort());
+  }, 120_000);
+
+  it('gives the HTTP functions request, fetch and long-poll limits within Lambda\'s payload and API Gateway\'s time limits', () => {
+    for (const entry of HTTP) {
+      const f = functionOf(template, entry).resource.Properties;
+      expect(f.Environment.Variables, entry).toMatchObject({ FLOE_MAX_REQUEST_BYTES: '4194304', FLOE_MAX_FETCH_BYTES: '3145728', FLOE_MAX_FETCH_WAIT_MS: '25000' });
+      // A long poll must end before the function's timeout, itself under API Gateway's 30 s.
+      expect(f.Timeout).toBe(29);
+      expect(Number(f.Environment.Variables.FLOE_MAX_FETCH_WAIT_MS)).toBeLessThan(f.Timeout * 1000);
+    }
+    for (const entry of JOBS) expect(Object.keys(functionOf(template, entry).resource.Properties.Environment.Variables), entry).not.toContain('FLOE_MAX_REQUEST_BYTES');
+  });
+
+  it('lets Lambda retry no failed job run, as the schedules do not: the next run is the retry', () => {
+    const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig'));
+    expect(configs).toHaveLength(JOBS.length);
+    for (const entry of JOBS) {
+      const id = functionOf(template, entry).id;
+      const config = configs.find((c) => JSON.stringify(c.Properties.FunctionName) === JSON.stringify({ Ref: id }));
+      expect(config?.Properties, entry).toMatchObject({ MaximumRetryAttempts: 0, Qualifier: '$LATEST' });
+    }
+    for (const rule of Object.values(template.findResources('AWS::Events::Rule'))) {
+      for (const target of rule.Properties.Targets) expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 0 });
     }
   });
 });
@@ -145,30 +272,153 @@ describe('HTTP API and schedules', () => {
     expect(() => buildApp({ stage: 'url', produceUrl: 'yes' })).toThrow(/produceUrl/);
   });
 
+  it('logs each request as one JSON object with the useful $context variables', () => {
+    const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'))[0]!;
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format as string) as Record<string, string>;
+    expect(format).toEqual({
+      requestId: '$context.requestId',
+      ip: '$context.identity.sourceIp',
+      requestTime: '$context.requestTime',
+      httpMethod: '$context.httpMethod',
+      routeKey: '$context.routeKey',
+      path: '$context.path',
+      status: '$context.status',
+      protocol: '$context.protocol',
+      responseLength: '$context.responseLength',
+      integrationErrorMessage: '$context.integrationErrorMessage',
+      integrationLatency: '$context.integrationLatency',
+      responseLatency: '$context.responseLatency',
+      errorMessage: '$context.error.message',
+      authorizerError: '$context.authorizer.error',
+    });
+  });
+
   it('uses a JWT authorizer when asked', () => {
-    const jwt = Template.fromStack(buildApp({ stage: 'jwt', auth: 'jwt', jwtIssuer: 'https://issuer.example.com', jwtAudience: 'floe' }).stack);
-    jwt.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT', JwtConfiguration: { Issuer: 'https://issuer.example.com', Audience: ['floe'] } });
+    const jwt = Template.fromStack(buildApp({ stage: 'jwt', auth: 'jwt', jwtIssuer: 'https://issuer.example.com', jwtAudience: 'floe, other' }).stack);
+    jwt.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { AuthorizerType: 'JWT', JwtConfiguration: { Issuer: 'https://issuer.example.com', Audience: ['floe', 'other'] } });
     jwt.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /topics/{topic}', AuthorizationType: 'JWT' });
   }, 120_000);
+
+  it('rejects a JWT setting without an audience or with an issuer that is not an https URL, in one line', () => {
+    const attempt = (context: Record<string, string>) => {
+      try {
+        buildApp({ stage: 'jwt', auth: 'jwt', ...context });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ jwtIssuer: 'https://issuer.example.com' }, /^context jwtAudience is required with auth=jwt/],
+      [{ jwtIssuer: 'https://issuer.example.com', jwtAudience: ' , ' }, /^context jwtAudience is required/],
+      [{ jwtAudience: 'floe' }, /^context jwtIssuer is required with auth=jwt$/],
+      [{ jwtIssuer: 'http://issuer.example.com', jwtAudience: 'floe' }, /^context jwtIssuer must be an https URL, got http:\/\/issuer\.example\.com$/],
+      [{ jwtIssuer: 'issuer.example.com', jwtAudience: 'floe' }, /^context jwtIssuer must be an https URL/],
+    ];
+    for (const [context, message] of cases) {
+      const got = attempt(context);
+      expect(got, JSON.stringify(context)).toMatch(message);
+      expect(got).not.toContain('\n');
+    }
+    expect(attempt({ auth: 'oauth' })).toMatch(/^context auth must be iam or jwt/);
+  });
 
   it('schedules retention, compaction and gc', () => {
     const rules = Object.values(template.findResources('AWS::Events::Rule')).map((r) => r.Properties.ScheduleExpression).sort();
     expect(rules).toEqual(['rate(1 hour)', 'rate(15 minutes)', 'rate(5 minutes)']);
   });
 
-  it('alarms on errors and throttles of every function, table throttling and conflicts, and has a dashboard', () => {
+});
+
+describe('alarms', () => {
+  const topicId = () => Object.keys(template.findResources('AWS::SNS::Topic'))[0]!;
+
+  it('alarms on errors and throttles of every function, table throttling and conflicts, API 5xx, and has a dashboard', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms.filter((a) => a.Properties.MetricName === 'Errors')).toHaveLength(FUNCTIONS.length);
     expect(alarms.filter((a) => a.Properties.MetricName === 'Throttles')).toHaveLength(FUNCTIONS.length);
-    expect(alarms.filter((a) => a.Properties.MetricName === 'TransactionConflict')).toHaveLength(1);
     expect(alarms.filter((a) => JSON.stringify(a.Properties.Metrics ?? []).includes('WriteThrottleEvents'))).toHaveLength(5);
+    expect(alarms.filter((a) => JSON.stringify(a.Properties.Metrics ?? []).includes('TransactionConflict'))).toHaveLength(1);
+    expect(alarms.filter((a) => a.Properties.MetricName === '5xx')).toHaveLength(1);
+    expect(alarms).toHaveLength(2 * FUNCTIONS.length + 5 + 1 + 1);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.hasOutput('ApiUrl', {});
     template.hasOutput('BucketName', {});
   });
+
+  it('sends every alarm, and its return to OK, to the alarm topic, whose ARN is an output', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const a of alarms) {
+      expect(a.Properties.AlarmActions, a.Properties.AlarmDescription).toEqual([{ Ref: topicId() }]);
+      expect(a.Properties.OKActions, a.Properties.AlarmDescription).toEqual([{ Ref: topicId() }]);
+    }
+    template.hasOutput('AlarmTopicArn', { Value: { Ref: topicId() } });
+  });
+
+  it('encrypts the alarm topic with a rotated key CloudWatch may use, and lets only TLS requests and this account\'s alarms in', () => {
+    const keys = template.findResources('AWS::KMS::Key');
+    const [keyId, key] = Object.entries(keys).find(([id]) => id.startsWith('AlarmTopicKey'))!;
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.Properties.KeyPolicy.Statement).toEqual(
+      expect.arrayContaining([expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]),
+    );
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topicId() }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({ Effect: 'Allow', Action: 'sns:Publish', Principal: { Service: 'cloudwatch.amazonaws.com' }, Condition: { ArnLike: { 'aws:SourceArn': Match.anyValue() } } }),
+        ]),
+      },
+    });
+  });
+
+  it('subscribes the alarm email only when one is given', () => {
+    template.resourceCountIs('AWS::SNS::Subscription', 0);
+    const t = withOptions().template;
+    const topic = Object.keys(t.findResources('AWS::SNS::Topic'))[0]!;
+    t.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topic } });
+    expect(() => buildApp({ stage: 'mail', alarmEmail: 'ops' })).toThrow(/^context alarmEmail must be an email address/);
+  }, 120_000);
+
+  it('alarms on the HTTP API\'s 5xx answers, which an error the app answers as 500 never adds to Lambda Errors', () => {
+    const apiId = Object.keys(template.findResources('AWS::ApiGatewayV2::Api'))[0]!;
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '5xx',
+      Dimensions: [{ Name: 'ApiId', Value: { Ref: apiId } }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
+  it('alarms on transaction conflicts summed over every table a transaction touches', () => {
+    const alarm = Object.values(template.findResources('AWS::CloudWatch::Alarm')).find((a) => JSON.stringify(a.Properties.Metrics ?? []).includes('TransactionConflict'))!;
+    type Query = { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions: Array<{ Value: { Ref: string } }> }; Stat: string } };
+    const queries = alarm.Properties.Metrics as Query[];
+    const sum = queries.find((q) => q.Expression)!;
+    const tables = queries.filter((q) => q.MetricStat?.Metric.MetricName === 'TransactionConflict');
+    expect(tables.map((q) => q.MetricStat!.Metric.Dimensions[0]!.Value.Ref).sort()).toEqual(Object.keys(template.findResources('AWS::DynamoDB::Table')).sort());
+    for (const q of tables) {
+      expect(q.MetricStat!.Stat).toBe('Sum');
+      expect(sum.Expression).toContain(`FILL(${q.Id}, 0)`);
+    }
+    expect(sum.Expression).toMatch(/^SUM\(\[/);
+    expect(alarm.Properties).toMatchObject({ Threshold: 1000, EvaluationPeriods: 3 });
+  });
 });
 
 describe('cdk-nag', () => {
+  it('keeps no acknowledgement that no finding needs, with tracing off and on', () => {
+    expect(acknowledgements(stack).length).toBeGreaterThan(0);
+    expect(unusedAcknowledgements(stack)).toEqual([]);
+    expect(unusedAcknowledgements(withOptions().stack)).toEqual([]);
+  }, 120_000);
+
   it('passes AwsSolutions with every acknowledgement explained, and catches a new violation', () => {
     // The shared stack synthesized without error above. A stack with one more unacknowledged
     // finding must not.
