@@ -7,6 +7,8 @@ import { FloeError } from '../../src/errors.ts';
 import type { FloeConfig } from '../../src/config.ts';
 import { createClients } from '../../src/storage/clients.ts';
 import { MERGE_MIN_AGE_MS, runCompaction } from '../../src/jobs/compaction.ts';
+import { readEntries } from '../../src/jobs/rewrite.ts';
+import { partitionKey } from '../../src/storage/keys.ts';
 import { check, type CheckResult, type FinalRead, type Op } from './checker.ts';
 import { CrashError, FaultInjector, prng, type FaultKind, type FaultRates } from './faults.ts';
 
@@ -177,20 +179,36 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadResult> {
   return { result: check(history, final), faults, history, crashes, cleaner: cleanerStats, elapsedMs: Date.now() - started };
 }
 
-/** Every record of every partition, read without faults from the log start to the high watermark. */
+/**
+ * Every record of every partition, read without faults from the log start to the high watermark twice:
+ * once through the fetch path, as consumers read, and once straight from the index and the objects,
+ * by code the workload does not test. The two must agree, and the index must tile the log; the direct
+ * read is the checker's reference, so a fetch bug cannot hide in its own yardstick.
+ */
 export async function finalRead(engine: Engine, topic: string, partitions: number): Promise<FinalRead> {
   const out: FinalRead = new Map();
+  const t = await engine.topics.describe(topic);
   for (let p = 0; p < partitions; p++) {
-    const records: Array<{ offset: number; value: string }> = [];
-    const { logStartOffset, highWatermark } = await engine.fetcher.offsets(topic, p);
-    let offset = logStartOffset;
-    while (offset < highWatermark) {
+    const head = await engine.log.getHead(t.id, p);
+    const entries = await engine.log.entriesBetween(partitionKey(t.id, p), head.start, head.next);
+    entries.forEach((e, i) => {
+      const expected = i === 0 ? head.start : entries[i - 1]!.lastOffset + 1;
+      if (e.baseOffset !== expected) throw new Error(`index of ${topic}/${p} does not tile the log: entry at ${e.baseOffset}, expected ${expected}`);
+    });
+    const direct = (await readEntries(engine, entries)).flatMap((d) => d.records.map((r) => ({ offset: r.offset, value: r.value!.toString() })));
+
+    const fetched: Array<{ offset: number; value: string }> = [];
+    let offset = head.start;
+    while (offset < head.next) {
       const r = await engine.fetcher.fetch({ topic, partition: p, offset, maxBytes: 4 * 1024 * 1024 });
-      for (const x of r.records) records.push({ offset: x.offset, value: x.value!.toString() });
+      for (const x of r.records) fetched.push({ offset: x.offset, value: x.value!.toString() });
       if (r.nextOffset <= offset) throw new Error(`final read made no progress at ${topic}/${p}@${offset}`);
       offset = r.nextOffset;
     }
-    out.set(p, records);
+    if (JSON.stringify(fetched) !== JSON.stringify(direct)) {
+      throw new Error(`${topic}/${p}: the fetch path read ${fetched.length} records, the index and objects hold ${direct.length}`);
+    }
+    out.set(p, direct);
   }
   return out;
 }
