@@ -9,6 +9,7 @@ import type { IndexEntry, LogTable, PartitionHead } from '../storage/log-table.t
 import type { Topic, TopicService } from '../topics/topics.ts';
 import type { AppendNotifier } from './append-notifier.ts';
 import { RangeCache, type CachedBytes } from './range-cache.ts';
+import { mapBounded } from '../map-bounded.ts';
 
 type ReadBatch = CachedBytes;
 
@@ -289,15 +290,4 @@ export class Fetcher {
     }
     return h;
   }
-}
-
-async function mapBounded<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
-    }
-  });
-  await Promise.all(workers);
 }

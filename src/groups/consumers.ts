@@ -119,7 +119,7 @@ export class Consumers {
 
   private async save(state: InstanceState): Promise<void> {
     state.lastUsed = Date.now();
-    const read = new Set([...Object.keys(state.positions), ...Object.keys(state.pending)].map((k) => parseTopicPartitionKey(k)[0]));
+    const read = topicsRead(state);
     state.topicIds = Object.fromEntries(Object.entries(state.topicIds).filter(([t]) => read.has(t)));
     if (!(await this.groups.saveInstance(state))) throw new FloeError('CONSUMER_INSTANCE_NOT_FOUND', 'Consumer instance not found.');
   }
@@ -227,7 +227,7 @@ export class Consumers {
    * before instances recorded topic ids are taken as they are, and from now on tied to the current id.
    */
   private async forgetRecreatedTopics(state: InstanceState): Promise<void> {
-    const read = new Set([...Object.keys(state.positions), ...Object.keys(state.pending)].map((k) => parseTopicPartitionKey(k)[0]));
+    const read = topicsRead(state);
     if (read.size === 0) return;
     const ids = await currentTopicIds(this.topics, read);
     for (const t of read) {
@@ -456,4 +456,9 @@ export class Consumers {
 export function parseStrategy(v: unknown): Strategy {
   if (typeof v === 'string' && (STRATEGIES as readonly string[]).includes(v)) return v as Strategy;
   throw new FloeError('INVALID_CONSUMER_CONFIG', `partition.assignment.strategy must be one of ${STRATEGIES.join(', ')}`);
+}
+
+/** The topics an instance holds positions or returned-not-committed offsets of. */
+function topicsRead(state: InstanceState): Set<string> {
+  return new Set([...Object.keys(state.positions), ...Object.keys(state.pending)].map((k) => parseTopicPartitionKey(k)[0]));
 }

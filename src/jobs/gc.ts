@@ -9,19 +9,11 @@ import type { Engine } from '../engine/engine.ts';
 import { COMMIT_DEADLINE_MS } from '../produce/produce.ts';
 import { objectKeyTime } from '../storage/keys.ts';
 import { emptySummary, type JobSummary } from './summary.ts';
+import { mapBounded } from '../map-bounded.ts';
 
 export const DEFAULT_GC_GRACE_MS = 15 * 60 * 1000;
 /** Conditional record deletes in flight at once. */
 const RECORD_DELETES_AT_ONCE = 16;
-
-async function mapBounded<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
 
 export interface GcOptions {
   graceMs?: number;
