@@ -2,9 +2,26 @@
 // crashes injected, then the checker over the whole history. `npm run test:faults` runs it long.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FAULTS, FaultInjector, NO_FAULTS } from './harness/faults.ts';
-import { runWorkload, summary } from './harness/workload.ts';
+import { runWorkload, summary, type WorkloadOptions } from './harness/workload.ts';
 import { randomTopic, testClients, testConfig } from './support/env.ts';
 import { createEngine } from '../src/engine/engine.ts';
+
+/** A bounded run: four producers on three partitions, every kind of fault, at most 40 s; each test says what it changes. */
+function boundedRun(name: string, defaultSeed: number, changes: Partial<WorkloadOptions>) {
+  return runWorkload({
+    config: testConfig(),
+    topic: randomTopic(name),
+    seed: Number(process.env.FLOE_FAULT_SEED ?? defaultSeed),
+    ops: 500,
+    maxMs: 40_000,
+    producers: 4,
+    consumers: 1,
+    partitions: 3,
+    rates: DEFAULT_FAULTS,
+    crashEvery: 60,
+    ...changes,
+  });
+}
 
 describe('fault injection', () => {
   it('gives the same fault schedule for the same seed', () => {
@@ -42,18 +59,7 @@ describe('fault injection', () => {
   });
 
   it('loses no acknowledged record under faults and crashes (bounded run)', async () => {
-    const run = await runWorkload({
-      config: testConfig(),
-      topic: randomTopic('faults'),
-      seed: Number(process.env.FLOE_FAULT_SEED ?? 11),
-      ops: 600,
-      maxMs: 40_000,
-      producers: 4,
-      consumers: 2,
-      partitions: 3,
-      rates: DEFAULT_FAULTS,
-      crashEvery: 60,
-    });
+    const run = await boundedRun('faults', 11, { ops: 600, consumers: 2 });
     const s = summary(run);
     console.log(JSON.stringify(s));
     expect(s.acked).toBeGreaterThan(100);
@@ -72,20 +78,7 @@ describe('fault injection', () => {
     // Every lost answer reaches Floe's own retry loop: an acknowledged send written twice within one
     // client attempt (not after a client retry) is an unexplained duplicate. No cleaner here: merges in
     // production leave batches younger than a commit deadline alone, which this short run cannot wait for.
-    const run = await runWorkload({
-      config: testConfig(),
-      topic: randomTopic('probe'),
-      seed: Number(process.env.FLOE_FAULT_SEED ?? 11),
-      ops: 500,
-      maxMs: 40_000,
-      producers: 4,
-      consumers: 1,
-      partitions: 3,
-      rates: { ...DEFAULT_FAULTS, loseResponse: 0.08 },
-      crashEvery: 0,
-      cleaner: false,
-      sdkRetries: false,
-    });
+    const run = await boundedRun('probe', 11, { rates: { ...DEFAULT_FAULTS, loseResponse: 0.08 }, crashEvery: 0, cleaner: false, sdkRetries: false });
     const s = summary(run);
     console.log(JSON.stringify({ sdk_retries: false, ...s }));
     expect(s.acked).toBeGreaterThan(100);
@@ -94,19 +87,7 @@ describe('fault injection', () => {
   }, 90_000);
 
   it('writes each send of an idempotent producer once, whatever fails (bounded run)', async () => {
-    const run = await runWorkload({
-      config: testConfig(),
-      topic: randomTopic('idem-faults'),
-      seed: Number(process.env.FLOE_FAULT_SEED ?? 8),
-      ops: 500,
-      maxMs: 40_000,
-      producers: 4,
-      consumers: 1,
-      partitions: 3,
-      rates: DEFAULT_FAULTS,
-      crashEvery: 60,
-      idempotent: true,
-    });
+    const run = await boundedRun('idem-faults', 8, { idempotent: true });
     const s = summary(run);
     console.log(JSON.stringify({ idempotent: true, ...s }));
     expect(s.acked).toBeGreaterThan(100);
