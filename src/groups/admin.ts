@@ -3,7 +3,7 @@ import { FloeError } from '../errors.ts';
 import type { Fetcher } from '../fetch/fetch.ts';
 import type { GroupsTable } from '../storage/groups-table.ts';
 import type { TopicService } from '../topics/topics.ts';
-import { isLive, liveMembers, settleEmptyGroup } from './coordinator.ts';
+import { liveMembers, settleEmptyGroup } from './coordinator.ts';
 import { validateGroupId } from './consumers.ts';
 import { currentOffsets } from './topic-ids.ts';
 
@@ -18,9 +18,9 @@ export class GroupAdmin {
 
   async list() {
     const now = Date.now();
-    return (await this.groups.listGroups()).map(({ group, generation, members }) => {
-      const live = Object.values(members).filter((m) => isLive(m, now)).length;
-      return { group_id: group, generation, state: live > 0 ? 'Stable' : 'Empty', members: live };
+    return (await this.groups.listGroups()).map((g) => {
+      const live = liveMembers(g, now).length;
+      return { group_id: g.group, generation: g.generation, state: live > 0 ? 'Stable' : 'Empty', members: live };
     });
   }
 

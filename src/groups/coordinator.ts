@@ -49,7 +49,7 @@ export function isLive(m: MemberState, now: number): boolean {
   return sessionExpiresAt(m) >= now;
 }
 
-export function liveMembers(state: GroupState, now: number): string[] {
+export function liveMembers(state: Pick<GroupState, 'members'>, now: number): string[] {
   return Object.entries(state.members)
     .filter(([, m]) => isLive(m, now))
     .map(([id]) => id);
