@@ -11,6 +11,13 @@ import { b64, BINARY } from './support/engine.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'floe-runtime-'));
 const children: ChildProcess[] = [];
+/** Every folder a test makes, removed after all of them, whether they passed or not. */
+const folders: string[] = [dataDir];
+function tempFolder(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  folders.push(dir);
+  return dir;
+}
 
 /** The server as `node` runs it, or as a newcomer does with `npm start` (a signal then reaches npm only). */
 async function startServer(port: number, via: 'node' | 'npm' = 'node'): Promise<ChildProcess> {
@@ -48,7 +55,7 @@ afterAll(() => {
   } catch {
     // already gone
   }
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('local runtime', () => {
@@ -103,7 +110,7 @@ describe('local runtime', () => {
 
   it('refuses to start without Java in one line that says what to do', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/local/main.ts'], {
-      env: { ...process.env, PATH: '/nonexistent', FLOE_DATA_DIR: mkdtempSync(join(tmpdir(), 'floe-nojava-')), PORT: String(await freePort()), AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_S3: '' },
+      env: { ...process.env, PATH: '/nonexistent', FLOE_DATA_DIR: tempFolder('floe-nojava-'), PORT: String(await freePort()), AWS_ENDPOINT_URL: '', AWS_ENDPOINT_URL_DYNAMODB: '', AWS_ENDPOINT_URL_S3: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';
@@ -117,7 +124,7 @@ describe('local runtime', () => {
 
   it('refuses a bad configuration in one line', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/local/main.ts'], {
-      env: { ...process.env, FLOE_DEFAULT_PARTITIONS: 'many', FLOE_DATA_DIR: mkdtempSync(join(tmpdir(), 'floe-badcfg-')) },
+      env: { ...process.env, FLOE_DEFAULT_PARTITIONS: 'many', FLOE_DATA_DIR: tempFolder('floe-badcfg-') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';

@@ -56,38 +56,81 @@ export async function freePort(): Promise<number> {
 
 const PID_FILE = 'dynamodb-local.pid';
 
-/** Whether a process with this pid exists (signal 0 checks without signalling). */
+/**
+ * Whether a process with this pid is running. A zombie counts as gone: a process killed after its
+ * parent died is reparented and may stay a zombie for a second or more before it is reaped, and
+ * `kill(pid, 0)` still succeeds on it although it runs nothing and holds no files or ports.
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+  const state = processState(pid);
+  return state !== 'Z' && state !== 'X';
 }
+
+/** The state letter from /proc/<pid>/stat (R, S, D, Z, X, ...), or undefined where there is no /proc entry. */
+function processState(pid: number): string | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) S ...": comm may hold spaces and parentheses, so the state follows the last ')'.
+  return stat.slice(stat.lastIndexOf(')') + 1).trim()[0];
+}
+
+/** Waits until the process is gone (or a zombie), polling; false if it still runs after timeoutMs. */
+export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (processAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/** How long a stale DynamoDB Local may take to die after SIGKILL before start-up gives up. */
+const STALE_KILL_TIMEOUT_MS = 10_000;
 
 /**
  * A `kill -9` of the parent leaves DynamoDB Local running and holding its database file. The pid file
- * lets the next start find that process and end it before starting a fresh one on the same data.
+ * lets the next start find that process and end it before starting a fresh one on the same data; the
+ * new one starts only once the old one is gone, since two on one database file would corrupt it.
  */
-function killStaleDynamoDb(dataDir: string): void {
+async function killStaleDynamoDb(dataDir: string): Promise<void> {
   const file = join(dataDir, PID_FILE);
   if (!existsSync(file)) return;
   const pid = Number(readFileSync(file, 'utf8').trim());
-  rmSync(file, { force: true });
-  if (!Number.isInteger(pid) || pid <= 1) return;
+  if (!Number.isInteger(pid) || pid <= 1) {
+    rmSync(file, { force: true });
+    return;
+  }
   let cmdline = '';
   try {
     cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
   } catch {
     // No /proc entry (gone, or not Linux): fall back to signalling only if it is alive.
   }
-  if (cmdline && !cmdline.includes('DynamoDBLocal')) return; // the pid was reused by something else
+  if (cmdline && !cmdline.includes('DynamoDBLocal')) {
+    rmSync(file, { force: true }); // the pid was reused by something else
+    return;
+  }
   try {
     process.kill(pid, 'SIGKILL');
   } catch {
     // already gone
   }
+  if (!(await waitForExit(pid, STALE_KILL_TIMEOUT_MS))) {
+    throw new Error(
+      `an earlier DynamoDB Local (pid ${pid}) still holds ${join(dataDir, 'dynamodb')} ${STALE_KILL_TIMEOUT_MS / 1000} s after SIGKILL; stop it, then start again`,
+    );
+  }
+  rmSync(file, { force: true });
 }
 
 async function waitForHttp(url: string, child: ChildProcess, what: string, timeoutMs = 60_000): Promise<void> {
@@ -116,7 +159,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   const s3Dir = join(dataDir, 's3');
   mkdirSync(ddbDir, { recursive: true });
   mkdirSync(s3Dir, { recursive: true });
-  killStaleDynamoDb(dataDir);
+  await killStaleDynamoDb(dataDir);
 
   const dynamodbPort = options.dynamodbPort ?? (await freePort());
   const ddb = spawnDynamoDbLocal({

@@ -8,7 +8,7 @@ import { loadConfig, type FloeConfig } from '../config.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import { createClients } from '../storage/clients.ts';
 import { ensureStorage } from '../storage/setup.ts';
-import { processAlive, startEmulators, type Emulators } from './emulators.ts';
+import { processAlive, startEmulators, waitForExit, type Emulators } from './emulators.ts';
 import { startTimers, type TimedJob } from './timers.ts';
 
 export interface LocalOptions {
@@ -66,9 +66,9 @@ async function stopPreviousServer(dataDir: string, log: (line: string) => void):
   if (cmdline && !/node|tsx/.test(cmdline)) return; // the pid was reused by something else
   log(`floe: stopping an earlier server (pid ${state.pid}) that still uses ${dataDir}`);
   process.kill(state.pid, 'SIGTERM');
-  for (let i = 0; i < 50 && processAlive(state.pid); i++) await new Promise((r) => setTimeout(r, 100));
-  if (processAlive(state.pid)) process.kill(state.pid, 'SIGKILL');
-  for (let i = 0; i < 50 && processAlive(state.pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (await waitForExit(state.pid, 5000)) return;
+  process.kill(state.pid, 'SIGKILL');
+  if (!(await waitForExit(state.pid, 5000))) throw new Error(`an earlier server (pid ${state.pid}) still uses ${dataDir} 5 s after SIGKILL; stop it, then start again`);
 }
 
 export async function startLocal(options: LocalOptions = {}): Promise<LocalServer> {

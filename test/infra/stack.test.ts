@@ -7,9 +7,23 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../infra/app.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp as buildAppIn } from '../../infra/app.ts';
 import { FUNCTIONS } from '../../infra/floe-stack.ts';
+
+/** Each app synthesizes into a folder of its own, removed after the tests, passed or not. */
+const outdirs: string[] = [];
+function buildApp(context: Record<string, string>) {
+  const outdir = mkdtempSync(join(tmpdir(), 'floe-cdk-'));
+  outdirs.push(outdir);
+  return buildAppIn(context, outdir);
+}
+afterAll(() => {
+  for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+});
 
 let template: Template;
 let stack: Stack;
@@ -418,17 +432,19 @@ describe('cdk-nag', () => {
 describe('npm run synth', () => {
   it('synthesizes through the CDK CLI, offline, as CI and a deploy do', async () => {
     const { execFile } = await import('node:child_process');
-    const { mkdtempSync, readdirSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
+    const { readdirSync } = await import('node:fs');
     const out = mkdtempSync(join(tmpdir(), 'floe-cdk-'));
-    const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
-      execFile('npx', ['cdk', 'synth', '--quiet', '--no-notices', '--no-version-reporting', '--output', out], { timeout: 110_000 }, (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
-      );
-    });
-    expect(result.output).not.toMatch(/ERROR/);
-    expect(result.code).toBe(0);
-    expect(readdirSync(out)).toContain('Floe-dev.template.json');
+    try {
+      const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
+        execFile('npx', ['cdk', 'synth', '--quiet', '--no-notices', '--no-version-reporting', '--output', out], { timeout: 110_000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, output: stdout + stderr }),
+        );
+      });
+      expect(result.output).not.toMatch(/ERROR/);
+      expect(result.code).toBe(0);
+      expect(readdirSync(out)).toContain('Floe-dev.template.json');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   }, 120_000);
 });
