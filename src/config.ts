@@ -1,6 +1,7 @@
 // Configuration is read and validated once, at start-up (or Lambda cold start). A bad value fails
 // loudly there rather than on the first request that happens to use it.
 import { z } from 'zod';
+import { DEFAULT_GC_GRACE_MS, MIN_GC_GRACE_MS } from './model/lifetimes.ts';
 import { tableNamesFromPrefix, type TableNames } from './storage/schema.ts';
 
 export interface FloeConfig {
@@ -53,7 +54,7 @@ const schema = z.object({
   FLOE_MAX_FETCH_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(25_000),
   FLOE_MAX_FETCH_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(3 * 1024 * 1024),
   FLOE_FETCH_CACHE_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
-  FLOE_GC_GRACE_MS: z.coerce.number().int().min(5 * 60 * 1000).default(15 * 60 * 1000),
+  FLOE_GC_GRACE_MS: z.coerce.number().int().min(MIN_GC_GRACE_MS).default(DEFAULT_GC_GRACE_MS),
   FLOE_GROUP_SESSION_TIMEOUT_MS: z.coerce.number().int().min(100).max(30 * 60 * 1000).default(10_000),
 });
 

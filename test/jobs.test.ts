@@ -52,8 +52,8 @@ async function checkBookkeeping(e: Engine, topic: string, partitions = 1) {
     expect(head.bytes).toBe(list.reduce((n, x) => n + x.length, 0));
     // The entries tile the log from its start to the high watermark: no hole, no overlap.
     if (list.length > 0) {
-      expect(list[0]!.baseOffset).toBe(head.start);
-      expect(list[list.length - 1]!.lastOffset).toBe(head.next - 1);
+      expect(list[0]!.baseOffset).toBe(head.logStartOffset);
+      expect(list[list.length - 1]!.lastOffset).toBe(head.highWatermark - 1);
     }
     for (let i = 1; i < list.length; i++) expect(list[i]!.baseOffset, `entry ${i}`).toBe(list[i - 1]!.lastOffset + 1);
   }

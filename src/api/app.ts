@@ -1,5 +1,6 @@
 // The HTTP app: one Hono app whatever the runtime. The Node server (local) and the Lambda adapter
 // (cloud) only translate requests into it; validation, error mapping and logging live here once.
+import { classifyAwsError, isAwsError } from '../storage/aws-errors.ts';
 import { Hono, type Context } from 'hono';
 import type { Engine } from '../engine/engine.ts';
 import { FloeError, isFloeError } from '../errors.ts';
@@ -52,10 +53,9 @@ function errorType(c: Context): string {
 export function toFloeError(err: unknown): FloeError {
   if (isFloeError(err)) return err;
   if (err instanceof LogFormatError) return new FloeError('STORAGE', `Storage error: a stored record batch is unreadable (${err.code}): ${err.message}`, { cause: err });
-  const e = err as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number }; message?: string };
-  if (e.$metadata !== undefined) {
-    const retriable = Boolean(e.$retryable) || (e.$metadata.httpStatusCode ?? 0) >= 500 || /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded|SlowDown/.test(e.name ?? '');
-    return new FloeError(retriable ? 'STORAGE_RETRIABLE' : 'STORAGE', `Storage error (${e.name ?? 'unknown'}): ${e.message ?? ''}`.trim(), { cause: err });
+  if (isAwsError(err)) {
+    const e = err as Error;
+    return new FloeError(classifyAwsError(err).retriable ? 'STORAGE_RETRIABLE' : 'STORAGE', `Storage error (${e.name ?? 'unknown'}): ${e.message ?? ''}`.trim(), { cause: err });
   }
   return new FloeError('INTERNAL', 'Internal server error', { cause: err });
 }

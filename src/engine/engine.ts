@@ -4,7 +4,7 @@ import type { FloeConfig } from '../config.ts';
 import { NO_METRICS, type Metrics } from '../metrics.ts';
 import { AppendNotifier } from '../fetch/append-notifier.ts';
 import { Fetcher } from '../fetch/fetch.ts';
-import { Producer } from '../produce/produce.ts';
+import { LogAppender } from '../produce/produce.ts';
 import type { AwsClients } from '../storage/clients.ts';
 import { DataBucket } from '../storage/data-bucket.ts';
 import { LogTable } from '../storage/log-table.ts';
@@ -21,7 +21,7 @@ export interface Engine {
   config: FloeConfig;
   clients: AwsClients;
   topics: TopicService;
-  producer: Producer;
+  producer: LogAppender;
   fetcher: Fetcher;
   log: LogTable;
   objects: ObjectsTable;
@@ -43,7 +43,7 @@ export function createEngine(config: FloeConfig, clients: AwsClients, options: {
   const bucket = new DataBucket(clients, config.bucket);
   const notifier = new AppendNotifier();
   const producers = new ProducersTable(clients, config.tables.producers);
-  const producer = new Producer({ clients, topics, log, objects, bucket, producers, metrics, onCommit: (id, p) => notifier.notify(id, p) });
+  const producer = new LogAppender({ clients, topics, log, objects, bucket, producers, metrics, onCommit: (id, p) => notifier.notify(id, p) });
   const fetcher = new Fetcher({ topics, log, bucket, notifier, cacheBytes: config.fetchCacheBytes, maxWaitMs: config.maxFetchWaitMs, maxBytes: config.maxFetchBytes });
   const groups = new GroupsTable(clients, config.tables.groups);
   const coordinator = new Coordinator(groups, topics, fetcher);

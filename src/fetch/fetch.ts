@@ -5,7 +5,8 @@ import { decodeRecordBatch, setBaseOffset, type RecordHeader } from '../log/inde
 import { FloeError, OffsetOutOfRangeError, PartitionNotFoundError } from '../errors.ts';
 import type { DataBucket } from '../storage/data-bucket.ts';
 import { partitionKey } from '../storage/keys.ts';
-import type { IndexEntry, LogTable, PartitionHead } from '../storage/log-table.ts';
+import type { IndexEntry, PartitionHead } from '../model/partition.ts';
+import type { LogTable } from '../storage/log-table.ts';
 import type { Topic, TopicService } from '../topics/topics.ts';
 import type { AppendNotifier } from './append-notifier.ts';
 import { RangeCache, type CachedBytes } from './range-cache.ts';
@@ -81,7 +82,7 @@ export class Fetcher {
   async offsets(topicName: string, partition: number): Promise<PartitionOffsets> {
     const topic = await this.topicPartition(topicName, partition);
     const head = await this.deps.log.getHead(topic.id, partition);
-    return { logStartOffset: head.start, highWatermark: head.next };
+    return { logStartOffset: head.logStartOffset, highWatermark: head.highWatermark };
   }
 
   /**
@@ -103,8 +104,8 @@ export class Fetcher {
     const [read] = await this.readBatches([entry]);
     const batch = this.decode(read!, entry.baseOffset);
     const hit = batch.records.find((r) => r.timestamp >= ts);
-    const offset = Math.max(head.start, hit ? entry.baseOffset + (hit.offset - batch.baseOffset) : entry.lastOffset + 1);
-    return offset >= head.next ? null : offset;
+    const offset = Math.max(head.logStartOffset, hit ? entry.baseOffset + (hit.offset - batch.baseOffset) : entry.lastOffset + 1);
+    return offset >= head.highWatermark ? null : offset;
   }
 
   async fetch(req: FetchRequest): Promise<FetchResult> {
@@ -112,26 +113,26 @@ export class Fetcher {
     const topic = await this.topicPartition(req.topic, req.partition);
     const pk = partitionKey(topic.id, req.partition);
     let head = await this.deps.log.getHead(topic.id, req.partition);
-    if (req.offset < head.start || req.offset > head.next) throw new OffsetOutOfRangeError(req.offset, head.start, head.next);
+    if (req.offset < head.logStartOffset || req.offset > head.highWatermark) throw new OffsetOutOfRangeError(req.offset, head.logStartOffset, head.highWatermark);
     const wait = Math.min(Math.max(0, req.waitMs ?? 0), this.deps.maxWaitMs);
-    if (req.offset === head.next && wait > 0) head = await this.waitForData(topic, req.partition, req.offset, wait, head);
+    if (req.offset === head.highWatermark && wait > 0) head = await this.waitForData(topic, req.partition, req.offset, wait, head);
     const empty = (h: PartitionHead, next = req.offset): FetchResult => ({
       topic: topic.topic,
       partition: req.partition,
       records: [],
-      highWatermark: h.next,
-      logStartOffset: h.start,
-      lastStableOffset: h.next,
+      highWatermark: h.highWatermark,
+      logStartOffset: h.logStartOffset,
+      lastStableOffset: h.highWatermark,
       nextOffset: next,
     });
-    if (req.offset >= head.next) return empty(head);
+    if (req.offset >= head.highWatermark) return empty(head);
 
     const maxBytes = Math.min(req.maxBytes ?? DEFAULT_MAX_BYTES, this.deps.maxBytes);
     const maxRecords = req.maxRecords ?? Number.POSITIVE_INFINITY;
-    let entries = await this.entriesFor(pk, req.offset, head.next, maxBytes);
+    let entries = await this.entriesFor(pk, req.offset, head.highWatermark, maxBytes);
     // No entry holds the offset: a rewrite was committing while the index was read. Read it again; if
     // that keeps happening, answer nothing from here and let the consumer ask again.
-    for (let retry = 0; entries.length === 0 && retry < 3; retry++) entries = await this.entriesFor(pk, req.offset, head.next, maxBytes);
+    for (let retry = 0; entries.length === 0 && retry < 3; retry++) entries = await this.entriesFor(pk, req.offset, head.highWatermark, maxBytes);
     if (entries.length === 0) return empty(head);
     const buffers = await this.readBatches(entries);
 
@@ -162,9 +163,9 @@ export class Fetcher {
       topic: topic.topic,
       partition: req.partition,
       records,
-      highWatermark: head.next,
-      logStartOffset: head.start,
-      lastStableOffset: head.next,
+      highWatermark: head.highWatermark,
+      logStartOffset: head.logStartOffset,
+      lastStableOffset: head.highWatermark,
       nextOffset,
     };
   }
@@ -282,7 +283,7 @@ export class Fetcher {
   private async waitForData(topic: Topic, partition: number, offset: number, waitMs: number, head: PartitionHead): Promise<PartitionHead> {
     const deadline = Date.now() + waitMs;
     let h = head;
-    while (h.next <= offset) {
+    while (h.highWatermark <= offset) {
       const left = deadline - Date.now();
       if (left <= 0) break;
       await this.deps.notifier.wait(topic.id, partition, Math.min(left, POLL_INTERVAL_MS));

@@ -5,6 +5,7 @@ import type { GroupsTable } from '../storage/groups-table.ts';
 import type { TopicService } from '../topics/topics.ts';
 import { liveMembers, settleEmptyGroup } from './coordinator.ts';
 import { validateGroupId } from './consumers.ts';
+import { refusedCommit } from './offset-commits.ts';
 import { currentOffsets } from './topic-ids.ts';
 
 export type ResetTarget = { to: 'earliest' } | { to: 'latest' } | { to: 'offset'; offset: number } | { to: 'timestamp'; timestamp: number };
@@ -85,8 +86,8 @@ export class GroupAdmin {
         return { topic, topicId: t.id, partition: p, offset, metadata: null, generation: state.generation, time: now };
       }),
     );
-    const guard = state.exists ? { expression: 'version = :v', values: { ':v': state.version } } : { expression: 'attribute_not_exists(g)' };
-    if (!(await this.groups.commitOffsets(group, rows, guard))) throw new FloeError('ILLEGAL_STATE', `Group '${group}' changed while resetting; nothing was written, try again`);
+    const result = await this.groups.commitOffsets(group, rows, { kind: 'unchanged', group: state });
+    if (!result.complete) throw new FloeError('ILLEGAL_STATE', refusedCommit(`Group '${group}' changed while resetting`, rows.length, result.written));
     return rows.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset }));
   }
 }

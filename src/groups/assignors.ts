@@ -1,6 +1,7 @@
 // Partition assignment strategies, as Kafka's client-side assignors define them, run on the server
 // (KIP-848 style). Pure functions: members with their subscriptions in, an assignment out. Each
 // partition goes to at most one member, and only to a member subscribed to its topic.
+import type { Strategy } from '../model/group.ts';
 
 export interface MemberSubscription {
   memberId: string;
@@ -14,7 +15,6 @@ export interface TopicPartitions {
 
 export type Assignment = Record<string, Array<[string, number]>>;
 
-export type Strategy = 'range' | 'roundrobin' | 'sticky';
 
 export const STRATEGIES: readonly Strategy[] = ['range', 'roundrobin', 'sticky'];
 

@@ -4,10 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { FloeError, OffsetOutOfRangeError, PartitionNotFoundError } from '../errors.ts';
 import type { FetchedRecord, Fetcher } from '../fetch/fetch.ts';
 import { parseTopicPartitionKey, topicPartitionKey } from '../storage/keys.ts';
-import { INSTANCE_IDLE_MS, type CommittedOffset, type GroupsTable, type InstanceState } from '../storage/groups-table.ts';
+import type { CommittedOffset, InstanceState, Strategy } from '../model/group.ts';
+import { INSTANCE_IDLE_MS, type GroupsTable, type OffsetGuard } from '../storage/groups-table.ts';
+import { refusedCommit } from './offset-commits.ts';
 import type { Topic, TopicService } from '../topics/topics.ts';
 import { validateTopicName } from '../topics/names.ts';
-import { STRATEGIES, type Strategy } from './assignors.ts';
+import { STRATEGIES } from './assignors.ts';
 import type { Metrics } from '../metrics.ts';
 import { isLive, liveMembers, settleEmptyGroup, type Coordinator } from './coordinator.ts';
 import { compileTopicPattern, topicsMatching } from './patterns.ts';
@@ -412,7 +414,7 @@ export class Consumers {
     const group = state.mode === 'subscribe' ? await this.groups.getGroup(state.group) : await settleEmptyGroup(this.groups, state.group);
     const now = Date.now();
     const rows = offsets.map((o) => ({ topic: o.topic, topicId: o.topicId ?? topics.get(o.topic)!.id, partition: o.partition, offset: o.offset, metadata: o.metadata ?? null, generation: group.generation, time: now }));
-    let guard: Parameters<GroupsTable['commitOffsets']>[2];
+    let guard: OffsetGuard;
     if (state.mode === 'subscribe') {
       const member = group.members[state.id];
       if (!member || !isLive(member, now)) {
@@ -424,16 +426,15 @@ export class Consumers {
           throw new FloeError('STALE_GENERATION', `Commit refused: partition ${o.topic}-${o.partition} is not assigned to '${state.id}' in generation ${group.generation}; nothing was written`);
         }
       }
-      guard = { expression: 'generation = :g AND attribute_exists(members.#m)', names: { '#m': state.id }, values: { ':g': group.generation } };
+      guard = { kind: 'member', member: state.id, generation: group.generation };
     } else {
       if (liveMembers(group, now).length > 0) {
         throw new FloeError('ILLEGAL_STATE', `Commit refused: group '${state.group}' has active members; a manually assigned consumer may commit only to a group without them`);
       }
-      guard = group.exists ? { expression: 'version = :v', values: { ':v': group.version } } : { expression: 'attribute_not_exists(g)' };
+      guard = { kind: 'unchanged', group };
     }
-    if (!(await this.groups.commitOffsets(state.group, rows, guard))) {
-      throw new FloeError('STALE_GENERATION', `Commit refused: group '${state.group}' rebalanced while committing; nothing was written`);
-    }
+    const result = await this.groups.commitOffsets(state.group, rows, guard);
+    if (!result.complete) throw new FloeError('STALE_GENERATION', refusedCommit(`Commit refused: group '${state.group}' changed while committing`, rows.length, result.written));
   }
 
   /**

@@ -2,9 +2,12 @@
 // expires members past their session timeout, admits joiners, and on any change bumps the generation
 // and recomputes the assignment, all through conditional writes on the group item.
 import type { Fetcher } from '../fetch/fetch.ts';
-import type { GroupsTable, GroupState, MemberState } from '../storage/groups-table.ts';
+import type { GroupState, MemberState, Strategy } from '../model/group.ts';
+import type { GroupsTable } from '../storage/groups-table.ts';
+import { RETRY, retrying } from '../storage/retry.ts';
+import { RetriableStorageError } from '../errors.ts';
 import type { TopicService } from '../topics/topics.ts';
-import { assign, type Strategy, type TopicPartitions } from './assignors.ts';
+import { assign, type TopicPartitions } from './assignors.ts';
 import { topicsMatching } from './patterns.ts';
 
 export interface Membership {
@@ -28,14 +31,8 @@ export interface JoinRequest {
   waitMs?: number;
 }
 
-const MAX_ATTEMPTS = 20;
 /** How often a process re-lists topics for a group with pattern subscriptions. */
 export const PATTERN_CHECK_MS = 5_000;
-
-/** Too many lost races in a row: reported like DynamoDB's own conflict, which the HTTP app maps to a retriable 500. */
-function coordinationConflict(): Error {
-  return Object.assign(new Error('group coordination kept losing races'), { name: 'TransactionConflict', $retryable: {}, $metadata: { httpStatusCode: 500 } });
-}
 
 /**
  * The session of a member runs from its last heartbeat or, when that heartbeat came with a long poll,
@@ -63,15 +60,14 @@ export function liveMembers(state: Pick<GroupState, 'members'>, now: number): st
  * to guard the offset write on (its version), or the state read when the group has live members.
  */
 export async function settleEmptyGroup(groups: GroupsTable, group: string): Promise<GroupState> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  return retrying(`settling group '${group}'`, async () => {
     const state = await groups.getGroup(group);
     const ids = Object.keys(state.members);
     if (ids.length === 0 || liveMembers(state, Date.now()).length > 0) return state;
     const next = { generation: state.generation + 1, strategy: state.strategy, members: {}, assignment: {} };
     if (await groups.replaceGroup(group, state, next, ids)) return { ...next, version: state.version + 1, exists: true };
-    await new Promise((r) => setTimeout(r, Math.random() * 20 * (attempt + 1)));
-  }
-  throw coordinationConflict();
+    return RETRY;
+  });
 }
 
 export class Coordinator {
@@ -85,7 +81,7 @@ export class Coordinator {
 
   /** Heartbeat, joining first when needed; returns the member's generation and partitions. */
   async heartbeat(req: JoinRequest): Promise<Membership> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    return retrying(`coordinating group '${req.group}'`, async () => {
       const state = await this.groups.getGroup(req.group, req.strategy);
       const now = Date.now();
       const pollingUntil = now + Math.max(0, req.waitMs ?? 0);
@@ -116,19 +112,23 @@ export class Coordinator {
           return { generation: state.generation, assignment: state.assignment[req.member] ?? [], joined: false };
         }
       }
-      await new Promise((r) => setTimeout(r, Math.random() * 20 * (attempt + 1)));
-    }
-    throw coordinationConflict();
+      return RETRY;
+    });
   }
 
   /** A member leaves: the others get its partitions in the next generation. */
   async leave(group: string, member: string): Promise<void> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const state = await this.groups.getGroup(group);
-      if (!state.members[member]) return;
-      const members = { ...state.members };
-      delete members[member];
-      if (await this.groups.replaceGroup(group, state, await this.rebalance(state, members), [])) return;
+    try {
+      await retrying(`leaving group '${group}'`, async () => {
+        const state = await this.groups.getGroup(group);
+        if (!state.members[member]) return;
+        const members = { ...state.members };
+        delete members[member];
+        return (await this.groups.replaceGroup(group, state, await this.rebalance(state, members), [])) ? undefined : RETRY;
+      });
+    } catch (e) {
+      // A member that cannot leave for lost races is removed when its session times out.
+      if (!(e instanceof RetriableStorageError)) throw e;
     }
   }
 

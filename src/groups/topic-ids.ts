@@ -3,7 +3,7 @@
 // make a consumer skip the new one's first records. Kafka removes a group's offsets of a deleted topic;
 // Floe stores the topic id with each offset and ignores one made against another id.
 import { TopicNotFoundError } from '../errors.ts';
-import type { CommittedOffset } from '../storage/groups-table.ts';
+import type { CommittedOffset } from '../model/group.ts';
 import type { TopicService } from '../topics/topics.ts';
 
 /**

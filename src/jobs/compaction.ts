@@ -16,9 +16,9 @@
 //   the new batches of each window, and a rerun converges.
 import { createHash } from 'node:crypto';
 import type { Engine } from '../engine/engine.ts';
-import { COMMIT_DEADLINE_MS } from '../produce/produce.ts';
+import { MERGE_MIN_AGE_MS } from '../model/lifetimes.ts';
 import { parsePartitionKey, partitionKey } from '../storage/keys.ts';
-import type { IndexEntry } from '../storage/log-table.ts';
+import type { IndexEntry } from '../model/partition.ts';
 import { topicSettings, type TopicSettings } from '../topics/configs.ts';
 import { readEntries, rewriteWindow, windows } from './rewrite.ts';
 import { emptySummary, type JobSummary } from './summary.ts';
@@ -70,7 +70,7 @@ async function compactPartition(engine: Engine, pk: string, settings: TopicSetti
   const { topicId, partition } = parsePartitionKey(pk);
   const head = await engine.log.getHead(topicId, partition);
   if (!head.exists) return;
-  const all = await engine.log.entriesBetween(pk, head.start, head.next);
+  const all = await engine.log.entriesBetween(pk, head.logStartOffset, head.highWatermark);
   s.examined.batches += all.length;
   const cleanable = all.slice(0, activeStart(all, settings, now));
   if (cleanable.length === 0) return;
@@ -124,8 +124,6 @@ async function compactPartition(engine: Engine, pk: string, settings: TopicSetti
   }
 }
 
-/** Batches appended more recently than this are not merged (longer than a produce may take to commit). */
-export const MERGE_MIN_AGE_MS = COMMIT_DEADLINE_MS;
 
 /**
  * Merging: runs of consecutive small batches (outside the active part) become one larger batch each,
@@ -136,7 +134,7 @@ async function mergePartition(engine: Engine, pk: string, settings: TopicSetting
   const { topicId, partition } = parsePartitionKey(pk);
   const head = await engine.log.getHead(topicId, partition);
   if (!head.exists) return;
-  const all = await engine.log.entriesBetween(pk, head.start, head.next);
+  const all = await engine.log.entriesBetween(pk, head.logStartOffset, head.highWatermark);
   if (!settings.cleanupPolicy.compact) s.examined.batches += all.length;
   // Merging needs no segment.ms, but leaves the last batch (still being read at the tail) and anything
   // appended within a commit deadline: a producer whose commit answer was lost looks for its own entry

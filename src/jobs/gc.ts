@@ -6,12 +6,11 @@
 // The grace period is longer than any fetch that may still read an object it found in the index, and
 // longer than the deadline after which a produce no longer commits an object it uploaded.
 import type { Engine } from '../engine/engine.ts';
-import { COMMIT_DEADLINE_MS } from '../produce/produce.ts';
+import { checkGcGrace, DEFAULT_GC_GRACE_MS } from '../model/lifetimes.ts';
 import { objectKeyTime } from '../storage/keys.ts';
 import { emptySummary, type JobSummary } from './summary.ts';
 import { mapBounded } from '../map-bounded.ts';
 
-export const DEFAULT_GC_GRACE_MS = 15 * 60 * 1000;
 /** Conditional record deletes in flight at once. */
 const RECORD_DELETES_AT_ONCE = 16;
 
@@ -24,7 +23,7 @@ export async function runGc(engine: Engine, options: GcOptions = {}): Promise<Jo
   const started = Date.now();
   const s = emptySummary('gc');
   const grace = options.graceMs ?? DEFAULT_GC_GRACE_MS;
-  if (grace <= COMMIT_DEADLINE_MS) throw new Error(`the GC grace period (${grace} ms) must be longer than the commit deadline (${COMMIT_DEADLINE_MS} ms)`);
+  checkGcGrace(grace);
   const now = options.now ?? Date.now();
 
   // Released objects: the objects first (a thousand per request), then their records, each on

@@ -2,16 +2,15 @@
 // retention.ms (by their max timestamp) or the partition stays at or over retention.bytes without them
 // (as Kafka deletes segments), advancing the log
 // start offset in the same transaction as the deletes. Also reclaims partitions of deleted topics.
-import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Engine } from '../engine/engine.ts';
-import { CLEANER_SORT_KEY, HEAD_SORT_KEY, parsePartitionKey, partitionKey } from '../storage/keys.ts';
-import type { IndexEntry } from '../storage/log-table.ts';
+import { Commit, sendCommit, TRANSACTION_MAX_ITEMS } from '../storage/commit.ts';
+import { parsePartitionKey, partitionKey } from '../storage/keys.ts';
+import type { IndexEntry } from '../model/partition.ts';
 import { topicSettings } from '../topics/configs.ts';
-import { emptySummary, isLostRace, type JobSummary } from './summary.ts';
+import { emptySummary, type JobSummary } from './summary.ts';
 
-/** Entries deleted per transaction: with the head and one refs update per object, within 100 items. */
-const CHUNK = 45;
+/** Entries deleted per transaction: with the head and at most one refs update per entry, one transaction's items. */
+const CHUNK = Math.floor((TRANSACTION_MAX_ITEMS - 1) / 2);
 
 export async function runRetention(engine: Engine, now = Date.now()): Promise<JobSummary> {
   const started = Date.now();
@@ -45,7 +44,7 @@ async function retainPartition(engine: Engine, pk: string, retentionMs: number, 
   for (let round = 0; round < 1000; round++) {
     const head = await engine.log.getHead(topicId, partition);
     if (!head.exists) return;
-    const entries = await engine.log.entriesFrom(pk, head.start, CHUNK + 1);
+    const entries = await engine.log.entriesFrom(pk, head.logStartOffset, CHUNK + 1);
     s.examined.batches += entries.length;
     const drop: IndexEntry[] = [];
     let bytes = head.bytes;
@@ -53,7 +52,7 @@ async function retainPartition(engine: Engine, pk: string, retentionMs: number, 
       const tooOld = retentionMs >= 0 && e.maxTimestamp < now - retentionMs;
       // As Kafka: a batch goes for size only while the log stays at least retention.bytes without it,
       // and never the newest batch (Kafka keeps the active segment).
-      const tooBig = retentionBytes >= 0 && bytes - e.length >= retentionBytes && e.lastOffset < head.next - 1;
+      const tooBig = retentionBytes >= 0 && bytes - e.length >= retentionBytes && e.lastOffset < head.highWatermark - 1;
       if (!(tooOld || tooBig || dropPartition)) break;
       drop.push(e);
       bytes -= e.length;
@@ -65,15 +64,12 @@ async function retainPartition(engine: Engine, pk: string, retentionMs: number, 
     const last = drop[drop.length - 1]!;
     const newStart = last.lastOffset + 1;
     const dropped = drop.reduce((n, e) => n + e.length, 0);
-    const items: TransactWriteItem[] = drop.map((e) => engine.log.entryDeleteParams(pk, e));
-    items.push(engine.log.headAdvanceStartParams(pk, head.start, newStart, dropped));
+    const commit = new Commit().addAll(drop.map((e) => engine.log.entryDeleteParams(pk, e)));
+    commit.add(engine.log.headAdvanceStartParams(pk, head.logStartOffset, newStart, dropped));
     const perObject = new Map<string, number>();
     for (const e of drop) perObject.set(e.objectKey, (perObject.get(e.objectKey) ?? 0) + 1);
-    for (const [key, n] of perObject) items.push(engine.objects.releaseRefsParams(key, n, Date.now()));
-    try {
-      await engine.clients.ddb.send(new TransactWriteCommand({ TransactItems: items as never }));
-    } catch (e) {
-      if (!isLostRace(e)) throw e;
+    for (const [key, n] of perObject) commit.add(engine.objects.releaseRefsParams(key, n, Date.now()));
+    if (!(await sendCommit(engine.clients, commit)).committed) {
       // Another retention run (or a produce touching the head) won: read again and carry on.
       s.conflicts++;
       continue;
@@ -87,12 +83,6 @@ async function retainPartition(engine: Engine, pk: string, retentionMs: number, 
 
 /** The last step of reclaiming a deleted topic's partition: its head and cleaner checkpoint. */
 async function deleteBookkeeping(engine: Engine, pk: string, s: JobSummary): Promise<void> {
-  try {
-    await engine.clients.ddb.send(
-      new TransactWriteCommand({ TransactItems: [engine.log.partitionItemDeleteParams(pk, HEAD_SORT_KEY), engine.log.partitionItemDeleteParams(pk, CLEANER_SORT_KEY)] as never }),
-    );
-  } catch (e) {
-    if (!isLostRace(e)) throw e;
-    s.conflicts++;
-  }
+  const commit = new Commit().addAll(engine.log.partitionBookkeepingDeleteParams(pk));
+  if (!(await sendCommit(engine.clients, commit)).committed) s.conflicts++;
 }

@@ -9,15 +9,13 @@
 //   4. one transaction: replace the first old entry of each new batch, delete the other old entries,
 //      each on condition it is still what we read; add the new object's references, release the old
 //      ones; adjust the head's byte count. Readers see the old batches or the new, never a mix.
-import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Engine } from '../engine/engine.ts';
+import { Commit, sendCommit, TRANSACTION_MAX_ITEMS, type CommitItem } from '../storage/commit.ts';
 import { decodeRecordBatch, encodeEmptyRecordBatch, encodeRecordBatch, setBaseOffset, type DecodedRecord } from '../log/index.ts';
-import { COMMIT_DEADLINE_MS } from '../produce/produce.ts';
+import { COMMIT_DEADLINE_MS } from '../model/lifetimes.ts';
 import { newObjectKey, objectKeyTime } from '../storage/keys.ts';
-import type { IndexEntry } from '../storage/log-table.ts';
+import type { IndexEntry } from '../model/partition.ts';
 import type { TopicSettings } from '../topics/configs.ts';
-import { isLostRace } from './summary.ts';
 
 export const WINDOW_ENTRIES = 40;
 export const WINDOW_BYTES = 32 * 1024 * 1024;
@@ -67,7 +65,7 @@ export async function rewriteWindow(
   entries: IndexEntry[],
   keep: (r: DecodedRecord, e: IndexEntry) => boolean,
   settings: TopicSettings,
-  extra: TransactWriteItem[] = [],
+  extra: CommitItem[] = [],
 ): Promise<RewriteResult> {
   const decoded = await readEntries(engine, entries);
   const maxBatch = Math.max(1024, Math.min(settings.maxMessageBytes, 8 * 1024 * 1024));
@@ -111,7 +109,7 @@ export async function rewriteWindow(
   const now = Date.now();
   const objectKey = newObjectKey();
   const parts: Buffer[] = [];
-  const items: TransactWriteItem[] = [];
+  const commit = new Commit();
   let position = 0;
   for (const { olds, kept } of spans) {
     const first = olds[0]!;
@@ -141,8 +139,8 @@ export async function rewriteWindow(
       producerEpoch: -1,
       baseSequence: -1,
     };
-    items.push(engine.log.entryReplaceParams(pk, first, entry));
-    for (const old of olds.slice(1)) items.push(engine.log.entryDeleteParams(pk, old));
+    commit.add(engine.log.entryReplaceParams(pk, first, entry));
+    for (const old of olds.slice(1)) commit.add(engine.log.entryDeleteParams(pk, old));
     parts.push(batch);
     position += batch.length;
   }
@@ -151,18 +149,13 @@ export async function rewriteWindow(
   await engine.bucket.put(objectKey, parts.length === 1 ? parts[0]! : Buffer.concat(parts, position));
   // Past the deadline the garbage collector may already treat the new object as an orphan.
   if (Date.now() - objectKeyTime(objectKey)! > COMMIT_DEADLINE_MS) return { ok: false, oldBatches: entries.length, newBatches: 0, oldBytes, newBytes: 0, removedRecords: 0 };
-  items.push(engine.objects.addRefsParams(objectKey, newBatches, position, now));
+  commit.add(engine.objects.addRefsParams(objectKey, newBatches, position, now));
   const perObject = new Map<string, number>();
   for (const e of entries) perObject.set(e.objectKey, (perObject.get(e.objectKey) ?? 0) + 1);
-  for (const [key, n] of perObject) items.push(engine.objects.releaseRefsParams(key, n, now));
-  items.push(engine.log.headBytesParams(pk, position - oldBytes));
-  items.push(...extra);
-  try {
-    await engine.clients.ddb.send(new TransactWriteCommand({ TransactItems: items as never }));
-  } catch (e) {
-    if (isLostRace(e)) return { ok: false, oldBatches: entries.length, newBatches: 0, oldBytes, newBytes: 0, removedRecords: 0 };
-    throw e;
-  }
+  for (const [key, n] of perObject) commit.add(engine.objects.releaseRefsParams(key, n, now));
+  commit.add(engine.log.headBytesParams(pk, position - oldBytes));
+  commit.addAll(extra);
+  if (!(await sendCommit(engine.clients, commit)).committed) return { ok: false, oldBatches: entries.length, newBatches: 0, oldBytes, newBytes: 0, removedRecords: 0 };
   return { ok: true, oldBatches: entries.length, newBatches, oldBytes, newBytes: position, removedRecords };
 }
 
@@ -175,7 +168,7 @@ export function windows(entries: IndexEntry[]): IndexEntry[][] {
   for (const e of entries) {
     // Items: one per old entry, one per old object released, plus the new object, head and checkpoint.
     const wouldObjects = objects.has(e.objectKey) ? objects.size : objects.size + 1;
-    if (current.length > 0 && (current.length + 1 > WINDOW_ENTRIES || bytes + e.length > WINDOW_BYTES || current.length + 1 + wouldObjects + 3 > 100)) {
+    if (current.length > 0 && (current.length + 1 > WINDOW_ENTRIES || bytes + e.length > WINDOW_BYTES || current.length + 1 + wouldObjects + 3 > TRANSACTION_MAX_ITEMS)) {
       out.push(current);
       current = [];
       bytes = 0;

@@ -21,11 +21,3 @@ export function emptySummary(job: string): JobSummary {
     ms: 0,
   };
 }
-
-/** Expected races (a concurrent job or produce changed what we read) cancel a transaction cleanly. */
-export function isLostRace(e: unknown): boolean {
-  const err = e as { name?: string; CancellationReasons?: Array<{ Code?: string }> };
-  if (err.name === 'ConditionalCheckFailedException') return true;
-  if (err.name !== 'TransactionCanceledException') return false;
-  return (err.CancellationReasons ?? []).some((r) => r.Code === 'ConditionalCheckFailed' || r.Code === 'TransactionConflict');
-}

@@ -1,7 +1,9 @@
 // One strongly consistent BatchGetItem over keys of several tables, answered in the order asked.
-// Unprocessed keys are retried with jittered backoff; more than 100 keys take several requests.
+// Unprocessed keys are retried under the one retry policy; more than 100 keys take several requests.
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
+import { RetriableStorageError } from '../errors.ts';
 import type { AwsClients } from './clients.ts';
+import { DEFAULT_RETRY, retryDelayMs, sleep } from './retry.ts';
 
 export interface TableKey {
   table: string;
@@ -19,7 +21,9 @@ export async function consistentBatchGet(clients: AwsClients, keys: TableKey[]):
   const names = new Map<string, string[]>();
   for (const k of keys) names.set(k.table, Object.keys(k.key).sort());
   let pending = keys.map((k) => ({ table: k.table, key: k.key as Record<string, unknown> }));
-  for (let attempt = 0; pending.length > 0; attempt++) {
+  // Requests that left keys unprocessed: only these count against the retry policy.
+  let throttled = 0;
+  while (pending.length > 0) {
     const chunk = pending.slice(0, MAX_KEYS);
     const rest = pending.slice(MAX_KEYS);
     const request: Record<string, { Keys: Array<Record<string, unknown>>; ConsistentRead: true }> = {};
@@ -31,8 +35,9 @@ export async function consistentBatchGet(clients: AwsClients, keys: TableKey[]):
     const unprocessed: typeof pending = [];
     for (const [table, u] of Object.entries(r.UnprocessedKeys ?? {})) for (const key of u.Keys ?? []) unprocessed.push({ table, key });
     if (unprocessed.length > 0) {
-      if (attempt >= 8) throw Object.assign(new Error('BatchGetItem kept leaving keys unprocessed'), { name: 'ProvisionedThroughputExceededException', $retryable: {} });
-      await new Promise((res) => setTimeout(res, Math.random() * 50 * 2 ** attempt));
+      // DynamoDB leaves keys unprocessed when the table's throughput is exceeded.
+      if (++throttled >= DEFAULT_RETRY.attempts) throw new RetriableStorageError(`BatchGetItem left ${unprocessed.length} keys unprocessed ${throttled} times`);
+      await sleep(retryDelayMs(throttled));
     }
     pending = [...unprocessed, ...rest];
   }

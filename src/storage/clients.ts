@@ -3,7 +3,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import type { FloeConfig } from '../config.ts';
+
+/** Where the clients point: the region, and emulator or LocalStack endpoints where set. */
+export interface ClientSettings {
+  region: string;
+  endpoints: { dynamodb: string | undefined; s3: string | undefined };
+}
 
 export interface AwsClients {
   ddb: DynamoDBDocumentClient;
@@ -13,7 +18,7 @@ export interface AwsClients {
 /** Credentials for emulators, which accept any; real AWS uses the default provider chain. */
 const EMULATOR_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
-export function createClients(config: Pick<FloeConfig, 'region' | 'endpoints'>, options: { maxAttempts?: number } = {}): AwsClients {
+export function createClients(config: ClientSettings, options: { maxAttempts?: number } = {}): AwsClients {
   // Floe does its own bounded retries where a retry is safe; the SDK's standard mode stays for the rest.
   // (Fault tests lower maxAttempts to 1, so that lost answers reach Floe's own retries.)
   const common = { region: config.region, maxAttempts: options.maxAttempts ?? 3 };

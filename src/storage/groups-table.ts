@@ -1,87 +1,25 @@
 // The groups table: per group id, the group item (generation, members, assignment), the consumer
 // instances, and the committed offsets. Every membership change is a conditional write on the group
 // item's version, so two coordinators can never both decide the next generation.
-import { ConditionalCheckFailedException, TransactionCanceledException, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { queryAll, scanAll } from './pages.ts';
-import type { Strategy } from '../groups/assignors.ts';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { CommittedOffset, GroupState, GroupSummary, InstanceState, Strategy } from '../model/group.ts';
+import { conditionally } from './aws-errors.ts';
 import { consistentBatchGet } from './batch-get.ts';
 import type { AwsClients } from './clients.ts';
+import { Commit, sendCommit, TRANSACTION_MAX_ITEMS, type CommitItem } from './commit.ts';
+import { queryAll, scanAll } from './pages.ts';
 import { GROUP_SORT_KEY, INSTANCE_PREFIX, instanceSortKey, OFFSET_PREFIX, offsetSortKey, parseTopicPartitionKey, topicPartitionKey } from './keys.ts';
 
-export interface MemberState {
-  topics: string[];
-  pattern: string | null;
-  /** When the member last heartbeated. */
-  heartbeat: number;
-  /**
-   * Until when the records call that carried the last heartbeat waits for data: a member blocked in a
-   * long poll is alive, so its session runs from here (absent in items written before it existed).
-   */
-  pollingUntil?: number;
-  sessionTimeoutMs: number;
-}
+/** How an offset commit is fenced: as a member of a generation, or as the group was when read (no members). */
+export type OffsetGuard = { kind: 'member'; member: string; generation: number } | { kind: 'unchanged'; group: GroupState };
 
-/** A group as the admin listing sees it: every group id that has a group item, an instance or an offset. */
-export interface GroupSummary {
-  group: string;
-  generation: number;
-  members: Record<string, MemberState>;
-}
+export type OffsetCommitResult =
+  | { complete: true; written: CommittedOffset[] }
+  /** The guard failed (or a race was lost) before every offset was written; `written` were. */
+  | { complete: false; written: CommittedOffset[]; reason: string };
 
-export interface GroupState {
-  generation: number;
-  version: number;
-  strategy: Strategy;
-  members: Record<string, MemberState>;
-  assignment: Record<string, Array<[string, number]>>;
-  exists: boolean;
-}
-
-export interface InstanceState {
-  group: string;
-  id: string;
-  format: 'binary' | 'json';
-  autoOffsetReset: 'earliest' | 'latest' | 'none';
-  autoCommit: boolean;
-  fetchMinBytes: number;
-  requestTimeoutMs: number;
-  strategy: Strategy;
-  createdAt: number;
-  lastUsed: number;
-  mode: 'none' | 'subscribe' | 'assign';
-  topics: string[];
-  pattern: string | null;
-  manual: Array<[string, number]>;
-  /** The generation the instance last saw, and what it owned then. */
-  generation: number;
-  owned: Array<[string, number]>;
-  /** "topic:partition" -> next offset to read. */
-  positions: Record<string, number>;
-  /** "topic:partition" -> position after the last record returned and not yet committed. */
-  pending: Record<string, number>;
-  /**
-   * topic -> the id of the topic the positions and pending offsets of that topic were read from: a topic
-   * deleted and re-created under the same name is a new log, where they do not apply.
-   */
-  topicIds: Record<string, string>;
-  /** Rotates the partition a records call starts from, so none starves another. */
-  turn: number;
-}
-
-export interface CommittedOffset {
-  topic: string;
-  /**
-   * The id of the topic the offset was committed against: it does not apply to a topic re-created under
-   * the same name since. Null in items written before offsets carried one.
-   */
-  topicId: string | null;
-  partition: number;
-  offset: number;
-  metadata: string | null;
-  generation: number;
-  time: number;
-}
+/** Offsets one transaction holds beside its guard. */
+export const OFFSETS_PER_TRANSACTION = TRANSACTION_MAX_ITEMS - 1;
 
 /** Consumer instances idle this long are destroyed, as in the REST Proxy. */
 export const INSTANCE_IDLE_MS = 5 * 60 * 1000;
@@ -156,8 +94,8 @@ export class GroupsTable {
         }
       });
     }
-    try {
-      await this.clients.ddb.send(
+    return conditionally(
+      this.clients.ddb.send(
         new PutCommand({
           TableName: this.table,
           Item: { g: group, s: GROUP_SORT_KEY, ...next, version: read.version + 1 },
@@ -165,12 +103,8 @@ export class GroupsTable {
           ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
           ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
         }),
-      );
-      return true;
-    } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   /**
@@ -178,8 +112,8 @@ export class GroupsTable {
    * member is gone or the group moved on since `read`.
    */
   async heartbeat(group: string, member: string, read: GroupState, now: number, pollingUntil: number): Promise<boolean> {
-    try {
-      await this.clients.ddb.send(
+    return conditionally(
+      this.clients.ddb.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { g: group, s: GROUP_SORT_KEY },
@@ -188,12 +122,8 @@ export class GroupsTable {
           ExpressionAttributeNames: { '#m': member },
           ExpressionAttributeValues: { ':now': now, ':until': pollingUntil, ':v': read.version },
         }),
-      );
-      return true;
-    } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   async getInstance(group: string, id: string): Promise<InstanceState | undefined> {
@@ -203,30 +133,22 @@ export class GroupsTable {
 
   /** Creates an instance; false when the name is taken. */
   async createInstance(state: InstanceState): Promise<boolean> {
-    try {
-      await this.clients.ddb.send(
+    return conditionally(
+      this.clients.ddb.send(
         new PutCommand({
           TableName: this.table,
           Item: this.instanceItem(state),
           ConditionExpression: 'attribute_not_exists(s)',
         }),
-      );
-      return true;
-    } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) return false;
-      throw e;
-    }
+      ),
+    );
   }
 
   /** Saves an instance; false when it was deleted meanwhile (it is not brought back). */
   async saveInstance(state: InstanceState): Promise<boolean> {
-    try {
-      await this.clients.ddb.send(new PutCommand({ TableName: this.table, Item: this.instanceItem(state), ConditionExpression: 'attribute_exists(s)' }));
-      return true;
-    } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) return false;
-      throw e;
-    }
+    return conditionally(
+      this.clients.ddb.send(new PutCommand({ TableName: this.table, Item: this.instanceItem(state), ConditionExpression: 'attribute_exists(s)' })),
+    );
   }
 
   async deleteInstance(group: string, id: string): Promise<void> {
@@ -301,34 +223,48 @@ export class GroupsTable {
   /**
    * Writes committed offsets, each transaction guarded by a condition on the group item: the fence that
    * keeps a zombie (a member the group has moved on from) from overwriting a new owner's progress.
-   * Every offset written carries the id of the topic it was made against. False when the guard failed
-   * and nothing was written.
+   * Every offset written carries the id of the topic it was made against.
+   *
+   * A commit of up to OFFSETS_PER_TRANSACTION offsets is one transaction: all or nothing. A larger one
+   * takes several, in order, each under the guard; when the guard fails part-way, the offsets of the
+   * transactions before stay written, and the result says exactly which.
    */
-  async commitOffsets(group: string, offsets: Array<CommittedOffset & { topicId: string }>, guard: { expression: string; names?: Record<string, string>; values?: Record<string, unknown> }): Promise<boolean> {
-    for (let i = 0; i < offsets.length; i += 99) {
-      const items: TransactWriteItem[] = [
-        {
-          ConditionCheck: {
-            TableName: this.table,
-            Key: { g: group, s: GROUP_SORT_KEY } as never,
-            ConditionExpression: guard.expression,
-            ...(guard.names ? { ExpressionAttributeNames: guard.names } : {}),
-            ...(guard.values ? { ExpressionAttributeValues: guard.values as never } : {}),
-          },
-        },
-        ...offsets.slice(i, i + 99).map(
-          (o): TransactWriteItem => ({
-            Put: { TableName: this.table, Item: { g: group, s: offsetSortKey(o.topic, o.partition), topicId: o.topicId, offset: o.offset, metadata: o.metadata, generation: o.generation, time: o.time } as never },
-          }),
-        ),
-      ];
-      try {
-        await this.clients.ddb.send(new TransactWriteCommand({ TransactItems: items as never }));
-      } catch (e) {
-        if (e instanceof TransactionCanceledException && e.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
-        throw e;
-      }
+  async commitOffsets(group: string, offsets: Array<CommittedOffset & { topicId: string }>, guard: OffsetGuard): Promise<OffsetCommitResult> {
+    const written: Array<CommittedOffset & { topicId: string }> = [];
+    for (let i = 0; i < offsets.length; i += OFFSETS_PER_TRANSACTION) {
+      const chunk = offsets.slice(i, i + OFFSETS_PER_TRANSACTION);
+      const commit = new Commit().add(this.guardParams(group, guard), 'fenced');
+      for (const o of chunk) commit.add(this.offsetPutParams(group, o));
+      const outcome = await sendCommit(this.clients, commit);
+      if (!outcome.committed) return { complete: false, written, reason: outcome.reason };
+      written.push(...chunk);
     }
-    return true;
+    return { complete: true, written };
+  }
+
+  private offsetPutParams(group: string, o: CommittedOffset & { topicId: string }): CommitItem {
+    return {
+      Put: { TableName: this.table, Item: { g: group, s: offsetSortKey(o.topic, o.partition), topicId: o.topicId, offset: o.offset, metadata: o.metadata, generation: o.generation, time: o.time } as never },
+    };
+  }
+
+  /** The condition on the group item that fences an offset commit. */
+  private guardParams(group: string, guard: OffsetGuard): CommitItem {
+    const check = { TableName: this.table, Key: { g: group, s: GROUP_SORT_KEY } as never };
+    if (guard.kind === 'member') {
+      // Still a member, of the generation whose assignment gave it these partitions.
+      return {
+        ConditionCheck: {
+          ...check,
+          ConditionExpression: 'generation = :g AND attribute_exists(members.#m)',
+          ExpressionAttributeNames: { '#m': guard.member },
+          ExpressionAttributeValues: { ':g': guard.generation } as never,
+        },
+      };
+    }
+    // From outside the group (an admin reset, a manually assigned consumer): nobody changed the group since it was read.
+    return guard.group.exists
+      ? { ConditionCheck: { ...check, ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': guard.group.version } as never } }
+      : { ConditionCheck: { ...check, ConditionExpression: 'attribute_not_exists(g)' } };
   }
 }

@@ -9,42 +9,8 @@ import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { AwsClients } from './clients.ts';
 import { CLEANER_SORT_KEY, HEAD_SORT_KEY, partitionKey } from './keys.ts';
 import { LOG_TIME_INDEX } from './schema.ts';
+import { EMPTY_HEAD, type IndexEntry, type PartitionHead } from '../model/partition.ts';
 
-export interface PartitionHead {
-  /** Next offset to assign: the high watermark (= log end offset). */
-  next: number;
-  /** Log start offset: the first offset retention has not removed. */
-  start: number;
-  /** Bytes of record batches in the log. */
-  bytes: number;
-  /** Largest record timestamp appended so far; index entries carry it so time lookups are a query. */
-  maxTs: number;
-  /** When the last batch was committed (ms). */
-  lastAppend: number;
-  /** False when no batch was ever committed: the head item does not exist yet. */
-  exists: boolean;
-}
-
-export const EMPTY_HEAD: PartitionHead = { next: 0, start: 0, bytes: 0, maxTs: -1, lastAppend: 0, exists: false };
-
-export interface IndexEntry {
-  baseOffset: number;
-  lastOffset: number;
-  recordCount: number;
-  objectKey: string;
-  position: number;
-  length: number;
-  firstTimestamp: number;
-  maxTimestamp: number;
-  /** Running maximum of maxTimestamp over the partition up to this batch: monotonic, so it can be indexed. */
-  timeIndex: number;
-  appendTime: number;
-  isControl: boolean;
-  isTransactional: boolean;
-  producerId: number;
-  producerEpoch: number;
-  baseSequence: number;
-}
 
 /** The stored item's attribute names, kept short: every fetch reads them. */
 interface EntryItem {
@@ -124,7 +90,7 @@ export function itemToEntry(item: Record<string, unknown>): IndexEntry {
 export function headFromItem(item: Record<string, unknown> | undefined): PartitionHead {
   if (!item) return { ...EMPTY_HEAD };
   const h = item as unknown as HeadItem;
-  return { next: h.next, start: h.start ?? 0, bytes: h.bytes ?? 0, maxTs: h.maxTs ?? -1, lastAppend: h.lastAppend ?? 0, exists: true };
+  return { highWatermark: h.next, logStartOffset: h.start ?? 0, bytes: h.bytes ?? 0, maxTimestamp: h.maxTs ?? -1, lastAppendTime: h.lastAppend ?? 0, exists: true };
 }
 
 export interface Appended {
@@ -154,16 +120,16 @@ export class LogTable {
    */
   headAppendParams(pk: string, old: PartitionHead, appended: Appended): TransactWriteItem {
     const values: Record<string, unknown> = {
-      ':next': old.next + appended.records,
+      ':next': old.highWatermark + appended.records,
       ':bytes': appended.bytes,
-      ':maxTs': Math.max(old.maxTs, appended.maxTimestamp),
+      ':maxTs': Math.max(old.maxTimestamp, appended.maxTimestamp),
       ':at': appended.appendTime,
       ':zero': 0,
     };
     let condition: string;
     if (old.exists) {
       condition = '#next = :old';
-      values[':old'] = old.next;
+      values[':old'] = old.highWatermark;
     } else {
       // First batch of the partition: nobody may have created the head in between.
       condition = 'attribute_not_exists(#next)';
@@ -197,6 +163,12 @@ export class LogTable {
       new GetCommand({ TableName: this.table, Key: { p: partitionKey(topicId, partition), o: HEAD_SORT_KEY }, ConsistentRead: true }),
     );
     return headFromItem(r.Item);
+  }
+
+  /** The index entry at exactly this base offset, from a consistent read. */
+  async getEntry(pk: string, baseOffset: number): Promise<IndexEntry | undefined> {
+    const r = await this.clients.ddb.send(new GetCommand({ TableName: this.table, Key: { p: pk, o: baseOffset }, ConsistentRead: true }));
+    return r.Item && r.Item.o !== HEAD_SORT_KEY ? itemToEntry(r.Item) : undefined;
   }
 
   /** Removes an index entry, on condition it is still the entry the job read (same object and place). */
@@ -278,9 +250,9 @@ export class LogTable {
     return items.map((item) => ({ pk: String(item.p), head: headFromItem(item) }));
   }
 
-  /** Deletes a partition's bookkeeping items (head, checkpoint), once its entries are gone. */
-  partitionItemDeleteParams(pk: string, sortKey: number): TransactWriteItem {
-    return { Delete: { TableName: this.table, Key: { p: pk, o: sortKey } as never } };
+  /** Deletes a partition's bookkeeping items (head, cleaner checkpoint), once its entries are gone. */
+  partitionBookkeepingDeleteParams(pk: string): TransactWriteItem[] {
+    return [HEAD_SORT_KEY, CLEANER_SORT_KEY].map((o) => ({ Delete: { TableName: this.table, Key: { p: pk, o } as never } }));
   }
 
   /** Key of a partition's head item, for reads batched with other tables'. */

@@ -1,19 +1,14 @@
 // The topics table: topic name -> id, partition count, configs.
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { scanAll } from './pages.ts';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { TopicConfigs, TopicItem } from '../model/topic.ts';
+import { conditionally, isConditionFailure, itemOfConditionFailure } from './aws-errors.ts';
 import type { AwsClients } from './clients.ts';
-import type { TopicConfigs } from '../topics/configs.ts';
+import { scanAll } from './pages.ts';
 
-export interface TopicItem {
-  topic: string;
-  id: string;
-  partitions: number;
-  configs: TopicConfigs;
-  createdAt: number;
-}
+/** What a conditional change of a topic found. */
+export type TopicChange = 'changed' | 'conflict' | 'gone';
 
 export class TopicsTable {
   constructor(
@@ -44,43 +39,59 @@ export class TopicsTable {
       );
       return { created: true, item };
     } catch (e) {
-      if (e instanceof ConditionalCheckFailedException && e.Item) {
-        return { created: false, item: unmarshallTopic(e.Item) };
-      }
+      const found = itemOfConditionFailure(e);
+      if (found) return { created: false, item: unmarshallTopic(found) };
       throw e;
     }
   }
 
   /** Deletes the topic if it still has the given id; false when it was already gone or replaced. */
-  async delete(topic: string, id: string): Promise<boolean> {
-    try {
-      await this.clients.ddb.send(
-        new DeleteCommand({ TableName: this.table, Key: { topic }, ConditionExpression: 'id = :id', ExpressionAttributeValues: { ':id': id } }),
-      );
-      return true;
-    } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) return false;
-      throw e;
-    }
+  delete(topic: string, id: string): Promise<boolean> {
+    return conditionally(
+      this.clients.ddb.send(new DeleteCommand({ TableName: this.table, Key: { topic }, ConditionExpression: 'id = :id', ExpressionAttributeValues: { ':id': id } })),
+    );
   }
 
-  /** Replaces the topic's configs, on condition it is still the same topic (id). */
-  async setConfigs(topic: string, id: string, configs: TopicConfigs): Promise<boolean> {
+  /**
+   * Replaces the configs of the topic as read (`read`: same id, same version), bumping the version: a
+   * writer that read an older version gets 'conflict' and must read again and merge its change anew.
+   * 'gone' when the topic was deleted or re-created under the name.
+   */
+  async setConfigs(read: TopicItem, configs: TopicConfigs): Promise<TopicChange> {
+    const version = read.version ?? 0;
     try {
       await this.clients.ddb.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: { topic },
-          UpdateExpression: 'SET configs = :c',
-          ConditionExpression: 'id = :id',
-          ExpressionAttributeValues: { ':c': configs, ':id': id },
+          Key: { topic: read.topic },
+          UpdateExpression: 'SET configs = :c, version = :next',
+          // Same topic (not one re-created under its name), unchanged since it was read.
+          ConditionExpression: version === 0 ? 'id = :id AND attribute_not_exists(version)' : 'id = :id AND version = :v',
+          ExpressionAttributeValues: { ':c': configs, ':id': read.id, ':next': version + 1, ...(version === 0 ? {} : { ':v': version }) },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return true;
+      return 'changed';
     } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) return false;
-      throw e;
+      if (!isConditionFailure(e)) throw e;
+      const found = itemOfConditionFailure(e);
+      return found && unmarshallTopic(found).id === read.id ? 'conflict' : 'gone';
     }
+  }
+
+  /**
+   * A commit's check that the topic is still the one it resolved (not deleted, not re-created under its
+   * name), so that nothing is appended to a log no topic names.
+   */
+  sameTopicCheckParams(topic: TopicItem): TransactWriteItem {
+    return {
+      ConditionCheck: {
+        TableName: this.table,
+        Key: { topic: topic.topic } as never,
+        ConditionExpression: 'id = :id',
+        ExpressionAttributeValues: { ':id': topic.id } as never,
+      },
+    };
   }
 }
 

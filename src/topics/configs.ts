@@ -1,5 +1,6 @@
 // Topic configurations, with Kafka's names, defaults and ranges. Values are kept as strings, as Kafka
 // keeps them, and parsed through this one table wherever a job or the produce path needs them.
+import type { TopicConfigs } from '../model/topic.ts';
 import { FloeError } from '../errors.ts';
 
 interface ConfigSpec {
@@ -44,7 +45,7 @@ export const TOPIC_CONFIGS: Record<string, ConfigSpec> = {
   'compression.type': { default: 'producer', doc: 'codec of stored batches: producer (as sent, uncompressed over HTTP), none or gzip', check: oneOf('producer', 'none', 'gzip', 'uncompressed') },
 };
 
-export type TopicConfigs = Record<string, string>;
+export type { TopicConfigs };
 
 /** Validates configs given at create or alter time; unknown names and bad values are 400 40002. */
 export function validateConfigs(configs: Record<string, unknown>): TopicConfigs {

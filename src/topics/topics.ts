@@ -1,7 +1,10 @@
 // Topic administration and the metadata cache the produce and fetch paths resolve topics through.
 import { FloeError, TopicNotFoundError } from '../errors.ts';
+import type { TopicItem } from '../model/topic.ts';
+import type { CommitItem } from '../storage/commit.ts';
 import { newTopicId } from '../storage/keys.ts';
-import type { TopicItem, TopicsTable } from '../storage/topics-table.ts';
+import { RETRY, retrying } from '../storage/retry.ts';
+import type { TopicsTable } from '../storage/topics-table.ts';
 import { validateConfigs, type TopicConfigs } from './configs.ts';
 import { validateTopicName } from './names.ts';
 
@@ -70,21 +73,30 @@ export class TopicService {
     this.cache.delete(name);
   }
 
-  /** Sets (or with null, resets to default) the given configs; the others keep their values. */
+  /**
+   * Sets (or with null, resets to default) the given configs; the others keep their values. Optimistic:
+   * the change is merged into the configs as read and written on condition nobody changed them since,
+   * else read and merged again, so concurrent alters of different configs all take effect.
+   */
   async alterConfigs(name: string, changes: Record<string, unknown>): Promise<Topic> {
-    for (let attempt = 0; attempt < 5; attempt++) {
+    const resets = Object.entries(changes).filter(([, v]) => v === null).map(([k]) => k);
+    const validated = validateConfigs(changes);
+    return retrying(`altering the configs of topic '${name}'`, async () => {
       const t = await this.describe(name);
-      const merged: TopicConfigs = { ...t.configs };
-      const resets = Object.entries(changes).filter(([, v]) => v === null).map(([k]) => k);
-      Object.assign(merged, validateConfigs(changes));
+      const merged: TopicConfigs = { ...t.configs, ...validated };
       for (const k of resets) delete merged[k];
-      if (await this.table.setConfigs(name, t.id, merged)) {
-        const updated = { ...t, configs: merged };
-        this.remember(updated);
-        return updated;
-      }
-    }
-    throw new TopicNotFoundError(name);
+      const outcome = await this.table.setConfigs(t, merged);
+      if (outcome === 'gone') throw new TopicNotFoundError(name);
+      if (outcome === 'conflict') return RETRY;
+      const updated = { ...t, configs: merged, version: (t.version ?? 0) + 1 };
+      this.remember(updated);
+      return updated;
+    });
+  }
+
+  /** The commit item that checks the topic is still the one resolved (see TopicsTable). */
+  sameTopicCheck(topic: Topic): CommitItem {
+    return this.table.sameTopicCheckParams(topic);
   }
 
   /**

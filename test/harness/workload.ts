@@ -6,7 +6,8 @@ import { createEngine, type Engine } from '../../src/engine/engine.ts';
 import { FloeError } from '../../src/errors.ts';
 import type { FloeConfig } from '../../src/config.ts';
 import { createClients } from '../../src/storage/clients.ts';
-import { MERGE_MIN_AGE_MS, runCompaction } from '../../src/jobs/compaction.ts';
+import { runCompaction } from '../../src/jobs/compaction.ts';
+import { MERGE_MIN_AGE_MS } from '../../src/model/lifetimes.ts';
 import { readEntries } from '../../src/jobs/rewrite.ts';
 import { partitionKey } from '../../src/storage/keys.ts';
 import { check, type CheckResult, type FinalRead, type Op } from './checker.ts';
@@ -190,16 +191,16 @@ export async function finalRead(engine: Engine, topic: string, partitions: numbe
   const t = await engine.topics.describe(topic);
   for (let p = 0; p < partitions; p++) {
     const head = await engine.log.getHead(t.id, p);
-    const entries = await engine.log.entriesBetween(partitionKey(t.id, p), head.start, head.next);
+    const entries = await engine.log.entriesBetween(partitionKey(t.id, p), head.logStartOffset, head.highWatermark);
     entries.forEach((e, i) => {
-      const expected = i === 0 ? head.start : entries[i - 1]!.lastOffset + 1;
+      const expected = i === 0 ? head.logStartOffset : entries[i - 1]!.lastOffset + 1;
       if (e.baseOffset !== expected) throw new Error(`index of ${topic}/${p} does not tile the log: entry at ${e.baseOffset}, expected ${expected}`);
     });
     const direct = (await readEntries(engine, entries)).flatMap((d) => d.records.map((r) => ({ offset: r.offset, value: r.value!.toString() })));
 
     const fetched: Array<{ offset: number; value: string }> = [];
-    let offset = head.start;
-    while (offset < head.next) {
+    let offset = head.logStartOffset;
+    while (offset < head.highWatermark) {
       const r = await engine.fetcher.fetch({ topic, partition: p, offset, maxBytes: 4 * 1024 * 1024 });
       for (const x of r.records) fetched.push({ offset: x.offset, value: x.value!.toString() });
       if (r.nextOffset <= offset) throw new Error(`final read made no progress at ${topic}/${p}@${offset}`);

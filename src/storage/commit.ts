@@ -1,0 +1,135 @@
+// The commit unit: every multi-item write Floe makes (produce, retention, rewrites, group offsets) is
+// one DynamoDB transaction assembled here from the table modules' builders. This is where the limits
+// of a transaction are kept, the client request token is derived, and a cancellation is decoded into
+// what it means for the writer. Building (Commit) is pure; sending (sendCommit) is the only I/O.
+import { createHash } from 'node:crypto';
+import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { FloeError, RetriableStorageError } from '../errors.ts';
+import { classifyAwsError, isAwsError, type CancellationReason } from './aws-errors.ts';
+import type { AwsClients } from './clients.ts';
+
+/** One item of a transaction, as the table modules' builders make them. */
+export type CommitItem = TransactWriteItem;
+
+/** Items one TransactWriteItems may hold. */
+export const TRANSACTION_MAX_ITEMS = 100;
+/** Bytes one TransactWriteItems may carry in all its items. */
+export const TRANSACTION_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * What a failed condition on an item means to the writer, most telling first: the topic was deleted
+ * (or re-created) under it; a fence refused it (a stale group generation); the thing it would create is
+ * there already; or another writer got there first and a re-read and retry may succeed.
+ */
+export type ConflictReason = 'topic-gone' | 'fenced' | 'exists' | 'lost-race';
+const PRECEDENCE: readonly ConflictReason[] = ['topic-gone', 'fenced', 'exists', 'lost-race'];
+
+export type CommitOutcome =
+  | { committed: true }
+  /** Nothing was written. `failed` holds the indexes of the items whose condition failed. */
+  | { committed: false; reason: ConflictReason; failed: number[]; reasons: CancellationReason[] };
+
+/** The transaction may or may not have been applied: the caller must find out before reporting either. */
+export class AmbiguousCommitError extends RetriableStorageError {
+  constructor(cause: unknown) {
+    super(`commit outcome unknown: ${(cause as Error)?.message ?? String(cause)}`, cause);
+    this.name = 'AmbiguousCommitError';
+  }
+}
+
+/** The items of one transaction, each with what its failed condition would mean. */
+export class Commit {
+  readonly items: TransactWriteItem[] = [];
+  private readonly meanings: ConflictReason[] = [];
+  private byteCount = 0;
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  get bytes(): number {
+    return this.byteCount;
+  }
+
+  /** Whether `count` more items of about `bytes` in all still fit. */
+  fits(count: number, bytes = 0): boolean {
+    return this.items.length + count <= TRANSACTION_MAX_ITEMS && this.byteCount + bytes <= TRANSACTION_MAX_BYTES;
+  }
+
+  /** Adds an item; a transaction over DynamoDB's limits is a bug of the caller's planning, so it throws. */
+  add(item: TransactWriteItem, onConditionFailed: ConflictReason = 'lost-race'): this {
+    const bytes = itemBytes(item);
+    if (!this.fits(1, bytes)) throw new Error(`a transaction holds at most ${TRANSACTION_MAX_ITEMS} items and ${TRANSACTION_MAX_BYTES} bytes`);
+    this.items.push(item);
+    this.meanings.push(onConditionFailed);
+    this.byteCount += bytes;
+    return this;
+  }
+
+  addAll(items: TransactWriteItem[], onConditionFailed: ConflictReason = 'lost-race'): this {
+    for (const item of items) this.add(item, onConditionFailed);
+    return this;
+  }
+
+  /** What the cancellation reasons say, by the meanings of the items that failed. */
+  decode(reasons: CancellationReason[]): CommitOutcome | undefined {
+    const failed = reasons.flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' ? [i] : []));
+    if (failed.length > 0) {
+      const meanings = new Set(failed.map((i) => this.meanings[i] ?? 'lost-race'));
+      const reason = PRECEDENCE.find((m) => meanings.has(m))!;
+      return { committed: false, reason, failed, reasons };
+    }
+    // Another transaction on the same items, or one item throttled: nothing applied, try again.
+    if (reasons.some((r) => r.Code === 'TransactionConflict' || /Throttl|ProvisionedThroughputExceeded/.test(r.Code ?? ''))) {
+      return { committed: false, reason: 'lost-race', failed: [], reasons };
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Same transaction, same token: the SDK's own retry of the very transaction (after a lost answer) is
+ * recognised by DynamoDB for 10 minutes and not applied twice. A transaction with other items gets
+ * another token (reusing one with other parameters is an IdempotentParameterMismatch), and the object
+ * key or offsets in its items make tokens of different requests differ.
+ */
+export function requestToken(items: TransactWriteItem[]): string {
+  return createHash('sha256').update(JSON.stringify(items)).digest('hex').slice(0, 36);
+}
+
+export interface SendOptions {
+  /** Send a client request token derived from the items (for writes whose answer may be lost). */
+  idempotent?: boolean;
+}
+
+/**
+ * Sends the commit. Conflicts are a value; an unknown outcome throws AmbiguousCommitError; a
+ * cancellation for another reason throws a FloeError; any other failure is thrown as it came.
+ */
+export async function sendCommit(clients: AwsClients, commit: Commit, options: SendOptions = {}): Promise<CommitOutcome> {
+  if (commit.size === 0) return { committed: true };
+  try {
+    await clients.ddb.send(
+      new TransactWriteCommand({
+        TransactItems: commit.items as never,
+        ...(options.idempotent ? { ClientRequestToken: requestToken(commit.items) } : {}),
+      }),
+    );
+    return { committed: true };
+  } catch (e) {
+    const c = classifyAwsError(e);
+    if (c.reasons) {
+      const outcome = commit.decode(c.reasons);
+      if (outcome) return outcome;
+      throw new FloeError('STORAGE', `commit refused: ${c.reasons.map((r) => r.Code).join(',')}`, { cause: e });
+    }
+    if (isAwsError(e) && c.ambiguous) throw new AmbiguousCommitError(e);
+    throw e;
+  }
+}
+
+function itemBytes(item: TransactWriteItem): number {
+  // Close enough to DynamoDB's own sizing (names + values) to keep a transaction under its limit.
+  return Buffer.byteLength(JSON.stringify(item));
+}
