@@ -11,7 +11,7 @@ import type { Topic, TopicService } from '../topics/topics.ts';
 import { validateTopicName } from '../topics/names.ts';
 import { STRATEGIES } from './assignors.ts';
 import type { Metrics } from '../metrics.ts';
-import { isLive, liveMembers, settleEmptyGroup, type Coordinator } from './coordinator.ts';
+import { isLive, liveMembers, settleEmptyGroup, type GroupCoordinator } from './coordinator.ts';
 import { compileTopicPattern, topicsMatching } from './patterns.ts';
 import { currentOffsets, currentTopicIds } from './topic-ids.ts';
 
@@ -49,7 +49,7 @@ export function validateGroupId(group: string): string {
 export class Consumers {
   constructor(
     private readonly groups: GroupsTable,
-    private readonly coordinator: Coordinator,
+    private readonly coordinator: GroupCoordinator,
     private readonly topics: TopicService,
     private readonly fetcher: Fetcher,
     private readonly options: ConsumerOptions,
