@@ -3,7 +3,7 @@ import type { Context, Hono } from 'hono';
 import type { IncomingMessage } from 'node:http';
 import type { Engine } from '../engine/engine.ts';
 import { FloeError } from '../errors.ts';
-import { parseStrategy, type InstanceConfig } from '../groups/consumers.ts';
+import { parseStrategy, type InstanceConfig } from '../groups/consumer-instances.ts';
 import type { ResetTarget } from '../groups/admin.ts';
 import { bytesToEmbedded } from './embedded.ts';
 import { BINARY_V2, JSON_V2, negotiate, negotiateMetadata, readJson, reply, requireJsonBody } from './media.ts';

@@ -13,8 +13,8 @@ import { ProducersTable } from '../storage/producers-table.ts';
 import { TopicsTable } from '../storage/topics-table.ts';
 import { TopicService } from '../topics/topics.ts';
 import { GroupAdmin } from '../groups/admin.ts';
-import { Consumers } from '../groups/consumers.ts';
-import { Coordinator } from '../groups/coordinator.ts';
+import { ConsumerManager } from '../groups/consumer-manager.ts';
+import { GroupCoordinator } from '../groups/coordinator.ts';
 import { GroupsTable } from '../storage/groups-table.ts';
 
 export interface Engine {
@@ -26,7 +26,7 @@ export interface Engine {
   log: LogTable;
   objects: ObjectsTable;
   bucket: DataBucket;
-  consumers: Consumers;
+  consumers: ConsumerManager;
   groupAdmin: GroupAdmin;
   /** Work started for acks=0 produces, so a server can let it finish before it stops. */
   background: Set<Promise<unknown>>;
@@ -46,8 +46,8 @@ export function createEngine(config: FloeConfig, clients: AwsClients, options: {
   const producer = new LogAppender({ clients, topics, log, objects, bucket, producers, metrics, onCommit: (id, p) => notifier.notify(id, p) });
   const fetcher = new Fetcher({ topics, log, bucket, notifier, cacheBytes: config.fetchCacheBytes, maxWaitMs: config.maxFetchWaitMs, maxBytes: config.maxFetchBytes });
   const groups = new GroupsTable(clients, config.tables.groups);
-  const coordinator = new Coordinator(groups, topics, fetcher);
-  const consumers = new Consumers(groups, coordinator, topics, fetcher, { sessionTimeoutMs: config.groupSessionTimeoutMs, maxWaitMs: config.maxFetchWaitMs, maxBytes: config.maxFetchBytes, metrics });
+  const coordinator = new GroupCoordinator(groups, topics, fetcher);
+  const consumers = new ConsumerManager(groups, coordinator, topics, fetcher, { sessionTimeoutMs: config.groupSessionTimeoutMs, maxWaitMs: config.maxFetchWaitMs, maxBytes: config.maxFetchBytes, metrics });
   const groupAdmin = new GroupAdmin(groups, topics, fetcher);
   return { config, clients, topics, producer, fetcher, log, objects, bucket, consumers, groupAdmin, background: new Set() };
 }

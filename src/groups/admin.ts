@@ -4,7 +4,7 @@ import type { Fetcher } from '../fetch/fetch.ts';
 import type { GroupsTable } from '../storage/groups-table.ts';
 import type { TopicService } from '../topics/topics.ts';
 import { liveMembers, settleEmptyGroup } from './coordinator.ts';
-import { validateGroupId } from './consumers.ts';
+import { validateGroupId } from './consumer-instances.ts';
 import { refusedCommit } from './offset-commits.ts';
 import { currentOffsets } from './topic-ids.ts';
 

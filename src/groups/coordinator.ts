@@ -70,7 +70,7 @@ export async function settleEmptyGroup(groups: GroupsTable, group: string): Prom
   });
 }
 
-export class Coordinator {
+export class GroupCoordinator {
   private readonly patternChecks = new Map<string, number>();
 
   constructor(
