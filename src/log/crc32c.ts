@@ -26,12 +26,14 @@ export type Crc32cFunction = (buf: Uint8Array, start: number, end: number, previ
 /** Shorter inputs stay in JavaScript (measured crossover of both the addon and WebAssembly). */
 const LONG_INPUT = 256;
 
-const REQUESTED = parseRequested(process.env.FLOE_CRC32C);
+/** What FLOE_CRC32C may say; src/config.ts refuses anything else at start-up. */
+export const CRC32C_CHOICES = ['native', 'wasm'] as const;
 
-function parseRequested(value: string | undefined): 'auto' | 'native' | 'wasm' {
+function requested(): 'auto' | (typeof CRC32C_CHOICES)[number] {
+  const value = process.env.FLOE_CRC32C;
   if (value === undefined || value === '') return 'auto';
   if (value === 'native' || value === 'wasm') return value;
-  // A typo must not quietly pick an implementation: this fails when the module loads, at cold start.
+  // Programs that load no configuration (the benchmark) get here: a typo must not pick for them.
   throw new Error(`FLOE_CRC32C must be native or wasm (or unset), got ${JSON.stringify(value)}`);
 }
 
@@ -131,11 +133,13 @@ export function nativeCrc32c(): Crc32cFunction | Error {
 
 let long: { name: Crc32cImplementation; checksum: Crc32cFunction } | undefined;
 
+/** Made at the first long checksum, so that a process's configuration is checked before it. */
 function chooseLong(): { name: Crc32cImplementation; checksum: Crc32cFunction } {
-  if (REQUESTED !== 'wasm') {
+  const choice = requested();
+  if (choice !== 'wasm') {
     const checksum = nativeCrc32c();
     if (typeof checksum === 'function') return { name: 'native', checksum };
-    if (REQUESTED === 'native') throw new Error(`FLOE_CRC32C=native, but @node-rs/crc32 cannot be loaded: ${checksum.message}`, { cause: checksum });
+    if (choice === 'native') throw new Error(`FLOE_CRC32C=native, but @node-rs/crc32 cannot be loaded: ${checksum.message}`, { cause: checksum });
   }
   if (wasm === undefined) wasm = loadWasm();
   return wasm === null ? { name: 'js', checksum: crc32cJs } : { name: 'wasm', checksum: crc32cWasm };
