@@ -1,6 +1,7 @@
 // `npm run bench` (full) and `npm run bench -- --quick` (under two minutes): Floe's produce and fetch
 // against the floor that S3 and DynamoDB set, measured in the same run on the same emulators, the
 // codec against kafkajs, and the AWS calls per operation turned into dollars per GB.
+// `npm run bench -- --codec` runs the codec part alone (no emulators), for work on the codec or CRC.
 // Prints a table, then one JSON object per line, the last one the summary.
 import { randomBytes } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -18,6 +19,7 @@ import { costPerGb, PRICES } from './prices.ts';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const QUICK = process.argv.includes('--quick');
+const CODEC_ONLY = process.argv.includes('--codec');
 const RECORD = randomBytes(1024);
 const lines: Array<Record<string, unknown>> = [];
 const table: string[][] = [];
@@ -176,6 +178,21 @@ async function codec(): Promise<{ encode: number; decode: number }> {
   return { encode: rows.floeEncode! / rows.kafkajsEncode!, decode: rows.floeDecode! / rows.kafkajsDecode! };
 }
 
+/** The codec figures alone: they need no storage, so no emulators are started. */
+async function codecOnly(): Promise<void> {
+  const wall = Date.now();
+  const ratios = await codec();
+  const summary = {
+    encode_vs_kafkajs: Math.round(ratios.encode * 100) / 100,
+    decode_vs_kafkajs: Math.round(ratios.decode * 100) / 100,
+  };
+  console.log(`Floe benchmark (codec only, ${QUICK ? 'quick' : 'full'})`);
+  for (const row of table) console.log(row.slice(0, 4).map((c, i) => c.padEnd([20, 22, 24, 12][i]!)).join(' '));
+  console.log(`wall time ${Math.round((Date.now() - wall) / 1000)} s`);
+  for (const l of lines) console.log(JSON.stringify(l));
+  console.log(JSON.stringify(summary));
+}
+
 async function main(): Promise<void> {
   const wall = Date.now();
   const run = randomBytes(4).toString('hex');
@@ -327,4 +344,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await (CODEC_ONLY ? codecOnly() : main());

@@ -1,6 +1,6 @@
 // The one place that holds Floe's Lambda defaults: Node.js 24 on arm64, ESM bundles with source maps
-// built by the local esbuild (no Docker), an explicit log group with a retention, Powertools settings,
-// X-Ray active tracing only when asked for.
+// built by the local esbuild (no Docker), the WebAssembly CRC-32C, an explicit log group with a
+// retention, Powertools settings, X-Ray active tracing only when asked for.
 import { Validations, type Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -59,6 +59,11 @@ export class FloeFunction extends Construct {
       environment: {
         ...props.environment,
         NODE_OPTIONS: '--enable-source-maps',
+        // The bundles carry no native CRC-32C: npm installs only the build machine's binary of
+        // @node-rs/crc32, and fetching the arm64 one at synth time would need the registry, where
+        // synth is otherwise offline. Stating the fallback makes every function run the same code
+        // as the bundle test does, rather than whatever a failed require() leaves.
+        FLOE_CRC32C: 'wasm',
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: 'Floe',
         POWERTOOLS_LOG_LEVEL: 'INFO',

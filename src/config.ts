@@ -1,6 +1,7 @@
 // Configuration is read and validated once, at start-up (or Lambda cold start). A bad value fails
 // loudly there rather than on the first request that happens to use it.
 import { z } from 'zod';
+import { CRC32C_CHOICES } from './log/crc32c.ts';
 import { DEFAULT_GC_GRACE_MS, MIN_GC_GRACE_MS } from './model/lifetimes.ts';
 import { tableNamesFromPrefix, type TableNames } from './storage/schema.ts';
 
@@ -56,6 +57,9 @@ const schema = z.object({
   FLOE_FETCH_CACHE_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
   FLOE_GC_GRACE_MS: z.coerce.number().int().min(MIN_GC_GRACE_MS).default(DEFAULT_GC_GRACE_MS),
   FLOE_GROUP_SESSION_TIMEOUT_MS: z.coerce.number().int().min(100).max(30 * 60 * 1000).default(10_000),
+  // Only checked here: the log module reads it itself at its first long checksum, which may come
+  // before any configuration is loaded (and in programs that load none).
+  FLOE_CRC32C: z.enum(CRC32C_CHOICES).optional(),
 });
 
 export class ConfigError extends Error {}

@@ -178,6 +178,28 @@ describe('record batch v2', () => {
     );
   });
 
+  it('reads every header key right when records repeat, reorder or vary their keys (property)', () => {
+    // Keys of equal length that differ in one byte, a prefix of another, multi-byte UTF-8, invalid UTF-8:
+    // the decoder reuses a key string only for the very same bytes.
+    const keys = ['h', 'g', 'hh', 'trace-id', 'trace-ic', 'trace', 'é', 'ü', '', '\uFFFD'];
+    const headerArb = fc.record({ key: fc.constantFrom(...keys), value: fc.option(fc.uint8Array({ maxLength: 8 }), { nil: null }) });
+    const recordArb = fc.record({ key: fc.constant(null), value: fc.uint8Array({ maxLength: 8 }), headers: fc.array(headerArb, { maxLength: 5 }), timestamp: fc.constant(1) });
+    fc.assert(
+      fc.property(fc.array(recordArb, { minLength: 1, maxLength: 20 }), (records) => {
+        const batch = decodeRecordBatch(encodeRecordBatch(records));
+        expect(batch.records.map((r) => r.headers.map((h) => h.key))).toEqual(records.map((r) => r.headers.map((h) => h.key)));
+      }),
+      { numRuns: 300 },
+    );
+    // Invalid UTF-8 decodes to U+FFFD each time, whether the string is reused or not.
+    const bytes = encodeRecordBatch([0, 1].map(() => ({ key: null, value: null, headers: [{ key: 'x', value: null }], timestamp: 1 })));
+    const at = bytes.lastIndexOf(0x78); // the second record's key 'x'
+    bytes[at] = 0xff;
+    bytes[bytes.indexOf(0x78)] = 0xff;
+    bytes.writeUInt32BE(crc32c(bytes, 21), 17);
+    expect(decodeRecordBatch(bytes).records.map((r) => r.headers[0]!.key)).toEqual(['\uFFFD', '\uFFFD']);
+  });
+
   it('keeps explicit offset deltas for compacted batches', () => {
     const bytes = encodeRecordBatch(
       [

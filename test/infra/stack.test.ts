@@ -179,6 +179,8 @@ describe('functions', () => {
       expect(f.Properties.Architectures).toEqual(['arm64']);
       expect(Object.keys(f.Properties.Environment.Variables)).toEqual(expect.arrayContaining(['FLOE_TOPICS_TABLE', 'FLOE_LOG_TABLE', 'FLOE_OBJECTS_TABLE', 'FLOE_PRODUCERS_TABLE', 'FLOE_GROUPS_TABLE', 'FLOE_BUCKET', 'POWERTOOLS_SERVICE_NAME']));
       expect(f.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON' });
+      // The bundles carry no arm64 build of the native CRC-32C addon: each function says so.
+      expect(f.Properties.Environment.Variables.FLOE_CRC32C).toBe('wasm');
     }
   });
 
