@@ -7,7 +7,7 @@ import autocannon from 'autocannon';
 import { prng } from '../harness/faults.ts';
 import { startLocalServer, type LocalServer } from '../support/local-server.ts';
 import { AckLedger, recordValue } from './ledger.ts';
-import { KINDS, LoadTally, type ErrorAnswer, type Kind, type KindFigures } from './tally.ts';
+import { KINDS, LoadTally, type ErrorAnswer, type Kind, type KindFigures, type ServerFailure } from './tally.ts';
 
 export interface LoadOptions {
   connections: number;
@@ -67,6 +67,11 @@ export interface LoadSummary {
   timeouts: number;
   connection_errors: number;
   errors: ErrorAnswer[];
+  /**
+   * Failed requests in the server's own log up to the end of the read-back (only when the run started
+   * the server): also those whose client had timed out, counted above as timeouts with no error seen.
+   */
+  server_logged_failures: ServerFailure[];
   records_acknowledged: number;
   records_lost: number;
   records_mismatched: number;
@@ -120,6 +125,15 @@ async function readBack(base: string, topic: string, partition: number, ledger: 
     for (const r of records) ledger.observe(partition, r.offset, r.value);
     offset = records[records.length - 1]!.offset + 1;
   }
+}
+
+/** Which kind of load request a logged path belongs to; setup and read-back calls are 'other'. */
+function kindOfPath(method: unknown, path: unknown): Kind | 'other' {
+  if (typeof path !== 'string') return 'other';
+  if (method === 'POST' && /^\/topics\/[^/]+$/.test(path)) return 'produce';
+  if (method === 'GET' && /^\/topics\/[^/]+\/partitions\/\d+\/records$/.test(path)) return 'fetch';
+  if (method === 'GET' && /^\/consumers\/[^/]+\/instances\/[^/]+\/records$/.test(path)) return 'consume';
+  return 'other';
 }
 
 function pickKind(random: () => number, shares: Record<Kind, number>): Kind {
@@ -212,16 +226,19 @@ export async function loadRun(options: LoadOptions): Promise<LoadSummary> {
   const o: Run = { ...options, topic: options.topic ?? 'load', group: options.group ?? 'load-group' };
   const log = o.log ?? (() => undefined);
   let server: LocalServer | undefined;
+  const tally = new LoadTally();
   try {
     if (o.target === undefined) {
       log('load: starting the server');
-      server = await startLocalServer({ signal: o.signal });
+      server = await startLocalServer({
+        signal: o.signal,
+        onError: (e) => tally.serverFailure(kindOfPath(e.method, e.path), String(e.code ?? 'unknown'), String(e.error ?? e.msg ?? '')),
+      });
     }
     const base = server?.url ?? o.target!;
     const instances = await setUp(base, o);
     log(`load: topic ${o.topic} (${o.partitions} partitions), group ${o.group} (${instances.length} instances); ${o.connections} connections for ${o.seconds} s`);
     const ledger = new AckLedger(o.recordBytes);
-    const tally = new LoadTally();
     const result = await runAutocannon(base, o, instances, ledger, tally);
 
     log(`load: done; reading back ${ledger.size} acknowledged records`);
@@ -254,6 +271,7 @@ export async function loadRun(options: LoadOptions): Promise<LoadSummary> {
       timeouts: result.timeouts,
       connection_errors: connectionErrors,
       errors: tally.errorAnswers(),
+      server_logged_failures: tally.serverFailures(),
       records_acknowledged: check.acknowledged,
       records_lost: check.lost,
       records_mismatched: check.mismatched,

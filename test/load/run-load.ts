@@ -85,6 +85,9 @@ function print(s: LoadSummary): void {
   console.log(`${'all'.padEnd(8)}${pad(s.requests, 10)}${pad(s.requests_per_s, 9)}${pad(s.latency_p50_ms, 9)}${pad(s.latency_p99_ms, 9)}${pad(s['2xx'], 8)}${pad(s['4xx'], 7)}${pad(s['5xx'], 7)}`);
   console.log(`non-4xx errors: ${s.non_4xx_errors} (5xx ${s['5xx']}, timeouts ${s.timeouts}, connection errors ${s.connection_errors})`);
   for (const e of s.errors.slice(0, 10)) console.log(`  ${e.count} x ${e.kind} ${e.status} ${e.error_code ?? '-'}: ${e.message}`);
+  const logged = s.server_logged_failures.reduce((n, f) => n + f.count, 0);
+  if (logged > 0) console.log(`the server logged ${logged} failed requests (with those whose client had timed out):`);
+  for (const f of s.server_logged_failures.slice(0, 10)) console.log(`  ${f.count} x ${f.kind} ${f.code}: ${f.error}`);
   console.log(`records acknowledged ${s.records_acknowledged}, lost ${s.records_lost}, mismatched ${s.records_mismatched}, offsets acknowledged twice ${s.offsets_acknowledged_twice}; in the log unacknowledged ${s.records_unacknowledged_in_log}`);
   for (const e of s.examples) console.log(`  ${e}`);
   console.log(s.ok ? 'load run passed' : 'load run FAILED');

@@ -18,6 +18,15 @@ export interface KindFigures {
   unanswered: number;
 }
 
+/** A failed request as the server logged it, answered or not (its client may have timed out first). */
+export interface ServerFailure {
+  kind: Kind | 'other';
+  code: string;
+  count: number;
+  /** The first error seen for this kind and code. */
+  error: string;
+}
+
 export interface ErrorAnswer {
   kind: Kind;
   status: number;
@@ -48,6 +57,7 @@ class KindTally {
 export class LoadTally {
   private readonly kinds = new Map<Kind, KindTally>(KINDS.map((k) => [k, new KindTally()]));
   private readonly errors = new Map<string, ErrorAnswer>();
+  private readonly logged = new Map<string, ServerFailure>();
 
   sent(kind: Kind): void {
     this.kind(kind).sent++;
@@ -97,6 +107,17 @@ export class LoadTally {
 
   errorAnswers(): ErrorAnswer[] {
     return [...this.errors.values()].sort((a, b) => b.count - a.count);
+  }
+
+  serverFailure(kind: Kind | 'other', code: string, error: string): void {
+    const key = `${kind} ${code}`;
+    const f = this.logged.get(key);
+    if (f) f.count++;
+    else this.logged.set(key, { kind, code, count: 1, error: error.slice(0, 300) });
+  }
+
+  serverFailures(): ServerFailure[] {
+    return [...this.logged.values()].sort((a, b) => b.count - a.count);
   }
 
   private kind(kind: Kind): KindTally {

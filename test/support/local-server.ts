@@ -43,7 +43,15 @@ function killNow(child: ChildProcess, dataDir: string): void {
   rmSync(dataDir, { recursive: true, force: true });
 }
 
-export async function startLocalServer(options: { env?: Record<string, string>; startTimeoutMs?: number; signal?: AbortSignal } = {}): Promise<LocalServer> {
+export interface LocalServerOptions {
+  env?: Record<string, string>;
+  startTimeoutMs?: number;
+  signal?: AbortSignal;
+  /** Each JSON line the server logs at level error (one per failed request), parsed. */
+  onError?: (entry: Record<string, unknown>) => void;
+}
+
+export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'floe-load-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -68,6 +76,21 @@ export async function startLocalServer(options: { env?: Record<string, string>; 
   const keep = (d: Buffer) => (output = (output + d.toString()).slice(-OUTPUT_TAIL));
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  let partial = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    if (!options.onError) return;
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      if (!line.startsWith('{')) continue;
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        if (entry.level === 'error') options.onError(entry);
+      } catch {
+        // not one of the server's JSON log lines
+      }
+    }
+  });
   const guard = () => killNow(child, dataDir);
   process.once('exit', guard);
 
