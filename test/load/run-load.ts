@@ -42,15 +42,17 @@ if (shares.produce + shares.fetch + shares.consume <= 0) {
   process.exit(2);
 }
 const seconds = number('seconds', values.seconds, 1, 3600);
+const connections = number('connections', values.connections, 1, 2000);
 const options = {
   ...d,
-  connections: number('connections', values.connections, 1, 2000),
+  connections,
   seconds,
   partitions: number('partitions', values.partitions, 1, 256),
   shares,
   consumers: number('consumers', values.consumers, 1, 64),
   timeoutSeconds: number('timeout', values.timeout, 1, 600),
-  ...(values['max-requests'] !== undefined ? { maxRequests: number('max-requests', values['max-requests'], 1, 100_000_000) } : {}),
+  // autocannon splits the cap between the connections, and a connection whose share is 0 has no cap at all.
+  ...(values['max-requests'] !== undefined ? { maxRequests: number('max-requests', values['max-requests'], connections, 100_000_000) } : {}),
   seed: number('seed', values.seed, 0, 2 ** 31),
 };
 
