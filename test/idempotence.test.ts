@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countCalls } from '../src/storage/call-counter.ts';
+import { countCalls } from './support/call-counter.ts';
 import { randomTopic } from './support/env.ts';
 import { b64, testApp } from './support/engine.ts';
 

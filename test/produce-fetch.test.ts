@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
-import { countCalls } from '../src/storage/call-counter.ts';
+import { countCalls } from './support/call-counter.ts';
 import { randomTopic } from './support/env.ts';
 import { b64, BINARY, JSON_V2, testApp, V2 } from './support/engine.ts';
 
