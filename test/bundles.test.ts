@@ -10,7 +10,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../infra/app.ts';
 import { REPO_ROOT } from '../infra/floe-function.ts';
-import { FUNCTIONS } from '../infra/functions.ts';
+import { FUNCTIONS } from '../src/manifest.ts';
 import { isolatedEngine } from './support/engine.ts';
 import { randomTopic } from './support/env.ts';
 

@@ -4,7 +4,7 @@
 // same list the CDK stack builds its routes and role policies from). A call outside a function's
 // grants would be an AccessDenied in a real account; a grant no call uses is access to take away.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DDB_ACTIONS, FUNCTIONS, routeOf, S3_ACTIONS, tableActions, type FunctionSpec } from '../infra/functions.ts';
+import { DDB_ACTIONS, FUNCTIONS, routeOf, S3_ACTIONS, tableActions, type FunctionSpec } from '../src/manifest.ts';
 import { createApp } from '../src/api/app.ts';
 import { createEngine, type Engine } from '../src/engine/engine.ts';
 import { createClients } from '../src/storage/clients.ts';

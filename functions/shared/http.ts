@@ -2,7 +2,7 @@
 // container, then every invocation goes through the same Hono app the local server runs.
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { handle } from 'hono/aws-lambda';
-import { routeOf, type FunctionSpec } from '../../infra/functions.ts';
+import { routeOf, type FunctionSpec } from '../../src/manifest.ts';
 import { createApp, errorBody } from '../../src/api/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createEngine } from '../../src/engine/engine.ts';
