@@ -3,7 +3,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { handle } from 'hono/aws-lambda';
 import { routeOf, type FunctionSpec } from '../../src/manifest.ts';
-import { createApp, errorBody } from '../../src/api/app.ts';
+import { createApp } from '../../src/api/app.ts';
+import { errorBody } from '../../src/api/http-errors.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createEngine } from '../../src/engine/engine.ts';
 import { FloeError } from '../../src/errors.ts';

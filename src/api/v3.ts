@@ -5,12 +5,12 @@ import { FloeError } from '../errors.ts';
 import { MAX_TIMESTAMP_MS, type ProduceRecord } from '../produce/produce.ts';
 import { effectiveConfigs, TOPIC_CONFIGS } from '../topics/configs.ts';
 import type { Topic } from '../topics/topics.ts';
-import type { AppOptions } from './app.ts';
-import { toFloeError } from './app.ts';
+import { runProduce } from './acks.ts';
 import { decodeBase64, jsonToBytes } from './embedded.ts';
+import { toFloeError } from './http-errors.ts';
 import { readBody, readJson, requireJsonBody } from './media.ts';
+import type { AppOptions } from './options.ts';
 import { acksQuery, topicParam } from './params.ts';
-import { runProduce } from './v2-topics.ts';
 
 /** Floe is one logical cluster; its id is fixed so v3 URLs stay stable. */
 export const CLUSTER_ID = 'floe';
