@@ -52,6 +52,7 @@ function event(base: APIGatewayProxyEventV2, method: string, path: string, opts:
 let produce: Handler;
 let fetch: Handler;
 let admin: Handler;
+let consumers: Handler;
 
 beforeAll(async () => {
   // The entries read their configuration at cold start, from the environment, as in Lambda.
@@ -59,6 +60,7 @@ beforeAll(async () => {
   produce = (await import('../functions/produce.ts')).handler as unknown as Handler;
   fetch = (await import('../functions/fetch.ts')).handler as unknown as Handler;
   admin = (await import('../functions/admin.ts')).handler as unknown as Handler;
+  consumers = (await import('../functions/consumers.ts')).handler as unknown as Handler;
 });
 
 describe('Lambda entries', () => {
@@ -107,6 +109,30 @@ describe('Lambda entries', () => {
     const head = (await admin(event(baseEvent, 'HEAD', `/topics/${topic}/partitions/0/records`, { query: 'offset=0' }), context)) as { statusCode: number; body: string };
     expect([head.statusCode, JSON.parse(head.body).error_code]).toEqual([405, 405]);
     expect(((await admin(event(baseEvent, 'HEAD', '/topics'), context)) as { statusCode: number }).statusCode).toBe(200);
+  });
+
+  it('reads committed offsets with a GET that carries a body, as the REST Proxy sends it', async () => {
+    const topic = randomTopic('lambdaget');
+    const group = randomTopic('lambdagroup');
+    const base = `/consumers/${group}/instances/c1`;
+    const send = async (method: string, path: string, opts: { query?: string; body?: unknown; base64?: boolean; accept?: string } = {}) => {
+      const headers = { ...(opts.body !== undefined ? { 'content-type': 'application/vnd.kafka.v2+json' } : {}), ...(opts.accept ? { accept: opts.accept } : {}) };
+      const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+      const r = (await consumers(event(baseEvent, method, path, { query: opts.query, headers, body, base64: opts.base64 }), context)) as { statusCode: number; body: string };
+      return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined };
+    };
+    const produced = (await produce(event(baseEvent, 'POST', `/topics/${topic}`, { body: JSON.stringify({ records: [{ value: b64('a') }, { value: b64('b') }] }), headers: { 'content-type': BINARY } }), context)) as { statusCode: number };
+    expect(produced.statusCode).toBe(200);
+    expect((await send('POST', `/consumers/${group}`, { body: { name: 'c1', format: 'binary', 'auto.offset.reset': 'earliest' } })).status).toBe(200);
+    expect((await send('POST', `${base}/subscription`, { body: { topics: [topic] } })).status).toBe(204);
+    expect((await send('GET', `${base}/records`, { query: 'timeout=1000', accept: BINARY })).body).toHaveLength(2);
+    expect((await send('POST', `${base}/offsets`, { body: { offsets: [{ topic, partition: 0, offset: 0 }] } })).status).toBe(200);
+    const wanted = { partitions: [{ topic, partition: 0 }] };
+    // Function URLs may hand the body over base64-encoded; API Gateway sends text.
+    for (const base64 of [false, true]) {
+      const committed = await send('GET', `${base}/offsets`, { body: wanted, base64 });
+      expect(committed).toEqual({ status: 200, body: { offsets: [{ topic, partition: 0, offset: 1, metadata: '' }] } });
+    }
   });
 
   it('finishes an acks=0 write before the function returns, without reporting offsets', async () => {

@@ -15,8 +15,8 @@ export function createApp(engine: Engine, options: AppOptions = {}): Hono {
   app.get('/', (c) => c.json({}));
   v2TopicRoutes(app, engine, options);
   v3Routes(app, engine, options);
-  nativeRoutes(app, engine);
-  consumerRoutes(app, engine);
+  nativeRoutes(app, engine, options);
+  consumerRoutes(app, engine, options);
   app.notFound((c) => notFound(app, c));
   app.onError((err, c) => errorResponse(c, err));
   return app;

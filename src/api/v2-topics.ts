@@ -6,8 +6,9 @@ import type { ProduceRecord } from '../produce/produce.ts';
 import { effectiveConfigs } from '../topics/configs.ts';
 import type { Topic } from '../topics/topics.ts';
 import { runProduce } from './acks.ts';
+import { requestBodies } from './body.ts';
 import { bytesToEmbedded, embeddedToBytes } from './embedded.ts';
-import { negotiateMetadata, produceFormat, readJson, recordsFormat, reply, type EmbeddedFormat } from './media.ts';
+import { negotiateMetadata, produceFormat, recordsFormat, reply, type EmbeddedFormat } from './media.ts';
 import type { AppOptions } from './options.ts';
 import { acksQuery, intQuery, partitionParam, topicParam } from './params.ts';
 
@@ -27,6 +28,7 @@ function topicMetadata(t: Topic) {
 }
 
 export function v2TopicRoutes(app: Hono, engine: Engine, options: AppOptions): void {
+  const bodies = requestBodies(options.readBody);
   app.get('/topics', async (c) => {
     const type = negotiateMetadata(c);
     return reply(c, type, (await engine.topics.list()).map((t) => t.topic));
@@ -67,7 +69,7 @@ export function v2TopicRoutes(app: Hono, engine: Engine, options: AppOptions): v
     const format = produceFormat(c);
     const type = negotiateMetadata(c);
     const acks = acksQuery(c.req.query('acks'));
-    const body = await readJson(c, engine.config.maxRequestBytes);
+    const body = await bodies.json(c, engine.config.maxRequestBytes);
     const records = parseV2Records(body, format, partition);
     const result = await runProduce(engine, options, name, records, acks, partition);
     if (result && result.transactions > 1) c.header('floe-transactions', String(result.transactions));

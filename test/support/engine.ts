@@ -1,6 +1,7 @@
 import { createApp } from '../../src/api/app.ts';
 import { createEngine, type Engine } from '../../src/engine/engine.ts';
 import { testClients, testConfig } from './env.ts';
+import { readInProcessBody } from './http.ts';
 
 /** An engine on the test run's tables and bucket, with optional setting overrides. */
 export function testEngine(overrides: Record<string, string> = {}): Engine {
@@ -11,7 +12,7 @@ export function testEngine(overrides: Record<string, string> = {}): Engine {
 /** The HTTP app over a test engine, called in-process with app.request(). */
 export function testApp(overrides: Record<string, string> = {}) {
   const engine = testEngine(overrides);
-  return { engine, app: createApp(engine) };
+  return { engine, app: createApp(engine, { readBody: readInProcessBody }) };
 }
 
 export const BINARY = 'application/vnd.kafka.binary.v2+json';
