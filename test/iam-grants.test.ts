@@ -15,7 +15,7 @@ import { DATA_PREFIX } from '../src/storage/keys.ts';
 import { LOG_TIME_INDEX, type TableName } from '../src/storage/schema.ts';
 import { b64, BINARY, isolatedEngine, JSON_V2, V2 } from './support/engine.ts';
 import { randomTopic } from './support/env.ts';
-import { readInProcessBody, type InProcessEnv } from './support/http.ts';
+import { appClient, readInProcessBody, type HttpClient, type Reply } from './support/http.ts';
 
 /** One AWS call as IAM sees it: the action, and the table (with index) or object key it touches. */
 interface Call {
@@ -98,7 +98,7 @@ const used = (calls: Call[]) => calls.map((c) => (c.action.startsWith('dynamodb:
 
 let config: Engine['config'];
 /** One engine per function, as in the cloud: caches are per function, so each makes its own calls. */
-const engines = new Map<string, { engine: Engine; app: ReturnType<typeof createApp> }>();
+const engines = new Map<string, { engine: Engine; api: HttpClient }>();
 const calls: Call[] = [];
 /** Per function: every call its routes or its job made, all checked. */
 const usedBy = new Map<string, Set<string>>();
@@ -109,26 +109,19 @@ function functionEngine(entry: string) {
   if (!e) {
     const engine = createEngine(config, createClients(config));
     record(engine, calls);
-    e = { engine, app: createApp(engine, { awaitUnacknowledgedWrites: true, readBody: readInProcessBody }) };
+    e = { engine, api: appClient(createApp(engine, { awaitUnacknowledgedWrites: true, readBody: readInProcessBody }), { type: V2 }) };
     engines.set(entry, e);
   }
   return e;
 }
 
 /** Sends one request as API Gateway would route it, and checks its calls against that function's grants. */
-async function send(method: string, path: string, opts: { body?: unknown; type?: string; accept?: string } = {}): Promise<Response> {
+async function send(method: string, path: string, opts: { body?: unknown; type?: string; accept?: string } = {}): Promise<Reply> {
   const spec = routeOf(method, path.split('?')[0]!);
   expect(spec, `${method} ${path} reaches a function`).toBeDefined();
-  const { engine, app } = functionEngine(spec!.entry);
+  const { engine, api } = functionEngine(spec!.entry);
   calls.length = 0;
-  const headers: Record<string, string> = { accept: opts.accept ?? '*/*' };
-  if (opts.body !== undefined) headers['content-type'] = opts.type ?? V2;
-  const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-  // A GET with a body (the REST Proxy's committed offsets) cannot be a Request's: it goes in the env.
-  const res =
-    method === 'GET' && body !== undefined
-      ? await app.request(path, { method, headers }, { body } satisfies InProcessEnv)
-      : await app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const res = await api.request(method, path, opts.body, { accept: opts.accept ?? '*/*', ...(opts.type !== undefined ? { type: opts.type } : {}) });
   await Promise.all(engine.background);
   check(spec!, `${method} ${path}`);
   return res;
@@ -163,11 +156,10 @@ function loseNextCommitResponse(engine: Engine): void {
   );
 }
 
-async function ok(res: Promise<Response>, status = 200): Promise<unknown> {
+async function ok(res: Promise<Reply>, status = 200): Promise<unknown> {
   const r = await res;
-  const text = await r.text();
-  expect(r.status, text).toBe(status);
-  return text ? JSON.parse(text) : undefined;
+  expect(r.status, r.text).toBe(status);
+  return r.body;
 }
 
 beforeAll(async () => {

@@ -1,5 +1,5 @@
-// The app behind a real Node HTTP server on a free loopback port, for what app.request() cannot send
-// (the REST Proxy's GET with a body).
+// The app behind a real Node HTTP server on a free loopback port, served as the local runtime serves
+// it: requests go through the Node adapter, a GET's body through Node's own request.
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../../src/api/app.ts';
 import type { Engine } from '../../src/engine/engine.ts';
