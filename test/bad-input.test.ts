@@ -10,13 +10,14 @@ async function endOffset(topic: string): Promise<number> {
   return (await api.get(`/topics/${topic}/partitions/0/offsets`)).body.end_offset;
 }
 
-describe('bad input gets a 4xx with an error code, and writes nothing', () => {
+/** A topic of its own for each test: one partition holding one record. */
+async function topicWithARecord(): Promise<string> {
   const topic = randomTopic('bad');
+  expect((await api.post(`/topics/${topic}`, { records: [{ value: b64('ok') }] })).status).toBe(200);
+  return topic;
+}
 
-  it('setup: a topic with one record', async () => {
-    expect((await api.post(`/topics/${topic}`, { records: [{ value: b64('ok') }] })).status).toBe(200);
-  });
-
+describe('bad input gets a 4xx with an error code, and writes nothing', () => {
   it.each([
     ['invalid JSON', '{"records": [', BINARY, 400, 400],
     ['invalid base64', JSON.stringify({ records: [{ value: b64('ok') }, { value: '***' }] }), BINARY, 400, 40002],
@@ -29,12 +30,13 @@ describe('bad input gets a 4xx with an error code, and writes nothing', () => {
     ['a schema-registry format', JSON.stringify({ records: [{ value: 'x' }] }), 'application/vnd.kafka.avro.v2+json', 415, 415],
     ['JSON nested 5,000 deep', `{"records":[{"value":${'['.repeat(5000)}${']'.repeat(5000)}}]}`, JSON_V2, 422, 422],
   ])('%s', async (_what, body, type, status, code) => {
-    const before = await endOffset(topic);
+    const topic = await topicWithARecord();
+    expect(await endOffset(topic)).toBe(1);
     const r = await api.post(`/topics/${topic}`, body, { type });
     expect(r.status).toBe(status);
     expect(r.body.error_code).toBe(code);
     expect(typeof r.body.message).toBe('string');
-    expect(await endOffset(topic)).toBe(before);
+    expect(await endOffset(topic)).toBe(1);
   });
 
   it.each(['..%2Fx', '%2E%2E%2Fx', 'a%20b', 'x'.repeat(250), '%C3%A9t%C3%A9'])('refuses the topic name %j with 40002', async (name) => {
@@ -46,6 +48,7 @@ describe('bad input gets a 4xx with an error code, and writes nothing', () => {
   });
 
   it('refuses a request body over the size limit with 413', async () => {
+    const topic = await topicWithARecord();
     const { api: small } = testApp({ FLOE_MAX_REQUEST_BYTES: '2048' });
     const r = await small.post(`/topics/${topic}`, { records: [{ value: b64('x'.repeat(4000)) }] }, { type: BINARY });
     expect(r.status).toBe(413);
@@ -53,29 +56,31 @@ describe('bad input gets a 4xx with an error code, and writes nothing', () => {
   });
 
   it.each([
-    ['a negative offset', `/topics/${topic}/partitions/0/records?offset=-1`, 400, 40002],
-    ['a non-numeric offset', `/topics/${topic}/partitions/0/records?offset=abc`, 400, 40002],
-    ['no offset', `/topics/${topic}/partitions/0/records`, 400, 40002],
-    ['a negative partition', `/topics/${topic}/partitions/-1/records?offset=0`, 404, 40402],
-    ['a missing partition', `/topics/${topic}/partitions/9/records?offset=0`, 404, 40402],
-    ['a missing topic', `/topics/${randomTopic('none')}/partitions/0/records?offset=0`, 404, 40401],
-    ['a bad timeout', `/topics/${topic}/partitions/0/records?offset=0&timeout=-5`, 400, 40002],
-    ['a missing topic (metadata)', `/topics/${randomTopic('none')}`, 404, 40401],
-    ['a bad native isolation level', `/floe/v1/topics/${topic}/partitions/0/records?offset=0&isolation_level=dirty`, 400, 40002],
-    ['an unknown path', '/nope', 404, 404],
+    ['a negative offset', (t: string) => `/topics/${t}/partitions/0/records?offset=-1`, 400, 40002],
+    ['a non-numeric offset', (t: string) => `/topics/${t}/partitions/0/records?offset=abc`, 400, 40002],
+    ['no offset', (t: string) => `/topics/${t}/partitions/0/records`, 400, 40002],
+    ['a negative partition', (t: string) => `/topics/${t}/partitions/-1/records?offset=0`, 404, 40402],
+    ['a missing partition', (t: string) => `/topics/${t}/partitions/9/records?offset=0`, 404, 40402],
+    ['a missing topic', () => `/topics/${randomTopic('none')}/partitions/0/records?offset=0`, 404, 40401],
+    ['a bad timeout', (t: string) => `/topics/${t}/partitions/0/records?offset=0&timeout=-5`, 400, 40002],
+    ['a missing topic (metadata)', () => `/topics/${randomTopic('none')}`, 404, 40401],
+    ['a bad native isolation level', (t: string) => `/floe/v1/topics/${t}/partitions/0/records?offset=0&isolation_level=dirty`, 400, 40002],
+    ['an unknown path', () => '/nope', 404, 404],
   ])('answers %s with its code', async (_what, path, status, code) => {
-    const r = await api.get(path);
+    const r = await api.get(path(await topicWithARecord()));
     expect(r.status).toBe(status);
     expect(r.body.error_code).toBe(code);
   });
 
   it('answers 406 when Accept allows nothing the resource can send', async () => {
+    const topic = await topicWithARecord();
     const r = await api.get(`/topics/${topic}/partitions/0/records?offset=0`, { accept: 'text/html' });
     expect(r.status).toBe(406);
     expect(r.body.error_code).toBe(406);
   });
 
   it.each(['abc', '-1', '1.5', '99999999999'])('answers 40402 naming the partition %j that is not a partition number', async (p) => {
+    const topic = await topicWithARecord();
     for (const path of [`/topics/${topic}/partitions/${p}`, `/topics/${topic}/partitions/${p}/offsets`, `/topics/${topic}/partitions/${p}/records?offset=0`]) {
       const r = await api.get(path);
       expect(r.status).toBe(404);
@@ -85,20 +90,23 @@ describe('bad input gets a 4xx with an error code, and writes nothing', () => {
   });
 
   it('answers errors in the REST Proxy media type to clients that ask for it, else in plain JSON', async () => {
-    const kafka = await api.get('/topics/no-such-topic', { accept: 'application/vnd.kafka.v2+json' });
+    const missing = randomTopic('none');
+    const kafka = await api.get(`/topics/${missing}`, { accept: 'application/vnd.kafka.v2+json' });
     expect([kafka.status, kafka.headers.get('content-type')]).toEqual([404, 'application/vnd.kafka.v2+json']);
     expect(kafka.body.error_code).toBe(40401);
-    const plain = await api.get('/topics/no-such-topic');
+    const plain = await api.get(`/topics/${missing}`);
     expect([plain.status, plain.headers.get('content-type')]).toEqual([404, 'application/json']);
   });
 
   it('answers 405 for a known path with the wrong method', async () => {
+    const topic = await topicWithARecord();
     const r = await api.delete(`/topics/${topic}/partitions/0/offsets`);
     expect(r.status).toBe(405);
     expect(r.body.error_code).toBe(405);
   });
 
   it('refuses bad acks', async () => {
+    const topic = await topicWithARecord();
     const r = await api.post(`/topics/${topic}?acks=2`, { records: [{ value: b64('x') }] });
     expect(r.status).toBe(400);
     expect(r.body.error_code).toBe(40002);
@@ -145,16 +153,19 @@ describe('v3 topic administration', () => {
     expect((await api.get(`/topics/${topic}/partitions/0/offsets`)).body).toEqual({ beginning_offset: 0, end_offset: 0 });
   });
 
+  // Each with a name no topic has, so that only what is wrong with the request can refuse it.
   it.each([
-    ['an unknown config', { topic_name: 'ok-name', configs: [{ name: 'no.such', value: '1' }] }],
-    ['a bad config value', { topic_name: 'ok-name', configs: [{ name: 'retention.ms', value: 'soon' }] }],
-    ['a bad cleanup policy', { topic_name: 'ok-name', configs: [{ name: 'cleanup.policy', value: 'shred' }] }],
-    ['zero partitions', { topic_name: 'ok-name', partitions_count: 0 }],
-    ['a bad topic name', { topic_name: '../x' }],
+    ['an unknown config', (name: string) => ({ topic_name: name, configs: [{ name: 'no.such', value: '1' }] })],
+    ['a bad config value', (name: string) => ({ topic_name: name, configs: [{ name: 'retention.ms', value: 'soon' }] })],
+    ['a bad cleanup policy', (name: string) => ({ topic_name: name, configs: [{ name: 'cleanup.policy', value: 'shred' }] })],
+    ['zero partitions', (name: string) => ({ topic_name: name, partitions_count: 0 })],
+    ['a bad topic name', () => ({ topic_name: '../x' })],
   ])('refuses %s with 40002', async (_what, body) => {
-    const r = await api.post(`${v3}/topics`, body, json);
+    const name = randomTopic('refused');
+    const r = await api.post(`${v3}/topics`, body(name), json);
     expect(r.status).toBe(400);
     expect(r.body.error_code).toBe(40002);
+    expect((await api.get(`${v3}/topics/${name}`)).status).toBe(404);
   });
 
   it('answers 404 for an unknown cluster id', async () => {
