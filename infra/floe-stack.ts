@@ -20,11 +20,9 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { DATA_PREFIX } from '../src/storage/keys.ts';
+import { FUNCTIONS, S3_ACTIONS, tableActions } from '../src/manifest.ts';
 import { KEYS, LOG_TIME_INDEX, TTL_ATTRIBUTE, type TableName } from '../src/storage/schema.ts';
 import { FloeFunction } from './floe-function.ts';
-import { FUNCTIONS, S3_ACTIONS, tableActions } from './functions.ts';
-
-export { FUNCTIONS } from './functions.ts';
 
 /** IAM (SigV4) authorization, or a JWT authorizer, which API Gateway requires to name an issuer and an audience. */
 export type FloeAuth = { mode: 'iam' } | { mode: 'jwt'; issuer: string; audience: string[] };

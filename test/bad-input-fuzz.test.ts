@@ -5,6 +5,7 @@ import { createEngine } from '../src/engine/engine.ts';
 import { ensureStorage } from '../src/storage/setup.ts';
 import { fuzz, KNOWN_CONSUMER } from './harness/fuzz.ts';
 import { randomTopic, testClients, testConfig } from './support/env.ts';
+import { appClient } from './support/http.ts';
 import { b64, BINARY, V2 } from './support/engine.ts';
 
 /** 400 in `npm test`; `npm run test:fuzz` asks for 10,000, which gets the time it needs. */
@@ -19,12 +20,13 @@ describe('generated bad input', () => {
     const engine = createEngine(config, clients);
     const app = createApp(engine);
     const topic = randomTopic('fuzzed');
-    await app.request('/v3/clusters/floe/topics', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ topic_name: topic, partitions_count: 3 }) });
-    await app.request(`/topics/${topic}`, { method: 'POST', headers: { 'content-type': BINARY }, body: JSON.stringify({ records: [{ value: b64('a') }, { key: b64('k'), value: b64('b') }] }) });
+    const api = appClient(app);
+    await api.post('/v3/clusters/floe/topics', { topic_name: topic, partitions_count: 3 });
+    await api.post(`/topics/${topic}`, { records: [{ value: b64('a') }, { key: b64('k'), value: b64('b') }] }, { type: BINARY });
     const { group, instance } = KNOWN_CONSUMER;
-    await app.request(`/consumers/${group}`, { method: 'POST', headers: { 'content-type': V2 }, body: JSON.stringify({ name: instance, format: 'binary', 'auto.offset.reset': 'earliest' }) });
-    await app.request(`/consumers/${group}/instances/${instance}/subscription`, { method: 'POST', headers: { 'content-type': V2 }, body: JSON.stringify({ topics: [topic] }) });
-    await app.request(`/consumers/${group}/instances/${instance}/records`, { headers: { accept: BINARY } });
+    await api.post(`/consumers/${group}`, { name: instance, format: 'binary', 'auto.offset.reset': 'earliest' }, { type: V2 });
+    await api.post(`/consumers/${group}/instances/${instance}/subscription`, { topics: [topic] }, { type: V2 });
+    await api.get(`/consumers/${group}/instances/${instance}/records`, { accept: BINARY });
     const out = await fuzz(app, engine, topic, RUNS, Number(process.env.FLOE_FUZZ_SEED ?? 1));
     console.log(JSON.stringify(out.statuses));
     expect(out.fiveHundreds).toEqual([]);

@@ -6,15 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../infra/app.ts';
 import { REPO_ROOT } from '../infra/floe-function.ts';
-import { FUNCTIONS } from '../infra/functions.ts';
+import { FUNCTIONS } from '../src/manifest.ts';
 import { isolatedEngine } from './support/engine.ts';
 import { randomTopic } from './support/env.ts';
+import { lambdaClient, type LambdaHttpHandler } from './support/http.ts';
 
-type HttpHandler = (event: APIGatewayProxyEventV2, context: unknown) => Promise<APIGatewayProxyStructuredResultV2>;
 type JobHandler = (event: unknown) => Promise<{ job: string; removed: { batches: number } }>;
 
 // Inside the repository, so the bundles find the AWS SDK in node_modules as the Lambda runtime provides it.
@@ -59,30 +58,6 @@ async function handler<T>(entry: string): Promise<T> {
   return (await import(pathToFileURL(file!).href)).handler as T;
 }
 
-function httpEvent(method: string, path: string, opts: { query?: string; body?: string; headers?: Record<string, string> } = {}): APIGatewayProxyEventV2 {
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: opts.query ?? '',
-    headers: { host: 'abc123.execute-api.us-east-1.amazonaws.com', ...(opts.headers ?? {}) },
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'abc123',
-      domainName: 'abc123.execute-api.us-east-1.amazonaws.com',
-      domainPrefix: 'abc123',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '203.0.113.7', userAgent: 'curl/8.5.0' },
-      requestId: randomBytes(8).toString('hex'),
-      routeKey: '$default',
-      stage: '$default',
-      time: '25/Nov/2026:10:00:00 +0000',
-      timeEpoch: Date.now(),
-    },
-    isBase64Encoded: false,
-    ...(opts.body !== undefined ? { body: opts.body } : {}),
-  };
-}
-
 describe('the deployed bundles', () => {
   it('bundles every function as one self-contained ESM file', () => {
     expect([...bundles.keys()].sort()).toEqual(FUNCTIONS.map((f) => f.entry).sort());
@@ -98,47 +73,40 @@ describe('the deployed bundles', () => {
 
   it('checksums long batches with the WebAssembly CRC-32C the functions are set to use', async () => {
     const topic = randomTopic('bundlecrc');
-    const admin = await handler<HttpHandler>('admin');
-    const json = { 'content-type': 'application/json' };
-    expect((await admin(httpEvent('POST', '/v3/clusters/floe/topics', { headers: json, body: JSON.stringify({ topic_name: topic, partitions_count: 1 }) }), {})).statusCode).toBe(201);
+    const admin = lambdaClient(await handler<LambdaHttpHandler>('admin'));
+    expect((await admin.post('/v3/clusters/floe/topics', { topic_name: topic, partitions_count: 1 })).status).toBe(201);
     // Batches of 256 bytes and more go to the long-input implementation on both write and read.
     const value = randomBytes(3000).toString('base64');
-    const produce = await handler<HttpHandler>('produce');
-    const binary = { 'content-type': 'application/vnd.kafka.binary.v2+json' };
-    const produced = await produce(httpEvent('POST', `/topics/${topic}`, { headers: binary, body: JSON.stringify({ records: [{ value }, { value }] }) }), {});
-    expect(produced.statusCode).toBe(200);
-    const fetch = await handler<HttpHandler>('fetch');
-    const read = await fetch(httpEvent('GET', `/topics/${topic}/partitions/0/records`, { query: 'offset=0', headers: { accept: 'application/vnd.kafka.binary.v2+json' } }), {});
-    expect(read.statusCode).toBe(200);
-    expect((JSON.parse(read.body!) as Array<{ value: string }>).map((r) => r.value)).toEqual([value, value]);
+    const produce = lambdaClient(await handler<LambdaHttpHandler>('produce'));
+    expect((await produce.post(`/topics/${topic}`, { records: [{ value }, { value }] }, { type: 'application/vnd.kafka.binary.v2+json' })).status).toBe(200);
+    const fetch = lambdaClient(await handler<LambdaHttpHandler>('fetch'));
+    const read = await fetch.get(`/topics/${topic}/partitions/0/records?offset=0`, { accept: 'application/vnd.kafka.binary.v2+json' });
+    expect(read.status).toBe(200);
+    expect((read.body as Array<{ value: string }>).map((r) => r.value)).toEqual([value, value]);
   });
 
   it('produce, fetch and admin bundles serve the API against the real stores', async () => {
     const topic = randomTopic('bundle');
-    const admin = await handler<HttpHandler>('admin');
-    const created = await admin(httpEvent('POST', '/v3/clusters/floe/topics', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ topic_name: topic, partitions_count: 2 }) }), {});
-    expect(created.statusCode).toBe(201);
-    const produce = await handler<HttpHandler>('produce');
-    const produced = await produce(
-      httpEvent('POST', `/topics/${topic}`, { headers: { 'content-type': 'application/vnd.kafka.json.v2+json' }, body: JSON.stringify({ records: [{ key: 'alice', value: { n: 1 } }, { key: 'alice', value: { n: 2 } }] }) }),
-      {},
-    );
-    expect(produced.statusCode).toBe(200);
-    const offsets = (JSON.parse(produced.body!) as { offsets: Array<{ partition: number; offset: number }> }).offsets;
+    const admin = lambdaClient(await handler<LambdaHttpHandler>('admin'));
+    const created = await admin.post('/v3/clusters/floe/topics', { topic_name: topic, partitions_count: 2 });
+    expect(created.status).toBe(201);
+    const produce = lambdaClient(await handler<LambdaHttpHandler>('produce'));
+    const produced = await produce.post(`/topics/${topic}`, { records: [{ key: 'alice', value: { n: 1 } }, { key: 'alice', value: { n: 2 } }] }, { type: 'application/vnd.kafka.json.v2+json' });
+    expect(produced.status).toBe(200);
+    const offsets = (produced.body as { offsets: Array<{ partition: number; offset: number }> }).offsets;
     expect(offsets.map((o) => o.offset)).toEqual([0, 1]);
-    const fetch = await handler<HttpHandler>('fetch');
-    const read = await fetch(httpEvent('GET', `/topics/${topic}/partitions/${offsets[0]!.partition}/records`, { query: 'offset=0', headers: { accept: 'application/vnd.kafka.json.v2+json' } }), {});
-    expect(read.statusCode).toBe(200);
-    expect((JSON.parse(read.body!) as Array<{ value: unknown }>).map((r) => r.value)).toEqual([{ n: 1 }, { n: 2 }]);
+    const fetch = lambdaClient(await handler<LambdaHttpHandler>('fetch'));
+    const read = await fetch.get(`/topics/${topic}/partitions/${offsets[0]!.partition}/records?offset=0`, { accept: 'application/vnd.kafka.json.v2+json' });
+    expect(read.status).toBe(200);
+    expect((read.body as Array<{ value: unknown }>).map((r) => r.value)).toEqual([{ n: 1 }, { n: 2 }]);
   });
 
   it('the consumers bundle runs a consumer group', async () => {
-    const consumers = await handler<HttpHandler>('consumers');
+    const consumers = lambdaClient(await handler<LambdaHttpHandler>('consumers'), { type: 'application/vnd.kafka.v2+json' });
     const group = randomTopic('bundleg');
-    const v2 = { 'content-type': 'application/vnd.kafka.v2+json' };
-    const made = await consumers(httpEvent('POST', `/consumers/${group}`, { headers: v2, body: JSON.stringify({ name: 'c1', format: 'binary' }) }), {});
-    expect(made.statusCode).toBe(200);
-    expect((await consumers(httpEvent('DELETE', `/consumers/${group}/instances/c1`), {})).statusCode).toBe(204);
+    const made = await consumers.post(`/consumers/${group}`, { name: 'c1', format: 'binary' });
+    expect(made.status).toBe(200);
+    expect((await consumers.delete(`/consumers/${group}/instances/c1`)).status).toBe(204);
   });
 
   it('the job bundles run on a scheduled event and report what they did', async () => {

@@ -1,76 +1,50 @@
 // REST Proxy v2 consumers and server-side group coordination, over real HTTP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomTopic } from './support/env.ts';
-import { b64 } from './support/engine.ts';
+import { b64, BINARY, JSON_V2, V2 } from './support/engine.ts';
+import { serverClient, type HttpClient } from './support/http.ts';
 import { testServer, type TestServer } from './support/server.ts';
 
-const V2 = 'application/vnd.kafka.v2+json';
-const BINARY = 'application/vnd.kafka.binary.v2+json';
-const JSON_V2 = 'application/vnd.kafka.json.v2+json';
 const SESSION_MS = 1500;
 
 let s: TestServer;
+let api: HttpClient;
 beforeAll(async () => {
   s = await testServer({ FLOE_GROUP_SESSION_TIMEOUT_MS: String(SESSION_MS) });
+  api = serverClient(s.url, { type: V2 });
 });
 afterAll(() => s.close());
 
-async function http(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const r = await fetch(`${s.url}${path}`, {
-    method,
-    headers: { 'content-type': V2, ...headers },
-    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : undefined, type: r.headers.get('content-type') };
-}
-
-/** GET with a body, as the REST Proxy's offsets resource wants; fetch() will not send one. */
-async function getWithBody(path: string, body: unknown) {
-  const { request } = await import('node:http');
-  const url = new URL(`${s.url}${path}`);
-  const payload = JSON.stringify(body);
-  return new Promise<{ status: number; body: any }>((resolve, reject) => {
-    const req = request({ hostname: url.hostname, port: url.port, path: url.pathname, method: 'GET', headers: { 'content-type': V2, 'content-length': Buffer.byteLength(payload) } }, (res) => {
-      let data = '';
-      res.on('data', (d) => (data += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data ? JSON.parse(data) : undefined }));
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
 async function createTopic(topic: string, partitions: number) {
-  const r = await http('POST', '/v3/clusters/floe/topics', { topic_name: topic, partitions_count: partitions }, { 'content-type': 'application/json' });
+  const r = await api.post('/v3/clusters/floe/topics', { topic_name: topic, partitions_count: partitions }, { type: 'application/json' });
   expect(r.status).toBe(201);
 }
 
 async function produceTo(topic: string, partition: number, values: string[]) {
-  const r = await http('POST', `/topics/${topic}/partitions/${partition}`, { records: values.map((v) => ({ value: b64(v) })) }, { 'content-type': BINARY });
+  const r = await api.post(`/topics/${topic}/partitions/${partition}`, { records: values.map((v) => ({ value: b64(v) })) }, { type: BINARY });
   expect(r.status).toBe(200);
 }
 
 async function poll(group: string, instance: string, timeout = 300, accept = BINARY) {
-  const r = await http('GET', `/consumers/${group}/instances/${instance}/records?timeout=${timeout}`, undefined, { accept });
+  const r = await api.get(`/consumers/${group}/instances/${instance}/records?timeout=${timeout}`, { accept });
   expect(r.status).toBe(200);
   return r.body as Array<{ topic: string; key: string | null; value: any; partition: number; offset: number }>;
 }
 
 async function join(group: string, name: string, topics: string[], config: Record<string, string> = {}) {
-  const created = await http('POST', `/consumers/${group}`, { name, format: 'binary', 'auto.offset.reset': 'earliest', 'auto.commit.enable': 'false', ...config });
+  const created = await api.post(`/consumers/${group}`, { name, format: 'binary', 'auto.offset.reset': 'earliest', 'auto.commit.enable': 'false', ...config });
   expect(created.status).toBe(200);
-  expect((await http('POST', `/consumers/${group}/instances/${name}/subscription`, { topics })).status).toBe(204);
+  expect((await api.post(`/consumers/${group}/instances/${name}/subscription`, { topics })).status).toBe(204);
 }
 
 async function owned(group: string, name: string): Promise<string[]> {
-  const r = await http('GET', `/consumers/${group}/instances/${name}/assignments`);
+  const r = await api.get(`/consumers/${group}/instances/${name}/assignments`);
   return r.body.partitions.map((p: any) => `${p.topic}:${p.partition}`);
 }
 
 /** Deletes the topic (v3) and creates it again under the same name: a new id, an empty log. */
 async function recreateTopic(topic: string, partitions: number) {
-  expect((await http('DELETE', `/v3/clusters/floe/topics/${topic}`)).status).toBe(204);
+  expect((await api.delete(`/v3/clusters/floe/topics/${topic}`)).status).toBe(204);
   await createTopic(topic, partitions);
 }
 
@@ -88,34 +62,34 @@ describe('the REST Proxy quickstart', () => {
   it('works for a json consumer: create, subscribe, read, commit, read committed, delete', async () => {
     const topic = randomTopic('jsontest');
     const group = randomTopic('my_json_consumer');
-    await http('POST', `/topics/${topic}`, { records: [{ value: { foo: 'bar' } }] }, { 'content-type': JSON_V2 });
-    const created = await http('POST', `/consumers/${group}`, { name: 'my_consumer_instance', format: 'json', 'auto.offset.reset': 'earliest' });
+    await api.post(`/topics/${topic}`, { records: [{ value: { foo: 'bar' } }] }, { type: JSON_V2 });
+    const created = await api.post(`/consumers/${group}`, { name: 'my_consumer_instance', format: 'json', 'auto.offset.reset': 'earliest' });
     expect(created.status).toBe(200);
     expect(created.body).toEqual({ instance_id: 'my_consumer_instance', base_uri: `${s.url}/consumers/${group}/instances/my_consumer_instance` });
-    expect((await http('POST', `/consumers/${group}/instances/my_consumer_instance/subscription`, { topics: [topic] })).status).toBe(204);
-    expect((await http('GET', `/consumers/${group}/instances/my_consumer_instance/subscription`)).body).toEqual({ topics: [topic] });
+    expect((await api.post(`/consumers/${group}/instances/my_consumer_instance/subscription`, { topics: [topic] })).status).toBe(204);
+    expect((await api.get(`/consumers/${group}/instances/my_consumer_instance/subscription`)).body).toEqual({ topics: [topic] });
     const records = await poll(group, 'my_consumer_instance', 1000, JSON_V2);
     expect(records).toEqual([{ topic, key: null, value: { foo: 'bar' }, partition: 0, offset: 0 }]);
-    const commit = await http('POST', `/consumers/${group}/instances/my_consumer_instance/offsets`, { offsets: [{ topic, partition: 0, offset: 0 }] });
+    const commit = await api.post(`/consumers/${group}/instances/my_consumer_instance/offsets`, { offsets: [{ topic, partition: 0, offset: 0 }] });
     expect(commit.status).toBe(200);
     expect(commit.body).toEqual([]);
-    const committed = await getWithBody(`/consumers/${group}/instances/my_consumer_instance/offsets`, { partitions: [{ topic, partition: 0 }, { topic, partition: 7 }] });
+    const committed = await api.request('GET', `/consumers/${group}/instances/my_consumer_instance/offsets`, { partitions: [{ topic, partition: 0 }, { topic, partition: 7 }] });
     expect(committed.status).toBe(200);
     expect(committed.body).toEqual({ offsets: [{ topic, partition: 0, offset: 1, metadata: '' }] });
-    expect((await http('DELETE', `/consumers/${group}/instances/my_consumer_instance`)).status).toBe(204);
-    expect((await http('GET', `/consumers/${group}/instances/my_consumer_instance/records`, undefined, { accept: JSON_V2 })).body.error_code).toBe(40403);
+    expect((await api.delete(`/consumers/${group}/instances/my_consumer_instance`)).status).toBe(204);
+    expect((await api.get(`/consumers/${group}/instances/my_consumer_instance/records`, { accept: JSON_V2 })).body.error_code).toBe(40403);
   });
 
   it('works for a binary consumer, with commit of everything returned (empty body)', async () => {
     const topic = randomTopic('binarytest');
     const group = randomTopic('my_binary_consumer');
-    await http('POST', `/topics/${topic}`, { records: [{ value: 'S2Fma2E=' }] }, { 'content-type': BINARY });
-    await http('POST', `/consumers/${group}`, { name: 'my_consumer_instance', format: 'binary', 'auto.offset.reset': 'earliest' });
-    await http('POST', `/consumers/${group}/instances/my_consumer_instance/subscription`, { topics: [topic] });
+    await api.post(`/topics/${topic}`, { records: [{ value: 'S2Fma2E=' }] }, { type: BINARY });
+    await api.post(`/consumers/${group}`, { name: 'my_consumer_instance', format: 'binary', 'auto.offset.reset': 'earliest' });
+    await api.post(`/consumers/${group}/instances/my_consumer_instance/subscription`, { topics: [topic] });
     expect(await poll(group, 'my_consumer_instance', 1000)).toEqual([{ topic, key: null, value: 'S2Fma2E=', partition: 0, offset: 0 }]);
-    expect((await http('POST', `/consumers/${group}/instances/my_consumer_instance/offsets`)).status).toBe(200);
-    expect((await getWithBody(`/consumers/${group}/instances/my_consumer_instance/offsets`, { partitions: [{ topic, partition: 0 }] })).body.offsets[0].offset).toBe(1);
-    expect((await http('DELETE', `/consumers/${group}/instances/my_consumer_instance`)).status).toBe(204);
+    expect((await api.post(`/consumers/${group}/instances/my_consumer_instance/offsets`)).status).toBe(200);
+    expect((await api.request('GET', `/consumers/${group}/instances/my_consumer_instance/offsets`, { partitions: [{ topic, partition: 0 }] })).body.offsets[0].offset).toBe(1);
+    expect((await api.delete(`/consumers/${group}/instances/my_consumer_instance`)).status).toBe(204);
   });
 });
 
@@ -158,9 +132,9 @@ describe('consumer groups', () => {
     const fromB = await consume('b');
     expect(fromA.length + fromB.length).toBe(20);
     for (const [k, who] of seen) expect(who, k).toHaveLength(1);
-    await http('POST', '/consumers/' + group + '/instances/a/offsets');
+    await api.post('/consumers/' + group + '/instances/a/offsets');
     const bFirst = [...new Set(fromB.map((r) => r.partition))].map((p) => ({ topic, partition: p, offset: Math.min(...fromB.filter((r) => r.partition === p).map((r) => r.offset)) }));
-    expect((await http('POST', `/consumers/${group}/instances/b/offsets`, { offsets: bFirst })).status).toBe(200);
+    expect((await api.post(`/consumers/${group}/instances/b/offsets`, { offsets: bFirst })).status).toBe(200);
 
     // b stops polling; a keeps polling and, after b's session times out, owns everything.
     const deadline = Date.now() + SESSION_MS * 6;
@@ -175,10 +149,10 @@ describe('consumer groups', () => {
     expect(takeover.map((r) => `${r.partition}:${r.offset}`).sort()).toEqual(expected);
 
     // The zombie b comes back and tries to commit: refused, and nothing is written.
-    const zombie = await http('POST', `/consumers/${group}/instances/b/offsets`, { offsets: [{ topic, partition: bFirst[0]!.partition, offset: 4 }] });
+    const zombie = await api.post(`/consumers/${group}/instances/b/offsets`, { offsets: [{ topic, partition: bFirst[0]!.partition, offset: 4 }] });
     expect(zombie.status).toBe(409);
     expect(zombie.body.error_code).toBe(40904);
-    const stored = await getWithBody(`/consumers/${group}/instances/a/offsets`, { partitions: [{ topic, partition: bFirst[0]!.partition }] });
+    const stored = await api.request('GET', `/consumers/${group}/instances/a/offsets`, { partitions: [{ topic, partition: bFirst[0]!.partition }] });
     expect(stored.body.offsets[0].offset).toBe(bFirst[0]!.offset + 1);
   }, 30_000);
 
@@ -190,7 +164,7 @@ describe('consumer groups', () => {
     await Promise.all(names.map((n) => join(group, n, [topic])));
     // Every member polls once more so all see the final generation.
     await Promise.all(names.map((n) => owned(group, n)));
-    const desc = (await http('GET', `/floe/v1/groups/${group}`)).body;
+    const desc = (await api.get(`/floe/v1/groups/${group}`)).body;
     const owners = new Map<string, string>();
     for (const m of desc.members) {
       for (const p of m.assignment) {
@@ -221,8 +195,8 @@ describe('consumer groups', () => {
     const prefix = randomTopic('pat');
     const group = randomTopic('g');
     await createTopic(`${prefix}-one`, 1);
-    await http('POST', `/consumers/${group}`, { name: 'p', 'auto.offset.reset': 'earliest' });
-    expect((await http('POST', `/consumers/${group}/instances/p/subscription`, { topic_pattern: `${prefix}-.*` })).status).toBe(204);
+    await api.post(`/consumers/${group}`, { name: 'p', 'auto.offset.reset': 'earliest' });
+    expect((await api.post(`/consumers/${group}/instances/p/subscription`, { topic_pattern: `${prefix}-.*` })).status).toBe(204);
     expect(await owned(group, 'p')).toEqual([`${prefix}-one:0`]);
     await createTopic(`${prefix}-two`, 2);
     await produceTo(`${prefix}-two`, 1, ['late']);
@@ -239,7 +213,7 @@ describe('consumer groups', () => {
     await createTopic(topic, 3);
     for (let p = 0; p < 3; p++) await produceTo(topic, p, Array.from({ length: 30 }, (_, i) => `${p}-${'x'.repeat(50)}-${i}`));
     await join(group, 'solo', [topic]);
-    const first = await http('GET', `/consumers/${group}/instances/solo/records?timeout=500&max_bytes=600`, undefined, { accept: BINARY });
+    const first = await api.get(`/consumers/${group}/instances/solo/records?timeout=500&max_bytes=600`, { accept: BINARY });
     const partitions = new Set(first.body.map((r: any) => r.partition));
     expect(partitions.size).toBe(3);
   });
@@ -249,18 +223,18 @@ describe('consumer groups', () => {
     const group = randomTopic('g');
     await createTopic(topic, 2);
     await produceTo(topic, 1, ['a', 'b', 'c']);
-    await http('POST', `/consumers/${group}`, { name: 'm', 'auto.offset.reset': 'latest' });
-    expect((await http('POST', `/consumers/${group}/instances/m/assignments`, { partitions: [{ topic, partition: 1 }] })).status).toBe(204);
-    expect((await http('GET', `/consumers/${group}/instances/m/assignments`)).body).toEqual({ partitions: [{ topic, partition: 1 }] });
-    const illegal = await http('POST', `/consumers/${group}/instances/m/subscription`, { topics: [topic] });
+    await api.post(`/consumers/${group}`, { name: 'm', 'auto.offset.reset': 'latest' });
+    expect((await api.post(`/consumers/${group}/instances/m/assignments`, { partitions: [{ topic, partition: 1 }] })).status).toBe(204);
+    expect((await api.get(`/consumers/${group}/instances/m/assignments`)).body).toEqual({ partitions: [{ topic, partition: 1 }] });
+    const illegal = await api.post(`/consumers/${group}/instances/m/subscription`, { topics: [topic] });
     expect(illegal.status).toBe(409);
     expect(illegal.body.error_code).toBe(40903);
     expect(await poll(group, 'm', 100)).toEqual([]); // latest
-    expect((await http('POST', `/consumers/${group}/instances/m/positions/beginning`, { partitions: [{ topic, partition: 1 }] })).status).toBe(204);
+    expect((await api.post(`/consumers/${group}/instances/m/positions/beginning`, { partitions: [{ topic, partition: 1 }] })).status).toBe(204);
     expect((await poll(group, 'm')).map((r) => r.offset)).toEqual([0, 1, 2]);
-    expect((await http('POST', `/consumers/${group}/instances/m/positions`, { offsets: [{ topic, partition: 1, offset: 1 }] })).status).toBe(204);
+    expect((await api.post(`/consumers/${group}/instances/m/positions`, { offsets: [{ topic, partition: 1, offset: 1 }] })).status).toBe(204);
     expect((await poll(group, 'm')).map((r) => r.offset)).toEqual([1, 2]);
-    const notMine = await http('POST', `/consumers/${group}/instances/m/positions`, { offsets: [{ topic, partition: 0, offset: 0 }] });
+    const notMine = await api.post(`/consumers/${group}/instances/m/positions`, { offsets: [{ topic, partition: 0, offset: 0 }] });
     expect(notMine.body.error_code).toBe(40903);
   });
 
@@ -270,9 +244,9 @@ describe('consumer groups', () => {
     await produceTo(topic, 0, ['x', 'y']);
     await join(group, 'a', [topic], { 'auto.commit.enable': 'true' });
     expect(await poll(group, 'a')).toHaveLength(2);
-    expect((await getWithBody(`/consumers/${group}/instances/a/offsets`, { partitions: [{ topic, partition: 0 }] })).body.offsets).toEqual([]);
+    expect((await api.request('GET', `/consumers/${group}/instances/a/offsets`, { partitions: [{ topic, partition: 0 }] })).body.offsets).toEqual([]);
     await poll(group, 'a', 50);
-    expect((await getWithBody(`/consumers/${group}/instances/a/offsets`, { partitions: [{ topic, partition: 0 }] })).body.offsets[0].offset).toBe(2);
+    expect((await api.request('GET', `/consumers/${group}/instances/a/offsets`, { partitions: [{ topic, partition: 0 }] })).body.offsets[0].offset).toBe(2);
   });
 
   it('commits what the last records call returned when an auto-committing instance is deleted, as Kafka closes', async () => {
@@ -281,9 +255,9 @@ describe('consumer groups', () => {
     await produceTo(topic, 0, ['x', 'y', 'z']);
     await join(group, 'a', [topic], { 'auto.commit.enable': 'true' });
     expect(await poll(group, 'a')).toHaveLength(3);
-    expect((await http('DELETE', `/consumers/${group}/instances/a`)).status).toBe(204);
+    expect((await api.delete(`/consumers/${group}/instances/a`)).status).toBe(204);
     await join(group, 'b', [topic]);
-    expect((await getWithBody(`/consumers/${group}/instances/b/offsets`, { partitions: [{ topic, partition: 0 }] })).body.offsets[0].offset).toBe(3);
+    expect((await api.request('GET', `/consumers/${group}/instances/b/offsets`, { partitions: [{ topic, partition: 0 }] })).body.offsets[0].offset).toBe(3);
     expect(await poll(group, 'b')).toEqual([]);
   });
 
@@ -293,15 +267,15 @@ describe('consumer groups', () => {
     await produceTo(topic, 0, ['1', '2', '3', '4']);
     await join(group, 'a', [topic]);
     await poll(group, 'a');
-    await http('POST', `/consumers/${group}/instances/a/offsets`, { offsets: [{ topic, partition: 0, offset: 0 }] });
-    const d = (await http('GET', `/floe/v1/groups/${group}`)).body;
+    await api.post(`/consumers/${group}/instances/a/offsets`, { offsets: [{ topic, partition: 0, offset: 0 }] });
+    const d = (await api.get(`/floe/v1/groups/${group}`)).body;
     expect(d.offsets).toEqual([{ topic, partition: 0, committed_offset: 1, metadata: null, high_watermark: 4, lag: 3 }]);
     expect(d.members.map((m: any) => m.member_id)).toEqual(['a']);
-    expect((await http('GET', '/floe/v1/groups')).body.groups.map((x: any) => x.group_id)).toContain(group);
-    const busy = await http('POST', `/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'earliest' }, { 'content-type': 'application/json' });
+    expect((await api.get('/floe/v1/groups')).body.groups.map((x: any) => x.group_id)).toContain(group);
+    const busy = await api.post(`/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'earliest' }, { type: 'application/json' });
     expect(busy.status).toBe(409);
-    await http('DELETE', `/consumers/${group}/instances/a`);
-    const reset = await http('POST', `/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'offset', offset: 3 }, { 'content-type': 'application/json' });
+    await api.delete(`/consumers/${group}/instances/a`);
+    const reset = await api.post(`/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'offset', offset: 3 }, { type: 'application/json' });
     expect(reset.status).toBe(200);
     expect(reset.body.offsets).toEqual([{ topic, partition: 0, offset: 3 }]);
     await join(group, 'b', [topic]);
@@ -319,12 +293,12 @@ describe('consumer groups', () => {
     const first = [...(await poll(group, 'r1')), ...(await poll(group, 'r2'))];
     expect(first.map((r) => `${r.partition}:${r.offset}`).sort()).toEqual(all);
     expect(await owned(group, 'r1')).toEqual([0, 1, 2].map((p) => `${topic}:${p}`));
-    for (const name of ['r1', 'r2']) expect((await http('POST', `/consumers/${group}/instances/${name}/offsets`)).status).toBe(200);
+    for (const name of ['r1', 'r2']) expect((await api.post(`/consumers/${group}/instances/${name}/offsets`)).status).toBe(200);
 
     // Both go silent past the session timeout; the group is empty and its offsets are reset.
     await new Promise((r) => setTimeout(r, SESSION_MS + 300));
-    expect((await http('GET', `/floe/v1/groups/${group}`)).body.state).toBe('Empty');
-    const reset = await http('POST', `/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'earliest' }, { 'content-type': 'application/json' });
+    expect((await api.get(`/floe/v1/groups/${group}`)).body.state).toBe('Empty');
+    const reset = await api.post(`/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'earliest' }, { type: 'application/json' });
     expect(reset.status).toBe(200);
     expect(reset.body.offsets.map((o: any) => o.offset)).toEqual([0, 0, 0, 0, 0, 0]);
 
@@ -343,11 +317,11 @@ describe('consumer groups', () => {
     await produceTo(topic, 0, ['0', '1', '2', '3']);
     await join(group, 'r', [topic]);
     expect((await poll(group, 'r')).map((r) => r.offset)).toEqual([0, 1, 2, 3]);
-    expect((await http('POST', `/consumers/${group}/instances/r/offsets`)).status).toBe(200);
+    expect((await api.post(`/consumers/${group}/instances/r/offsets`)).status).toBe(200);
     await new Promise((r) => setTimeout(r, SESSION_MS + 300));
-    await http('POST', `/consumers/${group}`, { name: 'm' });
-    expect((await http('POST', `/consumers/${group}/instances/m/assignments`, { partitions: [{ topic, partition: 0 }] })).status).toBe(204);
-    expect((await http('POST', `/consumers/${group}/instances/m/offsets`, { offsets: [{ topic, partition: 0, offset: 0 }] })).status).toBe(200);
+    await api.post(`/consumers/${group}`, { name: 'm' });
+    expect((await api.post(`/consumers/${group}/instances/m/assignments`, { partitions: [{ topic, partition: 0 }] })).status).toBe(204);
+    expect((await api.post(`/consumers/${group}/instances/m/offsets`, { offsets: [{ topic, partition: 0, offset: 0 }] })).status).toBe(200);
     expect((await poll(group, 'r')).map((r) => r.offset)).toEqual([1, 2, 3]);
   }, 20_000);
 
@@ -359,14 +333,14 @@ describe('consumer groups', () => {
     await join(group, 'a', [topic], slow);
     await join(group, 'b', [topic], slow);
     await Promise.all([owned(group, 'a'), owned(group, 'b')]);
-    const before = (await http('GET', `/floe/v1/groups/${group}`)).body;
+    const before = (await api.get(`/floe/v1/groups/${group}`)).body;
     expect(before.members).toHaveLength(2);
     // Each waits 2.5 s on an empty topic, twice back to back; the session timeout is 1.5 s.
     const longPolls = async (name: string) => {
       for (let i = 0; i < 2; i++) expect(await poll(group, name, SESSION_MS + 1000)).toEqual([]);
     };
     await Promise.all([longPolls('a'), longPolls('b')]);
-    const after = (await http('GET', `/floe/v1/groups/${group}`)).body;
+    const after = (await api.get(`/floe/v1/groups/${group}`)).body;
     expect(after.generation).toBe(before.generation);
     expect(after.members.map((m: any) => m.member_id).sort()).toEqual(['a', 'b']);
     expect(after.members.map((m: any) => m.assignment)).toEqual(before.members.map((m: any) => m.assignment));
@@ -380,13 +354,13 @@ describe('consumer groups', () => {
     await createTopic(wanted, 1);
     await createTopic(`${wanted}-not`, 1);
     const group = randomTopic('g');
-    await http('POST', `/consumers/${group}`, { name: 'p' });
+    await api.post(`/consumers/${group}`, { name: 'p' });
     const started = Date.now();
     // With a backtracking engine, (a+)+b against 28 a's and no b takes seconds and blocks everything.
-    const r = await http('POST', `/consumers/${group}/instances/p/subscription`, { topic_pattern: `(a+)+b-${suffix}` });
+    const r = await api.post(`/consumers/${group}/instances/p/subscription`, { topic_pattern: `(a+)+b-${suffix}` });
     expect(r.status).toBe(204);
     expect(Date.now() - started).toBeLessThan(2_000);
-    expect((await http('GET', `/consumers/${group}/instances/p/subscription`)).body).toEqual({ topics: [wanted] });
+    expect((await api.get(`/consumers/${group}/instances/p/subscription`)).body).toEqual({ topics: [wanted] });
     expect(await owned(group, 'p')).toEqual([`${wanted}:0`]);
   });
 
@@ -397,16 +371,16 @@ describe('consumer groups', () => {
     const instanceOnly = randomTopic('g-instance');
     const offsetsOnly = randomTopic('g-offsets');
     await join(member, 'a', [topic]);
-    await http('POST', `/consumers/${instanceOnly}`, { name: 'idle' });
-    await http('POST', `/consumers/${offsetsOnly}`, { name: 'm' });
-    await http('POST', `/consumers/${offsetsOnly}/instances/m/assignments`, { partitions: [{ topic, partition: 0 }] });
-    expect((await http('POST', `/consumers/${offsetsOnly}/instances/m/offsets`, { offsets: [{ topic, partition: 0, offset: 0 }] })).status).toBe(200);
-    expect((await http('DELETE', `/consumers/${offsetsOnly}/instances/m`)).status).toBe(204);
+    await api.post(`/consumers/${instanceOnly}`, { name: 'idle' });
+    await api.post(`/consumers/${offsetsOnly}`, { name: 'm' });
+    await api.post(`/consumers/${offsetsOnly}/instances/m/assignments`, { partitions: [{ topic, partition: 0 }] });
+    expect((await api.post(`/consumers/${offsetsOnly}/instances/m/offsets`, { offsets: [{ topic, partition: 0, offset: 0 }] })).status).toBe(200);
+    expect((await api.delete(`/consumers/${offsetsOnly}/instances/m`)).status).toBe(204);
 
-    const listed = (await http('GET', '/floe/v1/groups')).body.groups as Array<{ group_id: string; state: string; members: number }>;
+    const listed = (await api.get('/floe/v1/groups')).body.groups as Array<{ group_id: string; state: string; members: number }>;
     for (const g of [member, instanceOnly, offsetsOnly]) {
       expect(listed.filter((x) => x.group_id === g), g).toHaveLength(1);
-      expect((await http('GET', `/floe/v1/groups/${g}`)).status).toBe(200);
+      expect((await api.get(`/floe/v1/groups/${g}`)).status).toBe(200);
     }
     expect(listed.find((x) => x.group_id === member)).toMatchObject({ state: 'Stable', members: 1 });
     expect(listed.find((x) => x.group_id === offsetsOnly)).toMatchObject({ generation: 0, state: 'Empty', members: 0 });
@@ -416,20 +390,20 @@ describe('consumer groups', () => {
     const topic = randomTopic('resetonly');
     await produceTo(topic, 0, ['0', '1', '2']);
     const group = randomTopic('g-offsets');
-    await http('POST', `/consumers/${group}`, { name: 'm' });
-    await http('POST', `/consumers/${group}/instances/m/assignments`, { partitions: [{ topic, partition: 0 }] });
-    await http('POST', `/consumers/${group}/instances/m/offsets`, { offsets: [{ topic, partition: 0, offset: 2 }] });
-    await http('DELETE', `/consumers/${group}/instances/m`);
-    const reset = await http('POST', `/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'earliest' }, { 'content-type': 'application/json' });
+    await api.post(`/consumers/${group}`, { name: 'm' });
+    await api.post(`/consumers/${group}/instances/m/assignments`, { partitions: [{ topic, partition: 0 }] });
+    await api.post(`/consumers/${group}/instances/m/offsets`, { offsets: [{ topic, partition: 0, offset: 2 }] });
+    await api.delete(`/consumers/${group}/instances/m`);
+    const reset = await api.post(`/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'earliest' }, { type: 'application/json' });
     expect(reset.status).toBe(200);
-    expect((await http('GET', `/floe/v1/groups/${group}`)).body.offsets.map((o: any) => o.committed_offset)).toEqual([0]);
+    expect((await api.get(`/floe/v1/groups/${group}`)).body.offsets.map((o: any) => o.committed_offset)).toEqual([0]);
 
     const nobody = randomTopic('nosuchgroup');
-    const missing = await http('POST', `/floe/v1/groups/${nobody}/offsets/reset`, { topic, to: 'earliest' }, { 'content-type': 'application/json' });
+    const missing = await api.post(`/floe/v1/groups/${nobody}/offsets/reset`, { topic, to: 'earliest' }, { type: 'application/json' });
     expect(missing.status).toBe(404);
     expect(missing.body.error_code).toBe(404);
-    expect((await http('GET', `/floe/v1/groups/${nobody}`)).status).toBe(404);
-    expect((await http('GET', '/floe/v1/groups')).body.groups.map((x: any) => x.group_id)).not.toContain(nobody);
+    expect((await api.get(`/floe/v1/groups/${nobody}`)).status).toBe(404);
+    expect((await api.get('/floe/v1/groups')).body.groups.map((x: any) => x.group_id)).not.toContain(nobody);
   });
 });
 
@@ -441,8 +415,8 @@ describe('a topic deleted and re-created under the same name', () => {
     await produceTo(topic, 0, range('old', 5));
     await join(group, 'a', [topic]);
     expect(await pollValues(group, 'a', 5)).toEqual(range('old', 5));
-    expect((await http('POST', `/consumers/${group}/instances/a/offsets`, { offsets: [{ topic, partition: 0, offset: 4 }] })).status).toBe(200);
-    expect((await http('DELETE', `/consumers/${group}/instances/a`)).status).toBe(204);
+    expect((await api.post(`/consumers/${group}/instances/a/offsets`, { offsets: [{ topic, partition: 0, offset: 4 }] })).status).toBe(200);
+    expect((await api.delete(`/consumers/${group}/instances/a`)).status).toBe(204);
 
     await recreateTopic(topic, 1);
     await produceTo(topic, 0, range('new', 8));
@@ -455,17 +429,17 @@ describe('a topic deleted and re-created under the same name', () => {
     const group = randomTopic('g');
     await createTopic(topic, 1);
     await produceTo(topic, 0, range('old', 3));
-    await http('POST', `/consumers/${group}`, { name: 'm' });
-    expect((await http('POST', `/consumers/${group}/instances/m/assignments`, { partitions: [{ topic, partition: 0 }] })).status).toBe(204);
-    expect((await http('POST', `/consumers/${group}/instances/m/offsets`, { offsets: [{ topic, partition: 0, offset: 2 }] })).status).toBe(200);
+    await api.post(`/consumers/${group}`, { name: 'm' });
+    expect((await api.post(`/consumers/${group}/instances/m/assignments`, { partitions: [{ topic, partition: 0 }] })).status).toBe(204);
+    expect((await api.post(`/consumers/${group}/instances/m/offsets`, { offsets: [{ topic, partition: 0, offset: 2 }] })).status).toBe(200);
     const path = `/consumers/${group}/instances/m/offsets`;
-    expect((await getWithBody(path, { partitions: [{ topic, partition: 0 }] })).body.offsets).toEqual([{ topic, partition: 0, offset: 3, metadata: '' }]);
+    expect((await api.request('GET', path, { partitions: [{ topic, partition: 0 }] })).body.offsets).toEqual([{ topic, partition: 0, offset: 3, metadata: '' }]);
 
     await recreateTopic(topic, 1);
-    expect((await getWithBody(path, { partitions: [{ topic, partition: 0 }] })).body).toEqual({ offsets: [] });
+    expect((await api.request('GET', path, { partitions: [{ topic, partition: 0 }] })).body).toEqual({ offsets: [] });
     await produceTo(topic, 0, range('new', 2));
-    expect((await http('POST', path, { offsets: [{ topic, partition: 0, offset: 0 }] })).status).toBe(200);
-    expect((await getWithBody(path, { partitions: [{ topic, partition: 0 }] })).body.offsets).toEqual([{ topic, partition: 0, offset: 1, metadata: '' }]);
+    expect((await api.post(path, { offsets: [{ topic, partition: 0, offset: 0 }] })).status).toBe(200);
+    expect((await api.request('GET', path, { partitions: [{ topic, partition: 0 }] })).body.offsets).toEqual([{ topic, partition: 0, offset: 1, metadata: '' }]);
   });
 
   it('makes an instance that was consuming the old topic start the new one afresh, without committing its old position', async () => {
@@ -482,9 +456,9 @@ describe('a topic deleted and re-created under the same name', () => {
     const path = `/consumers/${group}/instances/a/offsets`;
     expect(await pollValues(group, 'a', 8)).toEqual(range('new', 8));
     // The old topic's returned position was dropped, not committed against the new one.
-    expect((await getWithBody(path, { partitions: [{ topic, partition: 0 }] })).body.offsets).toEqual([]);
+    expect((await api.request('GET', path, { partitions: [{ topic, partition: 0 }] })).body.offsets).toEqual([]);
     await poll(group, 'a', 50);
-    expect((await getWithBody(path, { partitions: [{ topic, partition: 0 }] })).body.offsets.map((o: any) => o.offset)).toEqual([8]);
+    expect((await api.request('GET', path, { partitions: [{ topic, partition: 0 }] })).body.offsets.map((o: any) => o.offset)).toEqual([8]);
   });
 
   it('resumes an instance that was consuming the old topic from the offset committed on the new one', async () => {
@@ -498,7 +472,7 @@ describe('a topic deleted and re-created under the same name', () => {
     await recreateTopic(topic, 1);
     await produceTo(topic, 0, range('new', 8));
     // a, still the partition's owner, commits on the new topic before it reads again.
-    expect((await http('POST', `/consumers/${group}/instances/a/offsets`, { offsets: [{ topic, partition: 0, offset: 1 }] })).status).toBe(200);
+    expect((await api.post(`/consumers/${group}/instances/a/offsets`, { offsets: [{ topic, partition: 0, offset: 1 }] })).status).toBe(200);
     expect(await pollValues(group, 'a', 6)).toEqual(range('new', 8).slice(2));
   });
 
@@ -507,16 +481,16 @@ describe('a topic deleted and re-created under the same name', () => {
     const group = randomTopic('g');
     await createTopic(topic, 1);
     await produceTo(topic, 0, range('old', 4));
-    await http('POST', `/consumers/${group}`, { name: 'm' });
-    const json = { 'content-type': 'application/json' };
-    expect((await http('POST', `/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'offset', offset: 3 }, json)).status).toBe(200);
-    expect((await http('GET', `/floe/v1/groups/${group}`)).body.offsets).toEqual([{ topic, partition: 0, committed_offset: 3, metadata: null, high_watermark: 4, lag: 1 }]);
+    await api.post(`/consumers/${group}`, { name: 'm' });
+    const json = { type: 'application/json' };
+    expect((await api.post(`/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'offset', offset: 3 }, json)).status).toBe(200);
+    expect((await api.get(`/floe/v1/groups/${group}`)).body.offsets).toEqual([{ topic, partition: 0, committed_offset: 3, metadata: null, high_watermark: 4, lag: 1 }]);
 
     await recreateTopic(topic, 1);
     await produceTo(topic, 0, range('new', 2));
-    expect((await http('GET', `/floe/v1/groups/${group}`)).body.offsets).toEqual([]);
-    expect((await http('POST', `/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'earliest' }, json)).status).toBe(200);
-    expect((await http('GET', `/floe/v1/groups/${group}`)).body.offsets).toEqual([{ topic, partition: 0, committed_offset: 0, metadata: null, high_watermark: 2, lag: 2 }]);
+    expect((await api.get(`/floe/v1/groups/${group}`)).body.offsets).toEqual([]);
+    expect((await api.post(`/floe/v1/groups/${group}/offsets/reset`, { topic, to: 'earliest' }, json)).status).toBe(200);
+    expect((await api.get(`/floe/v1/groups/${group}`)).body.offsets).toEqual([{ topic, partition: 0, committed_offset: 0, metadata: null, high_watermark: 2, lag: 2 }]);
   });
 });
 
@@ -532,15 +506,15 @@ describe('consumer bad input', () => {
     ['a body that is not an object', 'POST', '/consumers/g1', '[1]', 422, 422],
     ['a bad group id', 'POST', '/consumers/bad%20group', {}, 400, 40002],
   ])('answers %s with its code', async (_what, method, path, body, status, code) => {
-    const r = await http(method, path, body);
+    const r = await api.request(method, path, body);
     expect(r.status).toBe(status);
     expect(r.body.error_code).toBe(code);
   });
 
   it('refuses a duplicate instance name with 40902', async () => {
     const group = randomTopic('dup');
-    expect((await http('POST', `/consumers/${group}`, { name: 'x' })).status).toBe(200);
-    const again = await http('POST', `/consumers/${group}`, { name: 'x' });
+    expect((await api.post(`/consumers/${group}`, { name: 'x' })).status).toBe(200);
+    const again = await api.post(`/consumers/${group}`, { name: 'x' });
     expect(again.status).toBe(409);
     expect(again.body.error_code).toBe(40902);
   });
@@ -548,9 +522,9 @@ describe('consumer bad input', () => {
   it('answers 40601 when Accept does not match the instance format', async () => {
     const group = randomTopic('fmt');
     const topic = randomTopic('fmt');
-    await http('POST', `/consumers/${group}`, { name: 'x', format: 'binary' });
-    await http('POST', `/consumers/${group}/instances/x/subscription`, { topics: [topic] });
-    const r = await http('GET', `/consumers/${group}/instances/x/records`, undefined, { accept: JSON_V2 });
+    await api.post(`/consumers/${group}`, { name: 'x', format: 'binary' });
+    await api.post(`/consumers/${group}/instances/x/subscription`, { topics: [topic] });
+    const r = await api.get(`/consumers/${group}/instances/x/records`, { accept: JSON_V2 });
     expect(r.status).toBe(406);
     expect(r.body.error_code).toBe(40601);
   });
@@ -562,8 +536,8 @@ describe('consumer bad input', () => {
     ['offsets of a bad shape', '/offsets', { offsets: [{ topic: 'a', partition: 'zero', offset: 1 }] }],
   ])('refuses %s with 422', async (_what, suffix, body) => {
     const group = randomTopic('shape');
-    await http('POST', `/consumers/${group}`, { name: 'x' });
-    const r = await http('POST', `/consumers/${group}/instances/x${suffix}`, body);
+    await api.post(`/consumers/${group}`, { name: 'x' });
+    const r = await api.post(`/consumers/${group}/instances/x${suffix}`, body);
     expect(r.status).toBe(422);
     expect(r.body.error_code).toBe(422);
   });
@@ -576,13 +550,13 @@ describe('consumer bad input', () => {
     ['a pattern over 1,000 characters', 'a'.repeat(1001), /at most 1000/],
   ])('refuses a topic_pattern with %s with 40002 and subscribes to nothing', async (_what, pattern, why) => {
     const group = randomTopic('badpattern');
-    await http('POST', `/consumers/${group}`, { name: 'x' });
-    const r = await http('POST', `/consumers/${group}/instances/x/subscription`, { topic_pattern: pattern });
+    await api.post(`/consumers/${group}`, { name: 'x' });
+    const r = await api.post(`/consumers/${group}/instances/x/subscription`, { topic_pattern: pattern });
     expect(r.status).toBe(400);
     expect(r.body.error_code).toBe(40002);
     expect(r.body.message).toMatch(why);
-    expect((await http('GET', `/consumers/${group}/instances/x/subscription`)).body).toEqual({ topics: [] });
-    const d = (await http('GET', `/floe/v1/groups/${group}`)).body;
+    expect((await api.get(`/consumers/${group}/instances/x/subscription`)).body).toEqual({ topics: [] });
+    const d = (await api.get(`/floe/v1/groups/${group}`)).body;
     expect([d.generation, d.members]).toEqual([0, []]);
   });
 
@@ -591,8 +565,8 @@ describe('consumer bad input', () => {
     const nosuch = randomTopic('nosuchtopic');
     const group = randomTopic('g');
     await createTopic(topic, 1);
-    await http('POST', `/consumers/${group}`, { name: 'm' });
-    expect((await http('POST', `/consumers/${group}/instances/m/assignments`, { partitions: [{ topic, partition: 0 }] })).status).toBe(204);
+    await api.post(`/consumers/${group}`, { name: 'm' });
+    expect((await api.post(`/consumers/${group}/instances/m/assignments`, { partitions: [{ topic, partition: 0 }] })).status).toBe(204);
     const base = `/consumers/${group}/instances/m`;
     const cases: Array<[string, unknown, number]> = [
       ['/offsets', { offsets: [{ topic: nosuch, partition: 0, offset: 1 }] }, 40401],
@@ -606,21 +580,21 @@ describe('consumer bad input', () => {
       ['/assignments', { partitions: [{ topic, partition: 99 }] }, 40402],
     ];
     for (const [suffix, body, code] of cases) {
-      const r = await http('POST', `${base}${suffix}`, body);
+      const r = await api.post(`${base}${suffix}`, body);
       expect([suffix, r.status, r.body.error_code]).toEqual([suffix, 404, code]);
     }
-    const stored = await getWithBody(`${base}/offsets`, { partitions: [{ topic: nosuch, partition: 0 }, { topic, partition: 99 }, { topic, partition: 0 }] });
+    const stored = await api.request('GET', `${base}/offsets`, { partitions: [{ topic: nosuch, partition: 0 }, { topic, partition: 99 }, { topic, partition: 0 }] });
     expect(stored.body).toEqual({ offsets: [] });
-    expect((await http('GET', `/floe/v1/groups/${group}`)).body.offsets).toEqual([]);
-    expect((await http('GET', `${base}/assignments`)).body).toEqual({ partitions: [{ topic, partition: 0 }] });
+    expect((await api.get(`/floe/v1/groups/${group}`)).body.offsets).toEqual([]);
+    expect((await api.get(`${base}/assignments`)).body).toEqual({ partitions: [{ topic, partition: 0 }] });
   });
 
   it('validates topic names when reading committed offsets as when committing them (40002)', async () => {
     const group = randomTopic('names');
-    await http('POST', `/consumers/${group}`, { name: 'm' });
-    const read = await getWithBody(`/consumers/${group}/instances/m/offsets`, { partitions: [{ topic: 'a/b', partition: 0 }] });
+    await api.post(`/consumers/${group}`, { name: 'm' });
+    const read = await api.request('GET', `/consumers/${group}/instances/m/offsets`, { partitions: [{ topic: 'a/b', partition: 0 }] });
     expect([read.status, read.body.error_code]).toEqual([400, 40002]);
-    const commit = await http('POST', `/consumers/${group}/instances/m/offsets`, { offsets: [{ topic: 'a/b', partition: 0, offset: 1 }] });
+    const commit = await api.post(`/consumers/${group}/instances/m/offsets`, { offsets: [{ topic: 'a/b', partition: 0, offset: 1 }] });
     expect([commit.status, commit.body.error_code]).toEqual([400, 40002]);
   });
 });

@@ -1,19 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { countCalls } from '../src/storage/call-counter.ts';
+import { countCalls } from './support/call-counter.ts';
 import { randomTopic } from './support/env.ts';
 import { b64, testApp } from './support/engine.ts';
 
-const { app, engine } = testApp();
-const json = { 'content-type': 'application/json' };
+const { api, engine } = testApp();
 
-async function send(topic: string, body: unknown) {
-  const r = await app.request(`/floe/v1/topics/${topic}/records`, { method: 'POST', headers: json, body: JSON.stringify(body) });
-  return { status: r.status, body: (await r.json()) as any };
-}
+const send = (topic: string, body: unknown) => api.post(`/floe/v1/topics/${topic}/records`, body);
 
 async function newProducer(): Promise<number> {
-  const r = await app.request('/floe/v1/producer-ids', { method: 'POST' });
-  const body = (await r.json()) as any;
+  const { body } = await api.post('/floe/v1/producer-ids');
   expect(body.producer_epoch).toBe(0);
   return body.producer_id;
 }
@@ -39,7 +34,7 @@ describe('idempotent producer', () => {
     expect(counter.get('dynamodb.TransactWriteItems')).toBe(0);
     const next = await send(topic, { ...request, sequence: 1, records: [{ value: b64('d'), partition: 0 }] });
     expect(next.body.records[0].offset).toBe(2);
-    const log = (await (await app.request(`/floe/v1/topics/${topic}/partitions/0/records?offset=0`)).json()) as any;
+    const log = (await api.get(`/floe/v1/topics/${topic}/partitions/0/records?offset=0`)).body;
     expect(log.records.map((r: any) => Buffer.from(r.value, 'base64').toString())).toEqual(['a', 'c', 'd']);
   });
 
@@ -52,13 +47,13 @@ describe('idempotent producer', () => {
     expect(first.status).toBe(200);
     // Each retry reaches a fresh process (another Lambda), whose keyless partitioner starts elsewhere.
     for (let i = 0; i < 4; i++) {
-      const other = testApp().app;
-      const r = await other.request(`/floe/v1/topics/${topic}/records`, { method: 'POST', headers: json, body: JSON.stringify(request) });
+      const other = testApp().api;
+      const r = await other.post(`/floe/v1/topics/${topic}/records`, request);
       const at = (records: any[]) => records.map((x) => [x.partition, x.offset]);
-      expect(at(((await r.json()) as any).records)).toEqual(at(first.body.records));
+      expect(at(r.body.records)).toEqual(at(first.body.records));
     }
     let total = 0;
-    for (let p = 0; p < 3; p++) total += ((await (await app.request(`/topics/${topic}/partitions/${p}/offsets`)).json()) as any).end_offset;
+    for (let p = 0; p < 3; p++) total += (await api.get(`/topics/${topic}/partitions/${p}/offsets`)).body.end_offset;
     expect(total).toBe(2);
   });
 
@@ -85,7 +80,7 @@ describe('idempotent producer', () => {
     const ok = answers.filter((a) => a.status === 200);
     expect(ok.length).toBeGreaterThan(0);
     for (const a of ok) expect(a.body.records.map((r: any) => r.offset)).toEqual([0, 1, 2, 3, 4]);
-    expect(await (await app.request(`/topics/${topic}/partitions/0/offsets`)).json()).toEqual({ beginning_offset: 0, end_offset: 5 });
+    expect((await api.get(`/topics/${topic}/partitions/0/offsets`)).body).toEqual({ beginning_offset: 0, end_offset: 5 });
   });
 
   it.each([

@@ -6,7 +6,7 @@ import { OffsetOutOfRangeError } from '../src/errors.ts';
 import { runCompaction } from '../src/jobs/compaction.ts';
 import { runGc } from '../src/jobs/gc.ts';
 import { runRetention } from '../src/jobs/retention.ts';
-import { countCalls } from '../src/storage/call-counter.ts';
+import { countCalls } from './support/call-counter.ts';
 import { createClients } from '../src/storage/clients.ts';
 import { partitionKey } from '../src/storage/keys.ts';
 import { CrashError, FaultInjector, NO_FAULTS } from './harness/faults.ts';

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, processAlive } from '../src/local/emulators.ts';
 import { startTimers } from '../src/local/timers.ts';
 import { b64, BINARY } from './support/engine.ts';
+import { serverClient } from './support/http.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'floe-runtime-'));
 const children: ChildProcess[] = [];
@@ -62,10 +63,10 @@ describe('local runtime', () => {
   it('comes back after SIGKILL with every acknowledged record, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     let server = await startServer(port);
-    const base = `http://127.0.0.1:${port}`;
-    expect(await (await fetch(`${base}/`)).json()).toEqual({});
-    const produced = await fetch(`${base}/topics/survivor`, { method: 'POST', headers: { 'content-type': BINARY }, body: JSON.stringify({ records: [{ value: b64('one') }, { value: b64('two') }] }) });
-    expect(((await produced.json()) as any).offsets.map((o: any) => o.offset)).toEqual([0, 1]);
+    const api = serverClient(`http://127.0.0.1:${port}`, { type: BINARY });
+    expect((await api.get('/')).body).toEqual({});
+    const produced = await api.post('/topics/survivor', { records: [{ value: b64('one') }, { value: b64('two') }] });
+    expect(produced.body.offsets.map((o: any) => o.offset)).toEqual([0, 1]);
 
     const oldJava = javaPid();
     server.kill('SIGKILL');
@@ -75,10 +76,10 @@ describe('local runtime', () => {
 
     server = await startServer(port);
     expect(processAlive(oldJava)).toBe(false);
-    const got = await fetch(`${base}/topics/survivor/partitions/0/records?offset=0`, { headers: { accept: BINARY } });
-    expect(((await got.json()) as any[]).map((r) => Buffer.from(r.value, 'base64').toString())).toEqual(['one', 'two']);
-    const more = await fetch(`${base}/topics/survivor`, { method: 'POST', headers: { 'content-type': BINARY }, body: JSON.stringify({ records: [{ value: b64('three') }] }) });
-    expect(((await more.json()) as any).offsets[0].offset).toBe(2);
+    const got = await api.get('/topics/survivor/partitions/0/records?offset=0', { accept: BINARY });
+    expect((got.body as any[]).map((r) => Buffer.from(r.value, 'base64').toString())).toEqual(['one', 'two']);
+    const more = await api.post('/topics/survivor', { records: [{ value: b64('three') }] });
+    expect(more.body.offsets[0].offset).toBe(2);
 
     const newJava = javaPid();
     server.kill('SIGTERM');

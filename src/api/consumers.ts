@@ -1,12 +1,13 @@
 // REST Proxy v2 consumer resources, and Floe's native group administration.
 import type { Context, Hono } from 'hono';
-import type { IncomingMessage } from 'node:http';
 import type { Engine } from '../engine/engine.ts';
 import { FloeError } from '../errors.ts';
 import { parseStrategy, type InstanceConfig } from '../groups/consumer-instances.ts';
 import type { ResetTarget } from '../groups/admin.ts';
+import { requestBodies } from './body.ts';
 import { bytesToEmbedded } from './embedded.ts';
-import { BINARY_V2, JSON_V2, negotiate, negotiateMetadata, readJson, reply, requireJsonBody } from './media.ts';
+import { BINARY_V2, JSON_V2, negotiate, negotiateMetadata, reply, requireJsonBody } from './media.ts';
+import type { AppOptions } from './options.ts';
 import { intQuery } from './params.ts';
 
 const BODY_LIMIT = 1024 * 1024;
@@ -74,36 +75,8 @@ function topicPartitions(raw: unknown, field = 'partitions'): Array<[string, num
   });
 }
 
-/**
- * The REST Proxy reads committed offsets with a GET that carries a body. Fetch's Request drops such
- * bodies, so they are read from the runtime's own request: Node's IncomingMessage or Lambda's event.
- */
-async function getBody(c: Context): Promise<unknown> {
-  const env = c.env as { incoming?: IncomingMessage; event?: { body?: string; isBase64Encoded?: boolean } } | undefined;
-  let text = '';
-  if (env?.incoming) {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of env.incoming) {
-      size += (chunk as Buffer).length;
-      if (size > BODY_LIMIT) throw new FloeError('PAYLOAD_TOO_LARGE', 'request body too large');
-      chunks.push(chunk as Buffer);
-    }
-    text = Buffer.concat(chunks).toString('utf8');
-  } else if (env?.event?.body) {
-    text = env.event.isBase64Encoded ? Buffer.from(env.event.body, 'base64').toString('utf8') : env.event.body;
-  } else {
-    text = await c.req.text().catch(() => '');
-  }
-  if (text.trim() === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new FloeError('MALFORMED_JSON', `Unexpected character in JSON body: ${(e as Error).message}`);
-  }
-}
-
-export function consumerRoutes(app: Hono, engine: Engine): void {
+export function consumerRoutes(app: Hono, engine: Engine, options: AppOptions): void {
+  const bodies = requestBodies(options.readBody);
   const consumers = engine.consumers;
   const g = (c: Context) => c.req.param('group')!;
   const i = (c: Context) => c.req.param('instance')!;
@@ -111,7 +84,7 @@ export function consumerRoutes(app: Hono, engine: Engine): void {
   app.post('/consumers/:group', async (c) => {
     const type = negotiateMetadata(c);
     requireJsonBody(c);
-    const config = parseInstanceConfig(await readJson(c, BODY_LIMIT, { optional: true }));
+    const config = parseInstanceConfig(await bodies.json(c, BODY_LIMIT, { optional: true }));
     const state = await consumers.create(g(c), config);
     return reply(c, type, { instance_id: state.id, base_uri: `${new URL(c.req.url).origin}/consumers/${state.group}/instances/${state.id}` });
   });
@@ -123,7 +96,7 @@ export function consumerRoutes(app: Hono, engine: Engine): void {
 
   app.post('/consumers/:group/instances/:instance/subscription', async (c) => {
     requireJsonBody(c);
-    const body = await readJson(c, BODY_LIMIT);
+    const body = await bodies.json(c, BODY_LIMIT);
     if (!isObject(body)) throw new FloeError('VALIDATION', 'request body must be {"topics": [...]} or {"topic_pattern": "..."}');
     const hasTopics = body.topics !== undefined && body.topics !== null;
     const hasPattern = body.topic_pattern !== undefined && body.topic_pattern !== null;
@@ -148,7 +121,7 @@ export function consumerRoutes(app: Hono, engine: Engine): void {
 
   app.post('/consumers/:group/instances/:instance/assignments', async (c) => {
     requireJsonBody(c);
-    await consumers.assign(g(c), i(c), topicPartitions(await readJson(c, BODY_LIMIT)));
+    await consumers.assign(g(c), i(c), topicPartitions(await bodies.json(c, BODY_LIMIT)));
     return c.body(null, 204);
   });
 
@@ -160,7 +133,7 @@ export function consumerRoutes(app: Hono, engine: Engine): void {
 
   app.post('/consumers/:group/instances/:instance/positions', async (c) => {
     requireJsonBody(c);
-    const body = await readJson(c, BODY_LIMIT);
+    const body = await bodies.json(c, BODY_LIMIT);
     if (!isObject(body) || !Array.isArray(body.offsets)) throw new FloeError('VALIDATION', 'request body must be {"offsets": [{"topic","partition","offset"}]}');
     const targets = body.offsets.map((o: unknown, n) => {
       if (!isObject(o) || typeof o.topic !== 'string' || typeof o.partition !== 'number' || typeof o.offset !== 'number') {
@@ -175,7 +148,7 @@ export function consumerRoutes(app: Hono, engine: Engine): void {
   for (const where of ['beginning', 'end'] as const) {
     app.post(`/consumers/:group/instances/:instance/positions/${where}`, async (c) => {
       requireJsonBody(c);
-      const parts = topicPartitions(await readJson(c, BODY_LIMIT));
+      const parts = topicPartitions(await bodies.json(c, BODY_LIMIT));
       await consumers.seek(g(c), i(c), parts.map(([topic, partition]) => ({ topic, partition, offset: where })));
       return c.body(null, 204);
     });
@@ -183,7 +156,7 @@ export function consumerRoutes(app: Hono, engine: Engine): void {
 
   app.post('/consumers/:group/instances/:instance/offsets', async (c) => {
     requireJsonBody(c);
-    const body = await readJson(c, BODY_LIMIT, { optional: true });
+    const body = await bodies.json(c, BODY_LIMIT, { optional: true });
     let offsets: Array<{ topic: string; partition: number; offset: number; metadata?: string | null }> | undefined;
     if (body !== undefined) {
       if (!isObject(body) || !Array.isArray(body.offsets)) throw new FloeError('VALIDATION', 'request body must be {"offsets": [{"topic","partition","offset","metadata"?}]}');
@@ -201,8 +174,8 @@ export function consumerRoutes(app: Hono, engine: Engine): void {
 
   app.get('/consumers/:group/instances/:instance/offsets', async (c) => {
     const type = negotiateMetadata(c);
-    const body = await getBody(c);
-    const parts = topicPartitions(body);
+    // The REST Proxy sends this GET with a body: the adapter's reader is what still has it.
+    const parts = topicPartitions(await bodies.json(c, BODY_LIMIT, { optional: true }));
     const found = await consumers.committed(g(c), i(c), parts);
     return reply(c, type, { offsets: found.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset, metadata: o.metadata ?? '' })) });
   });
@@ -233,7 +206,7 @@ export function consumerRoutes(app: Hono, engine: Engine): void {
   app.get('/floe/v1/groups/:group', async (c) => c.json(await engine.groupAdmin.describe(g(c))));
   app.post('/floe/v1/groups/:group/offsets/reset', async (c) => {
     requireJsonBody(c);
-    const body = await readJson(c, BODY_LIMIT);
+    const body = await bodies.json(c, BODY_LIMIT);
     if (!isObject(body) || typeof body.topic !== 'string') throw new FloeError('VALIDATION', 'request body must be {"topic", "partitions"?, "to": "earliest"|"latest"|"offset"|"timestamp", "offset"?, "timestamp"?}');
     let partitions: number[] | undefined;
     if (body.partitions !== undefined) {

@@ -1,4 +1,4 @@
-// Content negotiation for the REST Proxy media types, and reading request bodies within limits.
+// Content negotiation for the REST Proxy media types.
 import type { Context } from 'hono';
 import { FloeError } from '../errors.ts';
 
@@ -77,32 +77,6 @@ export function negotiateMetadata(c: Context): string {
 export function recordsFormat(c: Context): { format: EmbeddedFormat; type: string } {
   const type = negotiate(c, [BINARY_V2, JSON_V2, 'application/json', V2_JSON, 'application/vnd.kafka+json']);
   return { format: type === JSON_V2 ? 'json' : 'binary', type };
-}
-
-/** The request body as bytes, refused with 413 past `limit`. */
-export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
-  const declared = Number(c.req.header('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > limit) {
-    throw new FloeError('PAYLOAD_TOO_LARGE', `request body of ${declared} bytes is over the limit of ${limit} bytes`);
-  }
-  const body = new Uint8Array(await c.req.arrayBuffer());
-  if (body.length > limit) throw new FloeError('PAYLOAD_TOO_LARGE', `request body of ${body.length} bytes is over the limit of ${limit} bytes`);
-  return body;
-}
-
-/** Parses a JSON body; malformed JSON is 400 with error_code 400, as the REST Proxy answers it. */
-export async function readJson(c: Context, limit: number, opts: { optional?: boolean } = {}): Promise<unknown> {
-  const bytes = await readBody(c, limit);
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
-  if (text.trim() === '') {
-    if (opts.optional) return undefined;
-    throw new FloeError('MALFORMED_JSON', 'Request body is empty; expected a JSON object');
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new FloeError('MALFORMED_JSON', `Unexpected character in JSON body: ${(e as Error).message}`);
-  }
 }
 
 /** Answers JSON with the negotiated content type; null fields stay in the output. */

@@ -5,13 +5,16 @@ import type { Engine } from '../engine/engine.ts';
 import { FloeError } from '../errors.ts';
 import type { IsolationLevel } from '../fetch/fetch.ts';
 import { MAX_TIMESTAMP_MS, type IdempotentProducer, type ProduceRecord } from '../produce/produce.ts';
+import { requestBodies } from './body.ts';
 import { decodeBase64 } from './embedded.ts';
-import { readJson, requireJsonBody } from './media.ts';
+import { requireJsonBody } from './media.ts';
+import type { AppOptions } from './options.ts';
 import { intQuery, partitionParam, topicParam } from './params.ts';
 
 const b64 = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64'));
 
-export function nativeRoutes(app: Hono, engine: Engine): void {
+export function nativeRoutes(app: Hono, engine: Engine, options: AppOptions): void {
+  const bodies = requestBodies(options.readBody);
   /** Kafka's InitProducerId: a fresh producer id, for idempotent produce. */
   app.post('/floe/v1/producer-ids', async (c) => {
     return c.json({ producer_id: await engine.producer.allocateProducerId(), producer_epoch: 0 });
@@ -24,7 +27,7 @@ export function nativeRoutes(app: Hono, engine: Engine): void {
   app.post('/floe/v1/topics/:topic/records', async (c) => {
     const topic = topicParam(c.req.param('topic'));
     requireJsonBody(c);
-    const body = await readJson(c, engine.config.maxRequestBytes);
+    const body = await bodies.json(c, engine.config.maxRequestBytes);
     const { records, producer } = parseNativeProduce(body);
     const r = await engine.producer.produce(topic, records, producer ? { producer } : {});
     return c.json({

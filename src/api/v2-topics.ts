@@ -1,14 +1,16 @@
 // REST Proxy v2 topic resources: metadata, produce, and (Redpanda's shape) reading a partition.
 import type { Context, Hono } from 'hono';
 import type { Engine } from '../engine/engine.ts';
-import { FloeError, isFloeError } from '../errors.ts';
-import type { ProduceRecord, ProduceResult } from '../produce/produce.ts';
+import { FloeError } from '../errors.ts';
+import type { ProduceRecord } from '../produce/produce.ts';
 import { effectiveConfigs } from '../topics/configs.ts';
 import type { Topic } from '../topics/topics.ts';
+import { runProduce } from './acks.ts';
+import { requestBodies } from './body.ts';
 import { bytesToEmbedded, embeddedToBytes } from './embedded.ts';
-import { negotiateMetadata, produceFormat, readJson, recordsFormat, reply, type EmbeddedFormat } from './media.ts';
-import { acksQuery, intQuery, partitionParam, topicParam, type Acks } from './params.ts';
-import type { AppOptions } from './app.ts';
+import { negotiateMetadata, produceFormat, recordsFormat, reply, type EmbeddedFormat } from './media.ts';
+import type { AppOptions } from './options.ts';
+import { acksQuery, intQuery, partitionParam, topicParam } from './params.ts';
 
 /** Floe has no brokers; it reports one logical broker that leads every partition and is always in sync. */
 export const LOGICAL_BROKER = 0;
@@ -26,6 +28,7 @@ function topicMetadata(t: Topic) {
 }
 
 export function v2TopicRoutes(app: Hono, engine: Engine, options: AppOptions): void {
+  const bodies = requestBodies(options.readBody);
   app.get('/topics', async (c) => {
     const type = negotiateMetadata(c);
     return reply(c, type, (await engine.topics.list()).map((t) => t.topic));
@@ -66,7 +69,7 @@ export function v2TopicRoutes(app: Hono, engine: Engine, options: AppOptions): v
     const format = produceFormat(c);
     const type = negotiateMetadata(c);
     const acks = acksQuery(c.req.query('acks'));
-    const body = await readJson(c, engine.config.maxRequestBytes);
+    const body = await bodies.json(c, engine.config.maxRequestBytes);
     const records = parseV2Records(body, format, partition);
     const result = await runProduce(engine, options, name, records, acks, partition);
     if (result && result.transactions > 1) c.header('floe-transactions', String(result.transactions));
@@ -138,26 +141,4 @@ export function parseV2Records(body: unknown, format: EmbeddedFormat, pathPartit
       partition: pathPartition ?? partition,
     };
   });
-}
-
-/**
- * acks=1 and acks=all both answer after the commit transaction: S3 and DynamoDB have made the data
- * durable across availability zones before they acknowledge, so there is no weaker "leader only" point.
- * acks=0 answers without waiting; the write goes on in the background (on Lambda, where nothing runs
- * after the answer, it is finished first but its result is still not reported).
- */
-export async function runProduce(engine: Engine, options: AppOptions, topic: string, records: ProduceRecord[], acks: Acks, partition?: number): Promise<ProduceResult | undefined> {
-  const work = engine.producer.produce(topic, records, partition === undefined ? {} : { partition });
-  if (acks !== 0) return work;
-  if (options.awaitUnacknowledgedWrites) {
-    await work.catch((e) => logUnacknowledgedFailure(topic, e));
-    return undefined;
-  }
-  const tracked = work.catch((e) => logUnacknowledgedFailure(topic, e)).finally(() => engine.background.delete(tracked));
-  engine.background.add(tracked);
-  return undefined;
-}
-
-function logUnacknowledgedFailure(topic: string, e: unknown): void {
-  console.error(JSON.stringify({ level: 'warn', msg: 'acks=0 produce failed', topic, error: isFloeError(e) ? e.message : String(e) }));
 }

@@ -5,12 +5,13 @@ import { FloeError } from '../errors.ts';
 import { MAX_TIMESTAMP_MS, type ProduceRecord } from '../produce/produce.ts';
 import { effectiveConfigs, TOPIC_CONFIGS } from '../topics/configs.ts';
 import type { Topic } from '../topics/topics.ts';
-import type { AppOptions } from './app.ts';
-import { toFloeError } from './app.ts';
+import { runProduce } from './acks.ts';
+import { requestBodies } from './body.ts';
 import { decodeBase64, jsonToBytes } from './embedded.ts';
-import { readBody, readJson, requireJsonBody } from './media.ts';
+import { toFloeError } from './http-errors.ts';
+import { requireJsonBody } from './media.ts';
+import type { AppOptions } from './options.ts';
 import { acksQuery, topicParam } from './params.ts';
-import { runProduce } from './v2-topics.ts';
 
 /** Floe is one logical cluster; its id is fixed so v3 URLs stay stable. */
 export const CLUSTER_ID = 'floe';
@@ -98,6 +99,7 @@ function configList(raw: unknown, allowDelete: boolean): Record<string, unknown>
 }
 
 export function v3Routes(app: Hono, engine: Engine, options: AppOptions): void {
+  const bodies = requestBodies(options.readBody);
   app.get('/v3/clusters', (c) => c.json(list('KafkaClusterList', `${base(c)}/v3/clusters`, [clusterData(c)])));
   app.get('/v3/clusters/:cluster', (c) => {
     clusterParam(c);
@@ -113,7 +115,7 @@ export function v3Routes(app: Hono, engine: Engine, options: AppOptions): void {
   app.post('/v3/clusters/:cluster/topics', async (c) => {
     clusterParam(c);
     requireJsonBody(c);
-    const body = await readJson(c, 1024 * 1024);
+    const body = await bodies.json(c, 1024 * 1024);
     if (!isObject(body)) throw new FloeError('VALIDATION', 'request body must be a JSON object');
     if (typeof body.topic_name !== 'string') throw new FloeError('VALIDATION', 'topic_name is required and must be a string');
     const partitions = body.partitions_count;
@@ -161,7 +163,7 @@ export function v3Routes(app: Hono, engine: Engine, options: AppOptions): void {
   app.put('/v3/clusters/:cluster/topics/:topic/configs/:name', async (c) => {
     clusterParam(c);
     requireJsonBody(c);
-    const body = await readJson(c, 64 * 1024);
+    const body = await bodies.json(c, 64 * 1024);
     if (!isObject(body) || !('value' in body)) throw new FloeError('VALIDATION', 'request body must be {"value": ...}');
     await engine.topics.alterConfigs(topicParam(c.req.param('topic')), { [c.req.param('name')]: body.value });
     return c.body(null, 204);
@@ -178,7 +180,7 @@ export function v3Routes(app: Hono, engine: Engine, options: AppOptions): void {
   app.post('/v3/clusters/:cluster/topics/:topic/configs:alter', async (c) => {
     clusterParam(c);
     requireJsonBody(c);
-    const body = await readJson(c, 256 * 1024);
+    const body = await bodies.json(c, 256 * 1024);
     if (!isObject(body)) throw new FloeError('VALIDATION', 'request body must be {"data": [{"name","value"}]}');
     await engine.topics.alterConfigs(topicParam(c.req.param('topic')), configList(body.data, true));
     return c.body(null, 204);
@@ -189,7 +191,7 @@ export function v3Routes(app: Hono, engine: Engine, options: AppOptions): void {
     requireJsonBody(c);
     const name = topicParam(c.req.param('topic'));
     const acks = acksQuery(c.req.query('acks'));
-    const text = new TextDecoder().decode(await readBody(c, engine.config.maxRequestBytes));
+    const text = new TextDecoder().decode(await bodies.bytes(c, engine.config.maxRequestBytes));
     const values = parseJsonStream(text);
     if (values.length === 0) throw new FloeError('MALFORMED_JSON', 'Request body is empty; expected one or more JSON records');
     // Every valid record of the body goes into one produce (one PUT, one transaction); bad ones get their own report.

@@ -9,6 +9,7 @@ import { createEngine, type Engine } from '../engine/engine.ts';
 import { createClients } from '../storage/clients.ts';
 import { ensureStorage } from '../storage/setup.ts';
 import { processAlive, startEmulators, waitForExit, type Emulators } from './emulators.ts';
+import { readNodeBody } from './node-body.ts';
 import { startTimers, type TimedJob } from './timers.ts';
 
 export interface LocalOptions {
@@ -96,7 +97,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalServe
     const clients = createClients(config);
     await ensureStorage(clients, config.tables, config.bucket);
     const engine = createEngine(config, clients);
-    const app = createApp(engine);
+    const app = createApp(engine, { readBody: readNodeBody });
     const host = options.host ?? env.HOST ?? '127.0.0.1';
     const port = options.port ?? Number(env.PORT ?? 8082);
     const listening = await new Promise<{ port: number }>((resolveListen, reject) => {

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { CRC32C_WASM_BASE64, crc32c, crc32cImplementation, crc32cJs, crc32cWasm, nativeCrc32c, type Crc32cFunction } from './crc32c.ts';
-import { kafkajsCrc32c } from './kafkajs-oracle.ts';
+import { kafkajsCrc32c } from '../../test/support/kafkajs-oracle.ts';
 
 const ascii = (s: string) => Buffer.from(s, 'latin1');
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { kafkajsPartition } from './kafkajs-oracle.ts';
+import { kafkajsPartition } from '../../test/support/kafkajs-oracle.ts';
 import { murmur2, partitionForKey } from './partitioner.ts';
 
 describe('murmur2 partitioner', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc32c } from './crc32c.ts';
-import { kafkajsDecode, kafkajsEncode, type OracleRecord } from './kafkajs-oracle.ts';
+import { kafkajsDecode, kafkajsEncode, type OracleRecord } from '../../test/support/kafkajs-oracle.ts';
 import { decodeRecordBatch, decodeRecordBatches, encodeEmptyRecordBatch, encodeRecordBatch, readBatchHeader, setBaseOffset, type RecordInput } from './record-batch.ts';
 import { readVarint, varintSize, writeVarint } from './varint.ts';
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp as buildAppIn } from '../../infra/app.ts';
-import { FUNCTIONS } from '../../infra/floe-stack.ts';
+import { FUNCTIONS } from '../../src/manifest.ts';
 
 /** Each app synthesizes into a folder of its own, removed after the tests, passed or not. */
 const outdirs: string[] = [];

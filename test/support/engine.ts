@@ -1,6 +1,7 @@
 import { createApp } from '../../src/api/app.ts';
 import { createEngine, type Engine } from '../../src/engine/engine.ts';
 import { testClients, testConfig } from './env.ts';
+import { appClient, readInProcessBody } from './http.ts';
 
 /** An engine on the test run's tables and bucket, with optional setting overrides. */
 export function testEngine(overrides: Record<string, string> = {}): Engine {
@@ -8,10 +9,11 @@ export function testEngine(overrides: Record<string, string> = {}): Engine {
   return createEngine(config, testClients(config));
 }
 
-/** The HTTP app over a test engine, called in-process with app.request(). */
+/** The HTTP app over a test engine, and the shared client that calls it in-process. */
 export function testApp(overrides: Record<string, string> = {}) {
   const engine = testEngine(overrides);
-  return { engine, app: createApp(engine) };
+  const app = createApp(engine, { readBody: readInProcessBody });
+  return { engine, app, api: appClient(app) };
 }
 
 export const BINARY = 'application/vnd.kafka.binary.v2+json';

@@ -1,9 +1,10 @@
-// The app behind a real Node HTTP server on a free loopback port, for what app.request() cannot send
-// (the REST Proxy's GET with a body).
+// The app behind a real Node HTTP server on a free loopback port, served as the local runtime serves
+// it: requests go through the Node adapter, a GET's body through Node's own request.
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../../src/api/app.ts';
 import type { Engine } from '../../src/engine/engine.ts';
 import { freePort } from '../../src/local/emulators.ts';
+import { readNodeBody } from '../../src/local/node-body.ts';
 import { testEngine } from './engine.ts';
 
 export interface TestServer {
@@ -16,7 +17,7 @@ export async function testServer(overrides: Record<string, string> = {}): Promis
   const engine = testEngine(overrides);
   const port = await freePort();
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: createApp(engine).fetch, hostname: '127.0.0.1', port }, () => resolve(s));
+    const s = serve({ fetch: createApp(engine, { readBody: readNodeBody }).fetch, hostname: '127.0.0.1', port }, () => resolve(s));
   });
   return { url: `http://127.0.0.1:${port}`, engine, close: () => new Promise((r) => server.close(() => r())) };
 }

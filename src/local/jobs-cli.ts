@@ -2,9 +2,9 @@
 // Without endpoints in the environment it finds the running local stack through its state file.
 import { loadConfig } from '../config.ts';
 import { createEngine } from '../engine/engine.ts';
-import { readRunningState } from '../local/server.ts';
+import { isJobName, JOB_NAMES, runJob } from '../jobs/run.ts';
 import { createClients } from '../storage/clients.ts';
-import { isJobName, JOB_NAMES, runJob } from './run.ts';
+import { readRunningState } from './server.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

@@ -1,8 +1,10 @@
 // What each Floe function serves and may call: its API routes, and its IAM grants per table and on the
-// data bucket. The stack builds routes and role policies from this list, and an integration test drives
-// every route and job through the engine, recording each AWS call, to prove the grants cover exactly
-// what the code calls: least privilege that still works in a real account.
-import type { TableName } from '../src/storage/schema.ts';
+// data bucket. The stack builds routes and role policies from this list, the Lambda adapter refuses the
+// routes of other functions by it, and an integration test drives every route and job through the
+// engine, recording each AWS call, to prove the grants cover exactly what the code calls: least
+// privilege that still works in a real account. Two edges read it (infra/ and functions/), so it sits
+// in src/, below both, and imports nothing but the schema's table names.
+import type { TableName } from './storage/schema.ts';
 
 export type Access = 'get' | 'query' | 'batchGet' | 'put' | 'update' | 'delete' | 'scan' | 'check';
 export type S3Access = 'get' | 'put' | 'delete' | 'list';

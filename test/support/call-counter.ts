@@ -1,7 +1,7 @@
 // Counts AWS requests by operation through SDK middleware (at the deserialize step, so every attempt
 // the SDK sends counts, retries included: each is a billed request). Tests assert the commit protocol's call budget
 // with it, and the benchmark turns the counts into a cost per GB.
-import type { AwsClients } from './clients.ts';
+import type { AwsClients } from '../../src/storage/clients.ts';
 
 export class CallCounter {
   readonly counts = new Map<string, number>();
