@@ -64,7 +64,7 @@ function authFromContext(ctx: (k: string) => string | undefined): FloeAuth {
   return { mode, issuer, audience };
 }
 
-export function buildApp(context: Record<string, string> = {}, outdir?: string): { app: App; stack: FloeStack } {
+export function buildApp(context: Record<string, unknown> = {}, outdir?: string): { app: App; stack: FloeStack } {
   const app = new App({ context, ...(outdir ? { outdir } : {}) });
   const props = propsFromContext(app);
   const stack = new FloeStack(app, `Floe-${props.stage}`, props);

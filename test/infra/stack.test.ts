@@ -1,5 +1,5 @@
-// The CDK stack, synthesized once with the defaults and once with the options (real esbuild bundling,
-// no network): specific properties of the tables, the bucket, each function's permissions, the routes,
+// The CDK stack, synthesized once with the defaults (real esbuild bundling, no network) and as variants
+// with the options (templates only): specific properties of the tables, the bucket, each function's permissions, the routes,
 // the schedules, the alarms; and cdk-nag's AwsSolutions checks with nothing left unacknowledged and no
 // acknowledgement left without a finding.
 import { Stack, Validations } from 'aws-cdk-lib';
@@ -16,10 +16,15 @@ import { FUNCTIONS } from '../../src/manifest.ts';
 
 /** Each app synthesizes into a folder of its own, removed after the tests, passed or not. */
 const outdirs: string[] = [];
-function buildApp(context: Record<string, string>) {
+/**
+ * An app of the stack with these settings. Only the shared stack bundles its functions with esbuild
+ * (`bundle`): the variants differ in their template, not in their code, and each bundling is seconds of
+ * synchronous work that, under load, kept a test worker from answering the runner for over a minute.
+ */
+function buildApp(context: Record<string, string>, options: { bundle?: boolean } = {}) {
   const outdir = mkdtempSync(join(tmpdir(), 'floe-cdk-'));
   outdirs.push(outdir);
-  return buildAppIn(context, outdir);
+  return buildAppIn({ ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }), ...context }, outdir);
 }
 afterAll(() => {
   for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
@@ -39,7 +44,7 @@ function withOptions() {
 }
 
 beforeAll(() => {
-  const built = buildApp({ stage: 'test' });
+  const built = buildApp({ stage: 'test' }, { bundle: true });
   stack = built.stack;
   // Synthesizing the app runs the cdk-nag plugin: unacknowledged findings make it throw.
   built.app.synth();
