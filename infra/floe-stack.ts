@@ -109,6 +109,8 @@ export class FloeStack extends Stack {
       FLOE_PRODUCERS_TABLE: this.tables.producers.tableName,
       FLOE_GROUPS_TABLE: this.tables.groups.tableName,
       FLOE_BUCKET: this.bucket.bucketName,
+      // A Lambda instance serves one request at a time: nothing to group its produce with, only a wait.
+      FLOE_GROUP_COMMIT_MS: '0',
     };
     // What the HTTP functions accept and answer, within Lambda's 6 MB invoke payload and 6 MB response:
     // a request body of 4 MiB leaves room for base64; a fetch answer of 3 MiB of keys and values stays

@@ -28,6 +28,8 @@ export interface FloeConfig {
   fetchCacheBytes: number;
   /** A group member that makes no records call for this long is removed and its partitions move. */
   groupSessionTimeoutMs: number;
+  /** How long a produce waits for others of this process to share its object and commit; 0 turns it off. */
+  groupCommitMs: number;
   /** How long an unreferenced data object is kept before the garbage collector deletes it. */
   gcGraceMs: number;
 }
@@ -57,6 +59,7 @@ const schema = z.object({
   FLOE_FETCH_CACHE_BYTES: z.coerce.number().int().min(0).default(64 * 1024 * 1024),
   FLOE_GC_GRACE_MS: z.coerce.number().int().min(MIN_GC_GRACE_MS).default(DEFAULT_GC_GRACE_MS),
   FLOE_GROUP_SESSION_TIMEOUT_MS: z.coerce.number().int().min(100).max(30 * 60 * 1000).default(10_000),
+  FLOE_GROUP_COMMIT_MS: z.coerce.number().int().min(0).max(1000).default(2),
   // Only checked here: the log module reads it itself at its first long checksum, which may come
   // before any configuration is loaded (and in programs that load none).
   FLOE_CRC32C: z.enum(CRC32C_CHOICES).optional(),
@@ -95,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
     maxFetchBytes: e.FLOE_MAX_FETCH_BYTES,
     fetchCacheBytes: e.FLOE_FETCH_CACHE_BYTES,
     groupSessionTimeoutMs: e.FLOE_GROUP_SESSION_TIMEOUT_MS,
+    groupCommitMs: e.FLOE_GROUP_COMMIT_MS,
     gcGraceMs: e.FLOE_GC_GRACE_MS,
   };
 }

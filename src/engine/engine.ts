@@ -43,7 +43,18 @@ export function createEngine(config: FloeConfig, clients: AwsClients, options: {
   const bucket = new DataBucket(clients, config.bucket);
   const notifier = new AppendNotifier();
   const producers = new ProducersTable(clients, config.tables.producers);
-  const producer = new LogAppender({ clients, topics, log, objects, bucket, producers, metrics, onCommit: (id, p) => notifier.notify(id, p) });
+  const producer = new LogAppender({
+    clients,
+    topics,
+    log,
+    objects,
+    bucket,
+    producers,
+    metrics,
+    onCommit: (id, p) => notifier.notify(id, p),
+    // A group's object holds at most what one request may carry.
+    groupCommit: { windowMs: config.groupCommitMs, maxBytes: config.maxRequestBytes },
+  });
   const fetcher = new Fetcher({ topics, log, bucket, notifier, cacheBytes: config.fetchCacheBytes, maxWaitMs: config.maxFetchWaitMs, maxBytes: config.maxFetchBytes });
   const groups = new GroupsTable(clients, config.tables.groups);
   const coordinator = new GroupCoordinator(groups, topics, fetcher);

@@ -12,8 +12,9 @@ import { newObjectKey } from '../storage/keys.ts';
 import { topicSettings } from '../topics/configs.ts';
 import type { Topic, TopicService } from '../topics/topics.ts';
 import { BatchAppender, type AppendDeps } from './append.ts';
+import { GroupCommitter, type BatchOutcome, type GroupCommitOptions, type GroupedRequest, type GroupOutcome } from './group-commit.ts';
 import { chunkByItems, planBatches } from './plan.ts';
-import type { FailedRecord, PlannedBatch, ProducedRecord, ProduceOptions, ProduceRecord, ProduceResult } from './types.ts';
+import type { FailedRecord, IdempotentProducer, PlannedBatch, ProducedRecord, ProduceOptions, ProduceRecord, ProduceResult } from './types.ts';
 import { validateProducer, validateRecords } from './validate.ts';
 
 export type { FailedRecord, IdempotentProducer, ProducedRecord, ProduceOptions, ProduceRecord, ProduceResult } from './types.ts';
@@ -23,14 +24,18 @@ export interface LogAppenderDeps extends AppendDeps {
   bucket: DataBucket;
   /** Called after each commit with the partitions it appended to (wakes local long-polls). */
   onCommit?: (topicId: string, partition: number) => void;
+  /** Group commit of concurrent requests in this process; off when absent. */
+  groupCommit?: GroupCommitOptions;
 }
 
 export class LogAppender {
   private keylessCounter = Math.floor(Math.random() * 1_000_000);
   private readonly appender: BatchAppender;
+  private readonly groups: GroupCommitter;
 
   constructor(private readonly deps: LogAppenderDeps) {
     this.appender = new BatchAppender(deps);
+    this.groups = new GroupCommitter(deps.groupCommit ?? { windowMs: 0, maxBytes: 0 }, (topic, requests) => this.write(topic, requests));
   }
 
   async produce(topicName: string, records: ProduceRecord[], options: ProduceOptions = {}): Promise<ProduceResult> {
@@ -39,31 +44,56 @@ export class LogAppender {
     if (producer) validateProducer(producer);
     const { topic, batches } = await this.resolveAndPlan(topicName, records, options);
 
-    // Step 2: one PUT for the whole request, whatever the number of records and partitions.
-    const objectKey = newObjectKey();
-    const body = batches.length === 1 ? batches[0]!.bytes : Buffer.concat(batches.map((b) => b.bytes));
-    await this.deps.bucket.put(objectKey, body);
+    const { outcomes, objectKey } =
+      producer || !this.groups.enabled
+        ? await new Promise<GroupOutcome>((resolve, reject) => void this.write(topic, [{ batches, resolve, reject }], producer).catch(reject))
+        : await this.groups.submit(topic, batches);
+    const results: Array<ProducedRecord | FailedRecord> = new Array(records.length);
+    const chunks = new Set<number>();
+    let failure: FloeError | undefined;
+    for (const b of batches) {
+      const o = outcomes.get(b)!;
+      chunks.add(o.chunk);
+      if ('error' in o) {
+        failure = o.error;
+        for (const ri of b.recordIndexes) results[ri] = { partition: b.partition, error: o.error };
+      } else {
+        b.recordIndexes.forEach((ri, j) => (results[ri] = { partition: b.partition, offset: o.base + j, timestamp: b.timestamps[j]! }));
+      }
+    }
+    // A request that went in one transaction failed or succeeded whole: its failure is the answer.
+    if (failure && chunks.size === 1) throw failure;
+    return { topic: topic.topic, records: results, transactions: chunks.size, objectKey };
+  }
 
-    // Steps 3-5 per transaction-sized chunk of partitions.
-    const chunks = chunkByItems(batches, producer !== undefined);
-    const results: Array<ProducedRecord | FailedRecord | undefined> = new Array(records.length);
+  /**
+   * Steps 2-5 for the batches of one or more requests: one PUT of all their batches, then a commit per
+   * transaction-sized chunk of partitions. Each request learns how each of its batches fared.
+   */
+  private async write(topic: Topic, requests: GroupedRequest[], producer?: IdempotentProducer): Promise<void> {
+    const batches = requests.flatMap((r) => r.batches);
+    let position = 0;
+    for (const b of batches) {
+      b.position = position;
+      position += b.bytes.length;
+    }
+    const objectKey = newObjectKey();
+    const body = batches.length === 1 ? batches[0]!.bytes : Buffer.concat(batches.map((b) => b.bytes), position);
+    await this.deps.bucket.put(objectKey, body);
+    const outcomes = new Map<PlannedBatch, BatchOutcome>();
     await Promise.all(
-      chunks.map(async (chunk) => {
+      chunkByItems(batches, producer !== undefined).map(async (chunk, i) => {
         try {
-          const baseOffsets = await this.appender.append(topic, chunk, objectKey, body.length, producer);
+          const bases = await this.appender.append(topic, chunk, objectKey, body.length, producer);
           for (const p of new Set(chunk.map((b) => b.partition))) this.deps.onCommit?.(topic.id, p);
-          for (const b of chunk) {
-            const base = baseOffsets.get(b)!;
-            b.recordIndexes.forEach((ri, j) => (results[ri] = { partition: b.partition, offset: base + j, timestamp: b.timestamps[j]! }));
-          }
+          for (const b of chunk) outcomes.set(b, { chunk: i, base: bases.get(b)! });
         } catch (e) {
           const error = e instanceof FloeError ? e : new FloeError('STORAGE', `storage error: ${(e as Error).message}`, { cause: e });
-          if (chunks.length === 1) throw error;
-          for (const b of chunk) for (const ri of b.recordIndexes) results[ri] = { partition: b.partition, error };
+          for (const b of chunk) outcomes.set(b, { chunk: i, error });
         }
       }),
     );
-    return { topic: topic.topic, records: results as Array<ProducedRecord | FailedRecord>, transactions: chunks.length, objectKey };
+    for (const r of requests) r.resolve({ outcomes, objectKey });
   }
 
   /** A new producer id for idempotent produce (Kafka's InitProducerId); epoch 0 goes with it. */

@@ -252,6 +252,10 @@ describe('function settings', () => {
     for (const entry of JOBS) expect(Object.keys(functionOf(template, entry).resource.Properties.Environment.Variables), entry).not.toContain('FLOE_MAX_REQUEST_BYTES');
   });
 
+  it('turns group commit off in every function, which serves one request at a time', () => {
+    for (const f of FUNCTIONS) expect(functionOf(template, f.entry).resource.Properties.Environment.Variables.FLOE_GROUP_COMMIT_MS, f.entry).toBe('0');
+  });
+
   it('lets Lambda retry no failed job run, as the schedules do not: the next run is the retry', () => {
     const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig'));
     expect(configs).toHaveLength(JOBS.length);
