@@ -14,7 +14,9 @@ const highWatermark = Number(end);
 const config = loadConfig(process.env);
 const engine = createEngine(config, createClients(config));
 
-let peak = process.memoryUsage().rss;
+// What the process holds before reading anything (Node, tsx, the SDK clients), to tell apart from the read's own.
+const startRss = process.memoryUsage().rss;
+let peak = startRss;
 const sample = () => {
   peak = Math.max(peak, process.memoryUsage().rss);
 };
@@ -35,6 +37,8 @@ console.log(
     records,
     ms: Math.round(performance.now() - t),
     peak_rss_mb: mb(peak),
+    start_rss_mb: mb(startRss),
+    range_cache_mb: mb(engine.fetcher.cache.bytes),
     // The kernel's own high-water mark (KiB), which no sampling interval can miss.
     max_rss_mb: mb(process.resourceUsage().maxRSS * 1024),
   }),

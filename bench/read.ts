@@ -140,6 +140,8 @@ export interface RssResult {
   records: number;
   ms: number;
   peak_rss_mb: number;
+  start_rss_mb: number;
+  range_cache_mb: number;
   max_rss_mb: number;
 }
 

@@ -341,7 +341,7 @@ async function main(): Promise<void> {
       const r = await rssRead({ ...process.env, ...childEnv }, topic, highWatermark);
       if (r.records !== highWatermark) throw new Error(`the memory run read ${r.records} records of ${highWatermark}`);
       lines.push({ workload: 'consume_rss', ...r, record_bytes: 100, records_per_s: Math.round((r.records / r.ms) * 1000) });
-      table.push(['consume memory', `${r.records} x 100 B`, `${Math.round((r.records / r.ms) * 1000)} rec/s`, '', `peak RSS ${r.peak_rss_mb} MB`, `kernel max RSS ${r.max_rss_mb} MB`]);
+      table.push(['consume memory', `${r.records} x 100 B`, `${Math.round((r.records / r.ms) * 1000)} rec/s`, '', `peak RSS ${r.peak_rss_mb} MB`, `start ${r.start_rss_mb}, cache ${r.range_cache_mb} MB`]);
       return r.peak_rss_mb;
     })();
 
