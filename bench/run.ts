@@ -15,6 +15,7 @@ import { countCalls, type CallCounter } from '../test/support/call-counter.ts';
 import { createClients, type AwsClients } from '../src/storage/clients.ts';
 import { ensureStorage } from '../src/storage/setup.ts';
 import { costPerGb, PRICES } from './prices.ts';
+import { consumerRead, endToEnd, fetchPathRead, fillPartition, floorRead, mbPerS, rssRead, type ReadRun } from './read.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -199,12 +200,13 @@ async function main(): Promise<void> {
   const emulators = process.env.AWS_ENDPOINT_URL ? undefined : await startEmulators();
   // Interrupted (Ctrl-C, a kill), it stops the emulators it started before it goes.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void (emulators?.stop() ?? Promise.resolve()).finally(() => process.exit(130)));
-  const config = loadConfig({
-    ...process.env,
+  // Also the environment of the memory run's child process, so it reads the same tables and bucket.
+  const childEnv: Record<string, string> = {
     FLOE_TABLE_PREFIX: `bench-${run}-`,
     FLOE_BUCKET: `floe-bench-${run}`,
     ...(emulators ? { AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb, AWS_ENDPOINT_URL_S3: emulators.endpoints.s3 } : {}),
-  });
+  };
+  const config = loadConfig({ ...process.env, ...childEnv });
   const clients = createClients(config);
   await ensureStorage(clients, config.tables, config.bucket);
   const engine = createEngine(config, clients);
@@ -291,6 +293,58 @@ async function main(): Promise<void> {
       table.push([`fetch ${name} log`, `${highWatermark} records`, `${fetchStats[name]} index items/fetch`, '', `p50 ${Math.round(percentile(sorted, 50) * 10) / 10} ms`, '']);
     }
 
+    // Consume: one partition read from the start by the fetch path and by a REST consumer instance,
+    // each on a fresh engine, interleaved round by round with the raw GETs of the same objects.
+    const consume = await (async () => {
+      const topic = 'bench-consume';
+      await engine.topics.create({ name: topic, partitions: 1 });
+      const highWatermark = await fillPartition(engine, topic, QUICK ? 50 : 200, 100, RECORD);
+      const { id } = await engine.topics.resolve(topic);
+      const sum = { floor: { bytes: 0, ms: 0 }, fetch: { bytes: 0, ms: 0 }, rest: { bytes: 0, ms: 0 } };
+      const add = (to: ReadRun, r: ReadRun) => {
+        to.bytes += r.bytes;
+        to.ms += r.ms;
+      };
+      for (let r = 0; r < (QUICK ? 2 : 3); r++) {
+        add(sum.floor, await floorRead(config, id, highWatermark, RECORD.length));
+        add(sum.fetch, await fetchPathRead(config, topic, highWatermark));
+        add(sum.rest, await consumerRead(config, topic, highWatermark, `bench-consume-${run}-${r}`));
+      }
+      const result = { records: highWatermark, floor_mb_per_s: mbPerS(sum.floor), fetch_mb_per_s: mbPerS(sum.fetch), rest_consumer_mb_per_s: mbPerS(sum.rest) };
+      const vs = Math.round((result.fetch_mb_per_s / result.floor_mb_per_s) * 100) / 100;
+      const restVs = Math.round((result.rest_consumer_mb_per_s / result.floor_mb_per_s) * 100) / 100;
+      lines.push({ workload: 'consume', ...result, record_bytes: 1024, fetch_vs_floor: vs, rest_consumer_vs_floor: restVs });
+      table.push(['consume fetch path', `${highWatermark} records`, '', `${result.fetch_mb_per_s} MB/s`, '', `floor ${result.floor_mb_per_s} MB/s (x${vs})`]);
+      table.push(['consume REST v2', `${highWatermark} records`, '', `${result.rest_consumer_mb_per_s} MB/s`, '', `floor ${result.floor_mb_per_s} MB/s (x${restVs})`]);
+      return { mbPerS: result.fetch_mb_per_s, vsFloor: vs };
+    })();
+
+    // Produce to consume: one small record at a time, a long poll waiting for it in the same process.
+    const e2e = await (async () => {
+      const topic = 'bench-e2e';
+      await engine.topics.create({ name: topic, partitions: 1 });
+      await engine.producer.produce(topic, [{ key: null, value: RECORD, partition: 0 }]);
+      const sorted = (await endToEnd(engine, topic, QUICK ? 50 : 200)).sort((a, b) => a - b);
+      const p50 = Math.round(percentile(sorted, 50) * 10) / 10;
+      const p99 = Math.round(percentile(sorted, 99) * 10) / 10;
+      lines.push({ workload: 'e2e', records: sorted.length, p50_ms: p50, p99_ms: p99, max_ms: Math.round(sorted[sorted.length - 1]! * 10) / 10 });
+      table.push(['produce to fetch', `${sorted.length} x 1 record`, '', '', `p50 ${p50} / p99 ${p99} ms`, 'long poll waiting']);
+      return { p50, p99 };
+    })();
+
+    // Memory: a child process reads a long log of small records through the fetch path.
+    const rss = await (async () => {
+      const topic = 'bench-consume-rss';
+      await engine.topics.create({ name: topic, partitions: 1, configs: { 'max.message.bytes': String(8 * 1024 * 1024) } });
+      // 100-byte values, 5,000 per request: 10^6 records (10^5 quick) in a few hundred requests.
+      const highWatermark = await fillPartition(engine, topic, QUICK ? 20 : 200, 5000, RECORD.subarray(0, 100));
+      const r = await rssRead({ ...process.env, ...childEnv }, topic, highWatermark);
+      if (r.records !== highWatermark) throw new Error(`the memory run read ${r.records} records of ${highWatermark}`);
+      lines.push({ workload: 'consume_rss', ...r, record_bytes: 100, records_per_s: Math.round((r.records / r.ms) * 1000) });
+      table.push(['consume memory', `${r.records} x 100 B`, `${Math.round((r.records / r.ms) * 1000)} rec/s`, '', `peak RSS ${r.peak_rss_mb} MB`, `start ${r.start_rss_mb}, cache ${r.range_cache_mb} MB`]);
+      return r.peak_rss_mb;
+    })();
+
     const codecRatios = await codec();
 
     const costOf = (key: string, recordsPerRequest: number) => {
@@ -334,6 +388,11 @@ async function main(): Promise<void> {
       fetch_index_items_large_log: fetchStats.large!,
       cost_usd_per_gb_1mb: Math.round(cost1mb.total * 10000) / 10000,
       cost_usd_per_gb_64kb: Math.round(cost64k.total * 10000) / 10000,
+      consume_mb_per_s: consume.mbPerS,
+      consume_vs_floor: consume.vsFloor,
+      e2e_p50_ms: e2e.p50,
+      e2e_p99_ms: e2e.p99,
+      consume_rss_mb: rss,
     };
     const widths = [20, 22, 24, 12, 24, 28];
     console.log(`Floe benchmark (${QUICK ? 'quick' : 'full'}), headline: 100 x 1 KB records per request, 8 partitions, 8 producers`);
