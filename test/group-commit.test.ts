@@ -2,9 +2,12 @@
 // each keeping its own offsets and its own error.
 import { describe, expect, it } from 'vitest';
 import type { ProducedRecord } from '../src/produce/produce.ts';
+import { createEngine } from '../src/engine/engine.ts';
+import { createClients } from '../src/storage/clients.ts';
+import { DEFAULT_FAULTS, FaultInjector } from './harness/faults.ts';
 import { countCalls } from './support/call-counter.ts';
 import { testEngine } from './support/engine.ts';
-import { randomTopic } from './support/env.ts';
+import { randomTopic, testConfig } from './support/env.ts';
 
 const value = (s: string) => Buffer.from(s);
 /** Offsets of a result whose records all succeeded. */
@@ -79,5 +82,51 @@ describe('group commit', () => {
     await engine.topics.resolve(topic);
     const results = await Promise.all(Array.from({ length: 4 }, (_, p) => engine.producer.produce(topic, [{ key: null, value: value('v'), partition: p }])));
     expect(new Set(results.map((r) => r.objectKey)).size).toBe(4);
+  });
+
+  it('keeps every acknowledged record at its offset when grouped commits meet storage faults', async () => {
+    const config = testConfig({ FLOE_GROUP_COMMIT_MS: '5' });
+    const clients = createClients(config);
+    // Lost answers, throttling, 500s, resets and latency on the one process all requests share.
+    new FaultInjector({ seed: 20261201, rates: DEFAULT_FAULTS }).attach(clients);
+    const engine = createEngine(config, clients);
+    const reader = testEngine();
+    const topic = randomTopic('groupfaults');
+    await reader.topics.create({ name: topic, partitions: 2 });
+    const acked = new Map<string, { partition: number; offset: number }>();
+    let failures = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, producer) => {
+        for (let n = 0; n < 12; n++) {
+          const values = [`p${producer}-${n}-a`, `p${producer}-${n}-b`];
+          const r = await engine.producer.produce(topic, values.map((v) => ({ key: null, value: value(v), partition: (producer + n) % 2 }))).catch(() => undefined);
+          if (!r) {
+            failures++;
+            continue;
+          }
+          r.records.forEach((x, i) => {
+            if ('offset' in x) acked.set(values[i]!, { partition: x.partition, offset: x.offset });
+          });
+        }
+      }),
+    );
+    expect(acked.size).toBeGreaterThan(0);
+    const stored = new Map<string, string>();
+    for (const partition of [0, 1]) {
+      for (let offset = 0; ; ) {
+        const r = await reader.fetcher.fetch({ topic, partition, offset });
+        if (r.records.length === 0) break;
+        for (const rec of r.records) stored.set(`${partition}:${rec.offset}`, rec.value!.toString());
+        offset = r.nextOffset;
+      }
+    }
+    // Each acknowledged record is where its request was told; no offset was told to two records.
+    const told = new Set<string>();
+    for (const [v, at] of acked) {
+      const key = `${at.partition}:${at.offset}`;
+      expect(told.has(key), key).toBe(false);
+      told.add(key);
+      expect(stored.get(key), `${v} at ${key} (${failures} requests failed)`).toBe(v);
+    }
   });
 });
