@@ -43,6 +43,40 @@ describe('group commit', () => {
     }
   });
 
+  it('has one write per topic under way at a time, so the process never races itself for a head', async () => {
+    const engine = testEngine({ FLOE_GROUP_COMMIT_MS: '1' });
+    const topic = randomTopic('grouplane');
+    await engine.topics.create({ name: topic, partitions: 2 });
+    await engine.topics.resolve(topic);
+    let inFlight = 0;
+    let most = 0;
+    let transactions = 0;
+    // Slow commits, so that requests keep coming while one is being written.
+    engine.clients.ddb.middlewareStack.add(
+      (next, context) => async (args) => {
+        if ((context as { commandName?: string }).commandName !== 'TransactWriteItemsCommand') return next(args);
+        transactions++;
+        most = Math.max(most, ++inFlight);
+        await new Promise((r) => setTimeout(r, 50));
+        try {
+          return await next(args);
+        } finally {
+          inFlight--;
+        }
+      },
+      { step: 'initialize', name: 'slowCommits' },
+    );
+    const results = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        await new Promise((r) => setTimeout(r, i * 10));
+        return engine.producer.produce(topic, [{ key: null, value: value(`s${i}`), partition: i % 2 }]);
+      }),
+    );
+    expect(most).toBe(1);
+    expect(transactions).toBeLessThan(20);
+    for (const p of [0, 1]) expect(results.filter((_, i) => i % 2 === p).flatMap(offsetsOf).sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
+  });
+
   it('fails every request of a group whose commit fails, and writes none of them', async () => {
     const engine = testEngine({ FLOE_GROUP_COMMIT_MS: '200' });
     const other = testEngine();

@@ -2,7 +2,7 @@
 // the same topic share one S3 PUT and one commit transaction (per transaction's worth of partitions),
 // as a database groups the log writes of concurrent transactions. Each request keeps its own batches,
 // offsets and error. The first request of a group waits for the window; those arriving during it
-// join. Requests of an idempotent producer are not grouped: two sequences of one producer on one
+// join, and so do those arriving while the topic's previous group is still being written. Requests of an idempotent producer are not grouped: two sequences of one producer on one
 // partition cannot share a transaction (one producer state item each), and a retry must find its own.
 import type { FloeError } from '../errors.ts';
 import type { Topic } from '../topics/topics.ts';
@@ -35,11 +35,20 @@ interface OpenGroup {
   topic: Topic;
   requests: GroupedRequest[];
   bytes: number;
+  /** The window has passed: the group is written as soon as the topic's previous write is done. */
+  due: boolean;
   timer: NodeJS.Timeout;
 }
 
+/** Per topic: the group taking requests, full groups waiting their turn, and whether a write is under way. */
+interface TopicLane {
+  current?: OpenGroup;
+  full: OpenGroup[];
+  writing: boolean;
+}
+
 export class GroupCommitter {
-  private readonly open = new Map<string, OpenGroup>();
+  private readonly lanes = new Map<string, TopicLane>();
 
   constructor(
     private readonly options: GroupCommitOptions,
@@ -51,33 +60,64 @@ export class GroupCommitter {
     return this.options.windowMs > 0;
   }
 
-  /** Adds a request's batches to the open group of its topic (opening one), and waits for the group's write. */
+  /**
+   * Adds a request's batches to the group of its topic that takes requests (opening one), and waits for
+   * that group's write. One write per topic is under way at a time in this process: requests that come
+   * meanwhile join the next group, so the process never races itself for the same partition heads.
+   */
   submit(topic: Topic, batches: PlannedBatch[]): Promise<GroupOutcome> {
     return new Promise<GroupOutcome>((resolve, reject) => {
       const bytes = batches.reduce((n, b) => n + b.bytes.length, 0);
-      let group = this.open.get(topic.id);
-      // A full group is written now; so is one planned against another partition count.
-      if (group && (group.topic.partitions !== topic.partitions || group.bytes + bytes > this.options.maxBytes)) {
-        this.flush(topic.id);
-        group = undefined;
+      let lane = this.lanes.get(topic.id);
+      if (!lane) this.lanes.set(topic.id, (lane = { full: [], writing: false }));
+      // A full group waits for its turn; so does one planned against another partition count.
+      const current = lane.current;
+      if (current && (current.topic.partitions !== topic.partitions || current.bytes + bytes > this.options.maxBytes)) {
+        this.close(lane, current);
+        this.pump(topic.id);
       }
-      if (!group) {
-        const opened: OpenGroup = { topic, requests: [], bytes: 0, timer: setTimeout(() => this.flush(topic.id), this.options.windowMs) };
-        this.open.set(topic.id, opened);
-        group = opened;
+      if (!lane.current) {
+        const opened: OpenGroup = {
+          topic,
+          requests: [],
+          bytes: 0,
+          due: false,
+          timer: setTimeout(() => {
+            opened.due = true;
+            this.pump(topic.id);
+          }, this.options.windowMs),
+        };
+        lane.current = opened;
       }
-      group.requests.push({ batches, resolve, reject });
-      group.bytes += bytes;
+      lane.current.requests.push({ batches, resolve, reject });
+      lane.current.bytes += bytes;
     });
   }
 
-  private flush(topicId: string): void {
-    const group = this.open.get(topicId);
-    if (!group) return;
-    this.open.delete(topicId);
+  private close(lane: TopicLane, group: OpenGroup): void {
     clearTimeout(group.timer);
-    this.write(group.topic, group.requests).catch((e: unknown) => {
-      for (const r of group.requests) r.reject(e);
-    });
+    if (lane.current === group) lane.current = undefined;
+    lane.full.push(group);
+  }
+
+  /** Starts the topic's next write when none is under way: a full group first, else the current one once due. */
+  private pump(topicId: string): void {
+    const lane = this.lanes.get(topicId);
+    if (!lane || lane.writing) return;
+    if (lane.full.length === 0 && lane.current?.due) this.close(lane, lane.current);
+    const group = lane.full.shift();
+    if (!group) {
+      if (!lane.current) this.lanes.delete(topicId);
+      return;
+    }
+    lane.writing = true;
+    this.write(group.topic, group.requests)
+      .catch((e: unknown) => {
+        for (const r of group.requests) r.reject(e);
+      })
+      .finally(() => {
+        lane.writing = false;
+        this.pump(topicId);
+      });
   }
 }
