@@ -11,7 +11,7 @@ import type { IdempotentProducer, PlannedBatch, ProduceOptions, ProduceRecord } 
  * Items every commit transaction spends besides the per-partition ones: the topic check and the object
  * record. Per partition: its entries, its head and, when idempotent, its producer state.
  */
-export const FIXED_ITEMS = 2;
+const FIXED_ITEMS = 2;
 
 /**
  * Partitions and encodes the records. `nextKeyless` gives the partition for the keyless records of a

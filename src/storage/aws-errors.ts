@@ -10,8 +10,6 @@ export interface CancellationReason {
 }
 
 export interface AwsErrorClass {
-  /** DynamoDB decided: a condition failed, or the transaction was cancelled. Nothing was written. */
-  decided: boolean;
   /** A later attempt may succeed: throttling, a transaction conflict, a timeout, a 5xx. */
   retriable: boolean;
   /**
@@ -45,18 +43,18 @@ export function isAwsError(e: unknown): boolean {
 export function classifyAwsError(e: unknown): AwsErrorClass {
   const err = (e ?? {}) as SdkErrorShape;
   const name = err.name ?? '';
-  if (name === 'ConditionalCheckFailedException') return { decided: true, retriable: false, ambiguous: false };
+  if (name === 'ConditionalCheckFailedException') return { retriable: false, ambiguous: false };
   if (name === 'TransactionCanceledException') {
     const reasons = err.CancellationReasons ?? [];
     // A conflict with another transaction or throttling of one item cancels the whole: try again.
     const retriable = !reasons.some((r) => r.Code === 'ConditionalCheckFailed') && reasons.some((r) => r.Code === 'TransactionConflict' || THROTTLED.test(r.Code ?? ''));
-    return { decided: true, retriable, ambiguous: false, reasons };
+    return { retriable, ambiguous: false, reasons };
   }
   const status = err.$metadata?.httpStatusCode ?? 0;
   const transient = Boolean(err.$retryable) || status >= 500 || THROTTLED.test(name) || TRANSIENT.test(name) || SOCKET.test(String(err.code ?? err.message ?? ''));
   // Throttling rejects a call before it runs, but the SDK may have retried an attempt that timed out:
   // whatever failed transiently may have been applied.
-  return { decided: false, retriable: transient, ambiguous: transient };
+  return { retriable: transient, ambiguous: transient };
 }
 
 /** Whether a single conditional write was refused by its condition (nothing was written). */

@@ -94,7 +94,7 @@ export class Commit {
  * another token (reusing one with other parameters is an IdempotentParameterMismatch), and the object
  * key or offsets in its items make tokens of different requests differ.
  */
-export function requestToken(items: TransactWriteItem[]): string {
+function requestToken(items: TransactWriteItem[]): string {
   return createHash('sha256').update(JSON.stringify(items)).digest('hex').slice(0, 36);
 }
 
