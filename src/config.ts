@@ -2,7 +2,7 @@
 // loudly there rather than on the first request that happens to use it.
 import { z } from 'zod';
 import { CRC32C_CHOICES } from './log/crc32c.ts';
-import { DEFAULT_GC_GRACE_MS, MIN_GC_GRACE_MS } from './model/lifetimes.ts';
+import { COMMIT_DEADLINE_MS, DEFAULT_GC_GRACE_MS, DEFAULT_HOLE_FILL_MS, MIN_GC_GRACE_MS } from './model/lifetimes.ts';
 import { tableNamesFromPrefix, type TableNames } from './storage/schema.ts';
 
 export interface FloeConfig {
@@ -30,6 +30,8 @@ export interface FloeConfig {
   groupSessionTimeoutMs: number;
   /** How long a produce waits for others of this process to share its object and commit; 0 turns it off. */
   groupCommitMs: number;
+  /** An offset range still without its index entry this long after it was handed out is filled (ms). */
+  holeFillMs: number;
   /** How long an unreferenced data object is kept before the garbage collector deletes it. */
   gcGraceMs: number;
 }
@@ -60,6 +62,7 @@ const schema = z.object({
   FLOE_GC_GRACE_MS: z.coerce.number().int().min(MIN_GC_GRACE_MS).default(DEFAULT_GC_GRACE_MS),
   FLOE_GROUP_SESSION_TIMEOUT_MS: z.coerce.number().int().min(100).max(30 * 60 * 1000).default(10_000),
   FLOE_GROUP_COMMIT_MS: z.coerce.number().int().min(0).max(1000).default(2),
+  FLOE_HOLE_FILL_MS: z.coerce.number().int().min(50).max(COMMIT_DEADLINE_MS).default(DEFAULT_HOLE_FILL_MS),
   // Only checked here: the log module reads it itself at its first long checksum, which may come
   // before any configuration is loaded (and in programs that load none).
   FLOE_CRC32C: z.enum(CRC32C_CHOICES).optional(),
@@ -99,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
     fetchCacheBytes: e.FLOE_FETCH_CACHE_BYTES,
     groupSessionTimeoutMs: e.FLOE_GROUP_SESSION_TIMEOUT_MS,
     groupCommitMs: e.FLOE_GROUP_COMMIT_MS,
+    holeFillMs: e.FLOE_HOLE_FILL_MS,
     gcGraceMs: e.FLOE_GC_GRACE_MS,
   };
 }

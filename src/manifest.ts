@@ -39,17 +39,19 @@ export interface FunctionSpec {
 
 /**
  * Each function and exactly what its code calls. Reading the engine: produce resolves and auto-creates
- * topics, reads heads and producer state in one BatchGetItem, and commits with a transaction of
- * ConditionCheck/Put/Update items; fetch only reads; the jobs rewrite the index; only gc deletes objects.
+ * topics, allocates offsets and moves high watermarks with UpdateItem, and commits with a transaction of
+ * Put/Update items; fetch reads, and writes only to help the high watermark past a crashed producer; the
+ * jobs rewrite the index; only gc deletes objects.
  */
 export const FUNCTIONS: FunctionSpec[] = [
   {
     entry: 'produce',
     http: true,
-    // Topics: resolve, auto-create, and the commit's check that the topic is unchanged. Log: heads read
-    // in one BatchGetItem, entries put and heads updated by the commit, and one GetItem to find its own
-    // commit after a lost answer. Producers: state read with the heads, put by the commit; ids allocated.
-    tables: { topics: ['get', 'put', 'check'], log: ['get', 'batchGet', 'put', 'update'], objects: ['update'], producers: ['batchGet', 'put', 'update'] },
+    // Topics: resolve, auto-create, and a consistent read before a partition's first allocation. Log:
+    // allocations and high-watermark moves (UpdateItem), entries put by the commit, and reads of heads and
+    // entries while it waits for writers before it, or after a lost answer. Producers: state read in one
+    // BatchGetItem, put by the commit; ids allocated.
+    tables: { topics: ['get', 'put'], log: ['get', 'query', 'put', 'update'], objects: ['update'], producers: ['batchGet', 'put', 'update'] },
     s3: ['put'],
     routes: [
       ['POST', '/topics/{topic}'],
@@ -62,8 +64,10 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     entry: 'fetch',
     http: true,
-    tables: { topics: ['get'], log: ['get', 'query'] },
-    s3: ['get'],
+    // A reader at the tail moves the high watermark over committed entries, and fills a hole a crashed
+    // producer left (an empty batch: one PUT, one entry, its object's reference count).
+    tables: { topics: ['get'], log: ['get', 'query', 'put', 'update'], objects: ['update'] },
+    s3: ['get', 'put'],
     routes: [
       ['GET', '/topics/{topic}/partitions/{partition}/records'],
       ['GET', '/topics/{topic}/partitions/{partition}/offsets'],
@@ -74,7 +78,8 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     entry: 'admin',
     http: true,
-    tables: { topics: ['get', 'put', 'update', 'delete', 'scan'] },
+    // Log: a deleted topic's partition heads are closed to allocations.
+    tables: { topics: ['get', 'put', 'update', 'delete', 'scan'], log: ['update'] },
     s3: [],
     routes: [
       ['GET', '/'],
@@ -97,8 +102,8 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     entry: 'consumers',
     http: true,
-    tables: { topics: ['get', 'scan'], log: ['get', 'query'], groups: ['get', 'query', 'batchGet', 'put', 'update', 'delete', 'scan', 'check'] },
-    s3: ['get'],
+    tables: { topics: ['get', 'scan'], log: ['get', 'query', 'put', 'update'], objects: ['update'], groups: ['get', 'query', 'batchGet', 'put', 'update', 'delete', 'scan', 'check'] },
+    s3: ['get', 'put'],
     routes: [
       ['ANY', '/consumers/{proxy+}'],
       ['ANY', '/floe/v1/groups'],
@@ -108,8 +113,8 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     entry: 'retention',
     http: false,
-    tables: { topics: ['scan'], log: ['get', 'query', 'scan', 'update', 'delete'], objects: ['update'] },
-    s3: [],
+    tables: { topics: ['scan'], log: ['get', 'query', 'scan', 'put', 'update', 'delete'], objects: ['update'] },
+    s3: ['put'],
     schedule: 'retentionMinutes',
   },
   {

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DDB_ACTIONS, FUNCTIONS, routeOf, S3_ACTIONS, tableActions, type FunctionSpec } from '../src/manifest.ts';
 import { createApp } from '../src/api/app.ts';
 import { createEngine, type Engine } from '../src/engine/engine.ts';
+import { partitionKey } from '../src/storage/keys.ts';
 import { createClients } from '../src/storage/clients.ts';
 import { runJob } from '../src/jobs/run.ts';
 import { runGc } from '../src/jobs/gc.ts';
@@ -195,6 +196,18 @@ async function seededTopic(): Promise<string> {
   return topic;
 }
 
+/**
+ * A producer that died between its allocation and its commit, long enough ago that its range may be
+ * filled: made by an engine no function owns, so whichever function meets the hole pays for filling it.
+ */
+async function crashedAllocation(topicName: string, partition = 0): Promise<void> {
+  const setup = createEngine(config, createClients(config));
+  const topic = await setup.topics.resolve(topicName);
+  const at = Date.now() - setup.config.holeFillMs - 1000;
+  const head = await setup.log.allocate(partitionKey(topic.id, partition), { count: 3, maxTimestamp: at, at, tag: 'crashed' }, async () => undefined);
+  expect(head).not.toBe('gone');
+}
+
 /** Every produce route: auto-creation, json and binary, a partition, acks=0, v3 with headers, idempotent native, a lost commit answer. Returns the topic written. */
 async function produceRoutes(run: GrantRun): Promise<string> {
   const topic = randomTopic('iam');
@@ -212,6 +225,9 @@ async function produceRoutes(run: GrantRun): Promise<string> {
   loseNextCommitResponse(run.functionEngine('produce').engine);
   const after = (await ok(send('POST', `/topics/${topic}/partitions/0`, { type: BINARY, body: { records: [{ value: b64('lost answer') }] } }))) as { offsets: Array<{ offset: number }> };
   expect(after.offsets[0]!.offset).toBe(first.records[0]!.offset + 1); // committed once, answered as committed
+  // Behind a dead producer's range: the produce waits for the high watermark, and fills the hole.
+  await crashedAllocation(topic);
+  await ok(send('POST', `/topics/${topic}/partitions/0`, { type: BINARY, body: { records: [{ value: b64('behind a hole') }] } }));
   for (let round = 0; round < 4; round++) {
     await ok(send('POST', `/topics/${compacted}`, { type: BINARY, body: { records: [0, 1, 2].map((k) => ({ key: b64(`k${k}`), value: b64(`v${round}`) })) } }));
   }
@@ -227,6 +243,9 @@ async function fetchRoutes(run: GrantRun, topic: string): Promise<void> {
   await ok(send('GET', `/floe/v1/topics/${topic}/partitions/0/records?offset=earliest&max_records=2`));
   await ok(send('GET', `/floe/v1/topics/${topic}/partitions/0/records?timestamp=${Date.now() - 60_000}`));
   await ok(send('GET', `/floe/v1/topics/${topic}/partitions/0/offsets?timestamp=${Date.now() - 60_000}`));
+  await ok(send('GET', `/floe/v1/topics/${topic}/partitions/0/records?offset=latest&timeout=300`));
+  // A reader at the tail, behind a dead producer's range: it fills the hole.
+  await crashedAllocation(topic);
   await ok(send('GET', `/floe/v1/topics/${topic}/partitions/0/records?offset=latest&timeout=300`));
 }
 
@@ -267,6 +286,7 @@ async function consumerRoutes(run: GrantRun, topic: string): Promise<void> {
   await ok(send('GET', `${base}/c1/records?timeout=500`, { accept: BINARY }));
   await ok(send('GET', `${base}/c1/records?timeout=200`, { accept: BINARY })); // auto-commits the first
   await new Promise((r) => setTimeout(r, 1500));
+  await crashedAllocation(topic); // at the tail behind a dead producer's range: the consumer fills it
   await ok(send('GET', `${base}/c1/records?timeout=200`, { accept: BINARY })); // a heartbeat that must be written
   await ok(send('POST', `${base}/c1/offsets`, { body: { offsets: [{ topic, partition: 0, offset: 1 }] } }));
   await ok(send('POST', `${base}/c1/offsets`), 200);
@@ -303,6 +323,7 @@ async function scheduledJobs(run: GrantRun): Promise<void> {
   for (let round = 0; round < 4; round++) {
     await setup.producer.produce(compacted, [0, 1, 2].map((k) => ({ key: Buffer.from(`k${k}`), value: Buffer.from(`v${round}`) })));
   }
+  await crashedAllocation(retained);
   expect((await run.job('retention', (e) => runJob('retention', e))).removed.batches).toBeGreaterThan(0);
   expect((await run.job('compaction', (e) => runJob('compaction', e))).rewrote.batches).toBeGreaterThan(0);
   await run.job('gc', (e) => runJob('gc', e));

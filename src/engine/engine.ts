@@ -16,6 +16,9 @@ import { GroupAdmin } from '../groups/admin.ts';
 import { ConsumerManager } from '../groups/consumer-manager.ts';
 import { GroupCoordinator } from '../groups/coordinator.ts';
 import { GroupsTable } from '../storage/groups-table.ts';
+import { partitionKey } from '../storage/keys.ts';
+import { mapBounded } from '../map-bounded.ts';
+import { Watermarks } from '../watermark/watermark.ts';
 
 export interface Engine {
   config: FloeConfig;
@@ -26,6 +29,7 @@ export interface Engine {
   log: LogTable;
   objects: ObjectsTable;
   bucket: DataBucket;
+  watermarks: Watermarks;
   consumers: ConsumerManager;
   groupAdmin: GroupAdmin;
   /** Work started for acks=0 produces, so a server can let it finish before it stops. */
@@ -34,13 +38,16 @@ export interface Engine {
 
 export function createEngine(config: FloeConfig, clients: AwsClients, options: { metrics?: Metrics } = {}): Engine {
   const metrics = options.metrics ?? NO_METRICS;
-  const topics = new TopicService(new TopicsTable(clients, config.tables.topics), {
-    defaultPartitions: config.defaultPartitions,
-    autoCreate: config.autoCreateTopics,
-  });
   const log = new LogTable(clients, config.tables.log);
   const objects = new ObjectsTable(config.tables.objects, clients);
   const bucket = new DataBucket(clients, config.bucket);
+  const watermarks = new Watermarks({ clients, log, objects, bucket, holeFillMs: config.holeFillMs });
+  const topics = new TopicService(new TopicsTable(clients, config.tables.topics), {
+    defaultPartitions: config.defaultPartitions,
+    autoCreate: config.autoCreateTopics,
+    // Heads of a deleted topic's partitions take no more allocations (retention reclaims them).
+    onDeleted: (t) => mapBounded([...Array(t.partitions).keys()], 16, (p) => log.markGone(partitionKey(t.id, p))),
+  });
   const notifier = new AppendNotifier();
   const producers = new ProducersTable(clients, config.tables.producers);
   const producer = new LogAppender({
@@ -50,15 +57,16 @@ export function createEngine(config: FloeConfig, clients: AwsClients, options: {
     objects,
     bucket,
     producers,
+    watermarks,
     metrics,
     onCommit: (id, p) => notifier.notify(id, p),
     // A group's object holds at most what one request may carry.
     groupCommit: { windowMs: config.groupCommitMs, maxBytes: config.maxRequestBytes },
   });
-  const fetcher = new Fetcher({ topics, log, bucket, notifier, cacheBytes: config.fetchCacheBytes, maxWaitMs: config.maxFetchWaitMs, maxBytes: config.maxFetchBytes });
+  const fetcher = new Fetcher({ topics, log, bucket, notifier, watermarks, cacheBytes: config.fetchCacheBytes, maxWaitMs: config.maxFetchWaitMs, maxBytes: config.maxFetchBytes });
   const groups = new GroupsTable(clients, config.tables.groups);
   const coordinator = new GroupCoordinator(groups, topics, fetcher);
   const consumers = new ConsumerManager(groups, coordinator, topics, fetcher, { sessionTimeoutMs: config.groupSessionTimeoutMs, maxWaitMs: config.maxFetchWaitMs, maxBytes: config.maxFetchBytes, metrics });
   const groupAdmin = new GroupAdmin(groups, topics, fetcher);
-  return { config, clients, topics, producer, fetcher, log, objects, bucket, consumers, groupAdmin, background: new Set() };
+  return { config, clients, topics, producer, fetcher, log, objects, bucket, watermarks, consumers, groupAdmin, background: new Set() };
 }

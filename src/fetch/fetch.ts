@@ -8,6 +8,7 @@ import { partitionKey } from '../storage/keys.ts';
 import type { IndexEntry, PartitionHead } from '../model/partition.ts';
 import type { LogTable } from '../storage/log-table.ts';
 import type { Topic, TopicService } from '../topics/topics.ts';
+import type { Watermarks } from '../watermark/watermark.ts';
 import type { AppendNotifier } from './append-notifier.ts';
 import { RangeCache, type CachedBytes } from './range-cache.ts';
 import { mapBounded } from '../map-bounded.ts';
@@ -66,6 +67,7 @@ export interface FetcherDeps {
   log: LogTable;
   bucket: DataBucket;
   notifier: AppendNotifier;
+  watermarks: Watermarks;
   cacheBytes: number;
   maxWaitMs: number;
   /** A larger max_bytes is clamped to this. */
@@ -114,6 +116,8 @@ export class Fetcher {
     const pk = partitionKey(topic.id, req.partition);
     let head = await this.deps.log.getHead(topic.id, req.partition);
     if (req.offset < head.logStartOffset || req.offset > head.highWatermark) throw new OffsetOutOfRangeError(req.offset, head.logStartOffset, head.highWatermark);
+    // At the tail, behind allocations in flight for a while: help the high watermark along.
+    if (req.offset === head.highWatermark && (await this.deps.watermarks.help(pk, head))) head = await this.deps.log.getHead(topic.id, req.partition);
     const wait = Math.min(Math.max(0, req.waitMs ?? 0), this.deps.maxWaitMs);
     if (req.offset === head.highWatermark && wait > 0) head = await this.waitForData(topic, req.partition, req.offset, wait, head);
     const empty = (h: PartitionHead, next = req.offset): FetchResult => ({
@@ -288,6 +292,7 @@ export class Fetcher {
       if (left <= 0) break;
       await this.deps.notifier.wait(topic.id, partition, Math.min(left, POLL_INTERVAL_MS));
       h = await this.deps.log.getHead(topic.id, partition);
+      if (await this.deps.watermarks.help(partitionKey(topic.id, partition), h)) h = await this.deps.log.getHead(topic.id, partition);
     }
     return h;
   }

@@ -70,7 +70,7 @@ async function compactPartition(engine: Engine, pk: string, settings: TopicSetti
   const { topicId, partition } = parsePartitionKey(pk);
   const head = await engine.log.getHead(topicId, partition);
   if (!head.exists) return;
-  const all = await engine.log.entriesBetween(pk, head.logStartOffset, head.highWatermark);
+  const all = await engine.log.entriesBetween(pk, head.logStartOffset, head.highWatermark - 1);
   s.examined.batches += all.length;
   const cleanable = all.slice(0, activeStart(all, settings, now));
   if (cleanable.length === 0) return;
@@ -134,7 +134,7 @@ async function mergePartition(engine: Engine, pk: string, settings: TopicSetting
   const { topicId, partition } = parsePartitionKey(pk);
   const head = await engine.log.getHead(topicId, partition);
   if (!head.exists) return;
-  const all = await engine.log.entriesBetween(pk, head.logStartOffset, head.highWatermark);
+  const all = await engine.log.entriesBetween(pk, head.logStartOffset, head.highWatermark - 1);
   if (!settings.cleanupPolicy.compact) s.examined.batches += all.length;
   // Merging needs no segment.ms, but leaves the last batch (still being read at the tail) and anything
   // appended within a commit deadline: a producer whose commit answer was lost looks for its own entry

@@ -41,10 +41,15 @@ export async function runRetention(engine: Engine, now = Date.now()): Promise<Jo
 
 async function retainPartition(engine: Engine, pk: string, retentionMs: number, retentionBytes: number, now: number, s: JobSummary, dropPartition = false): Promise<void> {
   const { topicId, partition } = parsePartitionKey(pk);
+  // A deleted topic's partition takes no more allocations; those in flight are settled or filled first.
+  if (dropPartition) await engine.log.markGone(pk);
   for (let round = 0; round < 1000; round++) {
-    const head = await engine.log.getHead(topicId, partition);
+    let head = await engine.log.getHead(topicId, partition);
     if (!head.exists) return;
-    const entries = await engine.log.entriesFrom(pk, head.logStartOffset, CHUNK + 1);
+    // A writer that died after allocating leaves a hole no reader may be waiting at: fill it here.
+    if (round === 0 && (await engine.watermarks.help(pk, head))) head = await engine.log.getHead(topicId, partition);
+    // Entries past the high watermark are committed but not yet in the log: not retention's to drop.
+    const entries = (await engine.log.entriesFrom(pk, head.logStartOffset, CHUNK + 1)).filter((e) => e.baseOffset < head.highWatermark);
     s.examined.batches += entries.length;
     const drop: IndexEntry[] = [];
     let bytes = head.bytes;

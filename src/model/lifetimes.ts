@@ -9,6 +9,13 @@
 /** A commit starts no later than this after its object was named. */
 export const COMMIT_DEADLINE_MS = 2 * 60 * 1000;
 
+/**
+ * How long an allocated offset range may stay without its index entry before anyone fills it with an
+ * empty batch (its writer is taken for dead; if it is only slow, its commit then fails). What a reader
+ * waits at most after a producer crashed between allocation and commit.
+ */
+export const DEFAULT_HOLE_FILL_MS = 10_000;
+
 /** Merging leaves batches younger than this alone. */
 export const MERGE_MIN_AGE_MS = 3 * 60 * 1000;
 

@@ -2,9 +2,29 @@
 // entries of its batch index. Plain types, no behaviour: storage reads and writes them, produce, fetch
 // and the jobs reason about them.
 
+/**
+ * One offset range handed out by the head and not yet under the high watermark: its size, when it was
+ * handed out (ms, the allocating process's clock), and a tag the allocating writer chose, so that it can
+ * tell its own ranges from others' (an allocation retried after a lost answer is applied twice).
+ */
+export interface Allocation {
+  count: number;
+  at: number;
+  tag: string;
+}
+
 export interface PartitionHead {
-  /** The next offset to assign: the high watermark (= log end offset). */
+  /**
+   * The high watermark (= log end offset): every offset below it is committed, in an index entry that
+   * holds records or an empty batch. Readers see exactly this prefix.
+   */
   highWatermark: number;
+  /** The next offset to hand out: offsets from the high watermark up to here are allocated, in flight. */
+  allocatedEnd: number;
+  /** The ranges in flight, in offset order, the first starting at the high watermark. */
+  allocations: Allocation[];
+  /** The topic was deleted: no more allocations. */
+  gone: boolean;
   /** The first offset retention has not removed. */
   logStartOffset: number;
   /** Bytes of record batches in the log. */
@@ -17,7 +37,7 @@ export interface PartitionHead {
   exists: boolean;
 }
 
-export const EMPTY_HEAD: PartitionHead = { highWatermark: 0, logStartOffset: 0, bytes: 0, maxTimestamp: -1, lastAppendTime: 0, exists: false };
+export const EMPTY_HEAD: PartitionHead = { highWatermark: 0, allocatedEnd: 0, allocations: [], gone: false, logStartOffset: 0, bytes: 0, maxTimestamp: -1, lastAppendTime: 0, exists: false };
 
 /** Where one record batch lives and what it holds: (topic, partition, base offset) in the index. */
 export interface IndexEntry {

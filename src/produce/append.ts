@@ -1,21 +1,28 @@
-// Steps 3-5 of the commit protocol (DESIGN.md) for one transaction's worth of batches: read the heads
-// (and producer state), write one transaction that assigns offsets by conditional writes, and on a lost
-// race re-read and retry under the one retry policy. An attempt whose outcome is unknown (a lost answer,
-// a timeout) may have committed: before retrying, and before giving up, look for our own index entries
-// where that attempt would have put them.
+// Steps 3-5 of the commit protocol for one transaction's worth of batches, without races on the head:
+//   1. allocate: one update per partition head hands this request its own offset range (it cannot lose
+//      to another writer, so no retry however many producers share the partition);
+//   2. commit: one transaction puts the index entries at those offsets (each on condition nothing is
+//      there), the object's reference count and, for an idempotent producer, its state;
+//   3. settle: wait until the high watermark covers the range (src/watermark/), then acknowledge.
+// A range this writer will not commit (its transaction was refused, or its outcome is unknown and no
+// entry of it is there) is given up at once with an empty batch, so readers need not wait for the hole
+// deadline; a range a slow writer still holds past that deadline is filled by others, and then its
+// transaction fails on the entry's condition: it is never acknowledged.
+import { randomBytes } from 'node:crypto';
 import { FloeError, RetriableStorageError } from '../errors.ts';
 import { COMMIT_DEADLINE_MS } from '../model/lifetimes.ts';
 import type { IndexEntry, PartitionHead } from '../model/partition.ts';
 import type { AwsClients } from '../storage/clients.ts';
 import { consistentBatchGet } from '../storage/batch-get.ts';
-import { AmbiguousCommitError, Commit, sendCommit } from '../storage/commit.ts';
+import { AmbiguousCommitError, Commit, sendCommit, type CommitOutcome } from '../storage/commit.ts';
 import { objectKeyTime, partitionKey } from '../storage/keys.ts';
-import { headFromItem, type LogTable } from '../storage/log-table.ts';
+import type { LogTable } from '../storage/log-table.ts';
 import type { ObjectsTable } from '../storage/objects-table.ts';
 import type { ProducersTable, ProducerState } from '../storage/producers-table.ts';
-import { DEFAULT_RETRY, RETRY, retrying } from '../storage/retry.ts';
+import { DEFAULT_RETRY, RETRY, retrying, retryDelayMs, sleep } from '../storage/retry.ts';
 import type { TopicService, Topic } from '../topics/topics.ts';
 import type { Metrics } from '../metrics.ts';
+import type { OwnRange, Watermarks } from '../watermark/watermark.ts';
 import { committedBefore } from './idempotence.ts';
 import { byPartition } from './plan.ts';
 import type { IdempotentProducer, PlannedBatch } from './types.ts';
@@ -26,99 +33,252 @@ export interface AppendDeps {
   log: LogTable;
   objects: ObjectsTable;
   producers: ProducersTable;
+  watermarks: Watermarks;
   metrics?: Metrics;
 }
 
 /** The base offset of each batch, once committed. */
 export type BaseOffsets = Map<PlannedBatch, number>;
 
+/** A partition's share of one attempt: its range, and the running maximum timestamp its entries carry. */
+interface Allocated extends OwnRange {
+  partition: number;
+  timeIndex: number;
+  /** Every offset before the range was committed when it was handed out: its writer may move the high watermark itself. */
+  firstInLine: boolean;
+  /** Bytes of its batches. */
+  bytes: number;
+}
+
+/** One attempt's ranges and the offsets it would have given. */
+interface Attempt {
+  ranges: Allocated[];
+  baseOffsets: BaseOffsets;
+}
+
+/** A commit whose outcome is unknown and could not be found out yet. */
+class UnresolvedCommitError extends RetriableStorageError {
+  constructor(cause: unknown) {
+    super(`commit outcome unknown: ${(cause as Error)?.message ?? String(cause)}`, cause);
+  }
+}
+
+/** Sends of one transaction when DynamoDB refuses it for a conflict or throttling (nothing applied). */
+const RESENDS = 6;
+/** Heads whose last maximum timestamp this process remembers, for its guess at the allocation's form. */
+const REMEMBERED_HEADS = 10_000;
+
 export class BatchAppender {
+  private readonly lastMaxTimestamp = new Map<string, number>();
+
   constructor(private readonly deps: AppendDeps) {}
 
   /** Commits the batches (one transaction's worth) of an object already in the bucket. */
   async append(topic: Topic, batches: PlannedBatch[], objectKey: string, objectBytes: number, producer?: IdempotentProducer): Promise<BaseOffsets> {
-    const partitions = [...byPartition(batches).keys()];
-    // The heads each attempt of unknown outcome read: any of them may have committed.
-    const probes: Array<Map<number, PartitionHead>> = [];
+    const groups = byPartition(batches);
+    const partitions = [...groups.keys()];
     // The garbage collector takes an unreferenced object older than its grace period for an orphan:
     // a commit must never land that late, so a slow one gives up while it is still safe.
     const deadline = objectKeyTime(objectKey)! + COMMIT_DEADLINE_MS;
+    let bases: BaseOffsets;
+    let committed: Allocated[] = [];
+    // Attempts whose outcome is still unknown: each later attempt, and the final failure, asks first.
+    const unknown: Attempt[] = [];
+    const resolveEarlier = async (): Promise<BaseOffsets | undefined> => {
+      while (unknown.length > 0) {
+        const a = unknown[0]!;
+        if ((await this.resolveUnknown(a.ranges, objectKey, batches[0]!)) === 'committed') {
+          committed = a.ranges;
+          return a.baseOffsets;
+        }
+        unknown.shift();
+      }
+      return undefined;
+    };
     try {
-      return await retrying(
+      bases = await retrying(
         'commit',
         async (attempt) => {
-          if (probes.length > 0) {
-            const won = await this.findOwnCommit(topic, batches, objectKey, probes);
-            if (won) return won;
-          }
-          const { heads, states } = await this.readState(topic, partitions, producer);
+          const earlier = await resolveEarlier();
+          if (earlier) return earlier;
+          let states: Map<number, ProducerState> | undefined;
           if (producer) {
+            states = await this.readStates(topic, partitions, producer);
             const duplicate = committedBefore(topic, batches, states, producer);
             if (duplicate) return duplicate;
           }
-          const { commit, baseOffsets } = this.commitOf(topic, batches, heads, objectKey, objectBytes, producer && { producer, states });
-          let outcome;
-          try {
-            outcome = await sendCommit(this.deps.clients, commit, { idempotent: true });
-          } catch (e) {
-            if (e instanceof AmbiguousCommitError) probes.push(heads);
+          const ranges = await this.allocate(topic, groups);
+          const { commit, baseOffsets } = this.commitOf(groups, ranges, objectKey, objectBytes, producer && states && { producer, states });
+          const outcome = await this.commitOrGiveUp(commit, ranges, objectKey, batches[0]!).catch((e: unknown) => {
+            if (e instanceof UnresolvedCommitError) unknown.push({ ranges, baseOffsets });
             throw e;
-          }
-          if (outcome.committed) {
-            if (attempt > 0) this.deps.metrics?.commitRetries(attempt);
-            return baseOffsets;
-          }
-          if (outcome.reason === 'topic-gone') {
-            this.deps.topics.forget(topic.topic);
-            throw new FloeError('TOPIC_NOT_FOUND', `Topic '${topic.topic}' was deleted while the produce was in flight; nothing was written.`);
-          }
-          return RETRY;
+          });
+          if (outcome === 'given-up') return RETRY;
+          committed = ranges;
+          if (attempt > 0) this.deps.metrics?.commitRetries(attempt);
+          return baseOffsets;
         },
         { ...DEFAULT_RETRY, deadline },
       );
     } catch (e) {
-      if (probes.length > 0) {
-        const won = await this.findOwnCommit(topic, batches, objectKey, probes);
-        if (won) return won;
+      const earlier = await resolveEarlier().catch(() => 'unknown' as const);
+      if (earlier === 'unknown') throw new RetriableStorageError(`commit outcome unknown: ${(e as Error).message}`, e);
+      if (!earlier) {
+        if (e instanceof RetriableStorageError) throw new RetriableStorageError(`${e.message}; nothing was written`, e.cause);
+        throw e;
       }
-      if (e instanceof RetriableStorageError) throw new RetriableStorageError(`${e.message}; nothing was written`, e.cause);
-      throw e;
+      bases = earlier;
+    }
+    // Acknowledged only once readers see it: the high watermark covers every batch.
+    const ends = new Map<number, number>();
+    for (const b of batches) ends.set(b.partition, Math.max(ends.get(b.partition) ?? 0, bases.get(b)! + b.recordIndexes.length));
+    const settleBy = Date.now() + Math.max(30_000, 3 * this.deps.watermarks.holeFillMs);
+    await Promise.all(
+      [...ends].map(async ([p, end]) => {
+        const range = committed.find((r) => r.partition === p);
+        // Nobody before it in flight: one conditional update moves the high watermark over it, no read.
+        if (range?.firstInLine && (await this.deps.log.advance(range.pk, range.start, range.start + range.count, 1, range.bytes))) return;
+        await this.deps.watermarks.settle(partitionKey(topic.id, p), end, settleBy);
+      }),
+    );
+    return bases;
+  }
+
+  /** The producer's state on each partition, in one strongly consistent read. */
+  private async readStates(topic: Topic, partitions: number[], producer: IdempotentProducer): Promise<Map<number, ProducerState>> {
+    const items = await consistentBatchGet(
+      this.deps.clients,
+      partitions.map((p) => this.deps.producers.stateKey(partitionKey(topic.id, p), producer.id)),
+    );
+    return new Map(partitions.map((p, i) => [p, this.deps.producers.stateFromItem(items[i])]));
+  }
+
+  /**
+   * Step 1, every partition at once. A partition whose allocation failed may still have been handed a
+   * range (the answer was lost): it and every range that was handed out are given up before the error
+   * goes on.
+   */
+  private async allocate(topic: Topic, groups: Map<number, PlannedBatch[]>): Promise<Allocated[]> {
+    // New for each attempt; an allocation retried after a lost answer keeps it, so its ranges are known.
+    const tag = randomBytes(5).toString('hex');
+    const at = Date.now();
+    const settled = await Promise.allSettled(
+      [...groups].map(async ([partition, list]): Promise<Allocated> => {
+        const pk = partitionKey(topic.id, partition);
+        const count = list.reduce((n, b) => n + b.recordIndexes.length, 0);
+        const maxTimestamp = list.reduce((m, b) => Math.max(m, b.maxTimestamp), -1);
+        const guess = (this.lastMaxTimestamp.get(pk) ?? -1) >= maxTimestamp ? 'keep' : 'raise';
+        const head = await this.deps.log.allocate(pk, { count, maxTimestamp, at, tag }, () => this.confirmTopic(topic), guess);
+        if (head === 'gone') throw this.topicGone(topic);
+        this.rememberMaxTimestamp(pk, head.maxTimestamp);
+        const mine = rangesTagged(pk, head, tag);
+        if (mine.length === 0) throw new RetriableStorageError(`the allocation on ${pk} is not in its head`);
+        // The last is the one this answer stands for; any before it were applied by attempts whose
+        // answers were lost, and are nobody's.
+        for (const extra of mine.slice(0, -1)) await this.deps.watermarks.abandon(extra);
+        const range = mine[mine.length - 1]!;
+        const bytes = list.reduce((n, b) => n + b.bytes.length, 0);
+        return { ...range, partition, timeIndex: head.maxTimestamp, firstInLine: range.start === head.highWatermark, bytes };
+      }),
+    );
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (!failed) return settled.map((s) => (s as PromiseFulfilledResult<Allocated>).value);
+    const held = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    await this.giveUp(held).catch(() => undefined);
+    // Where the allocation's answer was lost, its range is found by the tag (else the hole deadline frees it).
+    await Promise.all(
+      [...groups.keys()]
+        .filter((p) => !held.some((h) => h.partition === p))
+        .map(async (p) => {
+          const pk = partitionKey(topic.id, p);
+          const head = await this.deps.log.getHeadOf(pk);
+          for (const r of rangesTagged(pk, head, tag)) await this.deps.watermarks.abandon(r);
+        }),
+    ).catch(() => undefined);
+    throw failed.reason;
+  }
+
+  /**
+   * Step 2. 'given-up' when the transaction did not commit: its ranges are filled, and the caller
+   * allocates again. Throws (ranges given up) when it cannot commit at all.
+   */
+  private async commitOrGiveUp(commit: Commit, ranges: Allocated[], objectKey: string, first: PlannedBatch): Promise<'committed' | 'given-up'> {
+    for (let n = 0; ; n++) {
+      let outcome: CommitOutcome;
+      try {
+        outcome = await sendCommit(this.deps.clients, commit, { idempotent: true });
+      } catch (e) {
+        if (e instanceof AmbiguousCommitError) {
+          try {
+            return await this.resolveUnknown(ranges, objectKey, first);
+          } catch (cause) {
+            throw new UnresolvedCommitError(cause);
+          }
+        }
+        await this.giveUp(ranges);
+        throw e;
+      }
+      if (outcome.committed) return 'committed';
+      // A conflicting transaction or throttling: nothing applied, and the ranges are still ours.
+      if (outcome.failed.length === 0 && n + 1 < RESENDS) {
+        await sleep(retryDelayMs(n + 1));
+        continue;
+      }
+      // An entry's key is taken (a filler gave the range up: this writer was too slow), or the
+      // producer's state moved (a concurrent attempt of the same request committed).
+      await this.giveUp(ranges);
+      return 'given-up';
     }
   }
 
-  /** Step 3: the heads, and the producer's state when idempotent, in one strongly consistent read. */
-  private async readState(topic: Topic, partitions: number[], producer?: IdempotentProducer) {
-    const keys = partitions.map((p) => this.deps.log.headKey(topic.id, p));
-    if (producer) for (const p of partitions) keys.push(this.deps.producers.stateKey(partitionKey(topic.id, p), producer.id));
-    const items = await consistentBatchGet(this.deps.clients, keys);
-    const heads = new Map(partitions.map((p, i) => [p, headFromItem(items[i])]));
-    const states = new Map<number, ProducerState>();
-    if (producer) partitions.forEach((p, i) => states.set(p, this.deps.producers.stateFromItem(items[partitions.length + i])));
-    return { heads, states };
+  /**
+   * The transaction's outcome is unknown. Its first entry tells: ours there, it committed (all of it,
+   * it is atomic); nothing there, taking that key with an empty batch makes sure it never will.
+   */
+  private async resolveUnknown(ranges: Allocated[], objectKey: string, first: PlannedBatch): Promise<'committed' | 'given-up'> {
+    const r0 = ranges.find((r) => r.partition === first.partition)!;
+    const ours = (e: IndexEntry | undefined) => e !== undefined && e.objectKey === objectKey && e.position === first.position;
+    if (ours(await this.deps.log.getEntry(r0.pk, r0.start))) return 'committed';
+    if ((await this.deps.watermarks.abandon(r0)) === 'taken' && ours(await this.deps.log.getEntry(r0.pk, r0.start))) return 'committed';
+    await this.giveUp(ranges.filter((r) => r !== r0));
+    return 'given-up';
   }
 
-  /** Step 4: the transaction, and the offsets it assigns if it commits. */
+  private async giveUp(ranges: OwnRange[]): Promise<void> {
+    await Promise.all(ranges.map((r) => this.deps.watermarks.abandon(r)));
+  }
+
+  /** The first allocation of a partition creates its head: only for a topic that still exists. */
+  private async confirmTopic(topic: Topic): Promise<void> {
+    if (!(await this.deps.topics.isCurrent(topic))) throw this.topicGone(topic);
+  }
+
+  private topicGone(topic: Topic): FloeError {
+    this.deps.topics.forget(topic.topic);
+    return new FloeError('TOPIC_NOT_FOUND', `Topic '${topic.topic}' was deleted while the produce was in flight; nothing was written.`);
+  }
+
+  private rememberMaxTimestamp(pk: string, ts: number): void {
+    if (this.lastMaxTimestamp.size >= REMEMBERED_HEADS) this.lastMaxTimestamp.clear();
+    this.lastMaxTimestamp.set(pk, ts);
+  }
+
+  /** The transaction, and the offsets it assigns if it commits. */
   private commitOf(
-    topic: Topic,
-    batches: PlannedBatch[],
-    heads: Map<number, PartitionHead>,
+    groups: Map<number, PlannedBatch[]>,
+    ranges: Allocated[],
     objectKey: string,
     objectBytes: number,
     idempotent?: { producer: IdempotentProducer; states: Map<number, ProducerState> },
   ): { commit: Commit; baseOffsets: BaseOffsets } {
     const now = Date.now();
-    // First, so that its failure tells exactly "the topic changed".
-    const commit = new Commit().add(this.deps.topics.sameTopicCheck(topic), 'topic-gone');
+    const commit = new Commit();
     const baseOffsets: BaseOffsets = new Map();
-    for (const [partition, list] of byPartition(batches)) {
-      const head = heads.get(partition)!;
-      const pk = partitionKey(topic.id, partition);
-      let next = head.highWatermark;
-      let runningMax = head.maxTimestamp;
-      let records = 0;
-      let bytes = 0;
+    let batchCount = 0;
+    for (const range of ranges) {
+      const list = groups.get(range.partition)!;
+      let next = range.start;
       for (const b of list) {
-        runningMax = Math.max(runningMax, b.maxTimestamp);
         const entry: IndexEntry = {
           baseOffset: next,
           lastOffset: next + b.recordIndexes.length - 1,
@@ -128,7 +288,9 @@ export class BatchAppender {
           length: b.bytes.length,
           firstTimestamp: b.firstTimestamp,
           maxTimestamp: b.maxTimestamp,
-          timeIndex: runningMax,
+          // The head's running maximum as this allocation left it: allocations are ordered as their
+          // offsets are, so the time index stays monotonic.
+          timeIndex: range.timeIndex,
           appendTime: now,
           isControl: false,
           isTransactional: false,
@@ -137,32 +299,27 @@ export class BatchAppender {
           baseSequence: idempotent ? idempotent.producer.sequence : -1,
         };
         baseOffsets.set(b, next);
-        commit.add(this.deps.log.entryPutParams(pk, entry));
+        commit.add(this.deps.log.entryPutParams(range.pk, entry), 'exists');
         next += b.recordIndexes.length;
-        records += b.recordIndexes.length;
-        bytes += b.bytes.length;
+        batchCount++;
       }
-      commit.add(this.deps.log.headAppendParams(pk, head, { records, bytes, maxTimestamp: runningMax, appendTime: now }));
       if (idempotent) {
         const { producer, states } = idempotent;
-        commit.add(this.deps.producers.putStateParams(pk, producer.id, states.get(partition)!, producer.epoch, { seq: producer.sequence, base: head.highWatermark, count: records }, now));
+        commit.add(this.deps.producers.putStateParams(range.pk, producer.id, states.get(range.partition)!, producer.epoch, { seq: producer.sequence, base: range.start, count: range.count }, now));
       }
     }
-    commit.add(this.deps.objects.addRefsParams(objectKey, batches.length, objectBytes, now));
+    commit.add(this.deps.objects.addRefsParams(objectKey, batchCount, objectBytes, now));
     return { commit, baseOffsets };
   }
+}
 
-  /** Did one of the probed attempts commit? Its first batch's entry would sit at the head's old high watermark. */
-  private async findOwnCommit(topic: Topic, batches: PlannedBatch[], objectKey: string, probes: Array<Map<number, PartitionHead>>): Promise<BaseOffsets | undefined> {
-    const first = batches[0]!;
-    const pk = partitionKey(topic.id, first.partition);
-    for (const heads of probes) {
-      const entry = await this.deps.log.getEntry(pk, heads.get(first.partition)!.highWatermark);
-      if (entry && entry.objectKey === objectKey && entry.position === first.position) {
-        // The transaction is atomic: the first batch being there means every batch of it is.
-        return this.commitOf(topic, batches, heads, objectKey, 0).baseOffsets;
-      }
-    }
-    return undefined;
+/** The ranges the head holds under `tag`, in offset order. */
+function rangesTagged(pk: string, head: PartitionHead, tag: string): OwnRange[] {
+  const out: OwnRange[] = [];
+  let pos = head.highWatermark;
+  for (const a of head.allocations) {
+    if (a.tag === tag) out.push({ pk, start: pos, count: a.count });
+    pos += a.count;
   }
+  return out;
 }

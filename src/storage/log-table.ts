@@ -2,14 +2,17 @@
 // start offset, size) and the batch index (sort key = base offset: where each batch's bytes live).
 // Building a request is pure and separate from sending it, so the commit can put several of them into
 // one transaction.
-import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { conditionally, isConditionFailure, itemOfConditionFailure } from './aws-errors.ts';
 import { queryAll, scanAll } from './pages.ts';
 import { consistentBatchGet, type TableKey } from './batch-get.ts';
 import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import type { AwsClients } from './clients.ts';
 import { CLEANER_SORT_KEY, HEAD_SORT_KEY, partitionKey } from './keys.ts';
 import { LOG_TIME_INDEX } from './schema.ts';
-import { EMPTY_HEAD, type IndexEntry, type PartitionHead } from '../model/partition.ts';
+import { EMPTY_HEAD, type Allocation, type IndexEntry, type PartitionHead } from '../model/partition.ts';
 
 
 /** The stored item's attribute names, kept short: every fetch reads them. */
@@ -35,7 +38,13 @@ interface EntryItem {
 interface HeadItem {
   p: string;
   o: number;
+  /** The end of the offsets handed out. */
   next: number;
+  /** The high watermark; absent on heads written before allocation (there, every offset below next is committed). */
+  hw?: number;
+  /** The allocations in flight from hw on, each `count.at.tag` (count and time in base 36). */
+  allocs?: string[];
+  gone?: boolean;
   start: number;
   bytes: number;
   maxTs: number;
@@ -88,17 +97,44 @@ export function itemToEntry(item: Record<string, unknown>): IndexEntry {
 }
 
 export function headFromItem(item: Record<string, unknown> | undefined): PartitionHead {
-  if (!item) return { ...EMPTY_HEAD };
+  if (!item) return { ...EMPTY_HEAD, allocations: [] };
   const h = item as unknown as HeadItem;
-  return { highWatermark: h.next, logStartOffset: h.start ?? 0, bytes: h.bytes ?? 0, maxTimestamp: h.maxTs ?? -1, lastAppendTime: h.lastAppend ?? 0, exists: true };
+  return {
+    highWatermark: h.hw ?? h.next,
+    allocatedEnd: h.next,
+    allocations: (h.allocs ?? []).map(parseAllocation),
+    gone: h.gone === true,
+    logStartOffset: h.start ?? 0,
+    bytes: h.bytes ?? 0,
+    maxTimestamp: h.maxTs ?? -1,
+    lastAppendTime: h.lastAppend ?? 0,
+    exists: true,
+  };
 }
 
-export interface Appended {
-  records: number;
-  bytes: number;
-  maxTimestamp: number;
-  appendTime: number;
+function formatAllocation(a: Allocation): string {
+  return `${a.count.toString(36)}.${a.at.toString(36)}.${a.tag}`;
 }
+
+function parseAllocation(s: string): Allocation {
+  const [count, at, tag] = s.split('.');
+  return { count: parseInt(count!, 36), at: parseInt(at!, 36), tag: tag ?? '' };
+}
+
+/** What a writer asks of the head: `count` offsets, for batches whose largest timestamp is `maxTimestamp`. */
+export interface AllocationRequest {
+  count: number;
+  maxTimestamp: number;
+  at: number;
+  tag: string;
+}
+
+/**
+ * How the one update of an allocation keeps the head's running maximum timestamp: DynamoDB has no max(),
+ * so the update either raises it (on condition it is lower) or keeps it (on condition it is not), or
+ * creates the head. A wrong guess fails its condition and the head it returns says which is right.
+ */
+type AllocationVariant = 'raise' | 'keep' | 'create';
 
 const TS_DIGITS = 15;
 const OFFSET_DIGITS = 16;
@@ -115,36 +151,105 @@ export class LogTable {
   ) {}
 
   /**
-   * The head update of a commit. Its condition is the whole of offset allocation: the head still has
-   * the `next` this writer read, so two writers can never both assign the same offsets.
+   * Hands out the next `count` offsets of the partition in one update that cannot lose a race: the head's
+   * `next` goes up by `count` and the range joins the allocations in flight. Answers the head as the
+   * update left it (or, when an earlier attempt of this very allocation was applied and its answer lost,
+   * as found); the caller finds its ranges there by their tag. 'gone' when the topic was deleted.
+   * `beforeCreate` runs before the head is created, the first allocation of the partition.
    */
-  headAppendParams(pk: string, old: PartitionHead, appended: Appended): TransactWriteItem {
-    const values: Record<string, unknown> = {
-      ':next': old.highWatermark + appended.records,
-      ':bytes': appended.bytes,
-      ':maxTs': Math.max(old.maxTimestamp, appended.maxTimestamp),
-      ':at': appended.appendTime,
-      ':zero': 0,
-    };
-    let condition: string;
-    if (old.exists) {
-      condition = '#next = :old';
-      values[':old'] = old.highWatermark;
-    } else {
-      // First batch of the partition: nobody may have created the head in between.
-      condition = 'attribute_not_exists(#next)';
+  async allocate(pk: string, req: AllocationRequest, beforeCreate: () => Promise<void>, guess: 'raise' | 'keep' = 'raise'): Promise<PartitionHead | 'gone'> {
+    let variant: AllocationVariant = guess;
+    // Each failed guess learns the head as it is; from absent to present and from a lower to a higher
+    // maximum are the only ways it changes, so four tries always suffice.
+    for (let i = 0; ; i++) {
+      if (variant === 'create') await beforeCreate();
+      try {
+        const r = await this.clients.ddb.send(new UpdateCommand({ ...this.allocationParams(pk, req, variant), ReturnValues: 'ALL_NEW', ReturnValuesOnConditionCheckFailure: 'ALL_OLD' }));
+        return headFromItem(r.Attributes);
+      } catch (e) {
+        if (!isConditionFailure(e) || i >= 4) throw e;
+        const raw = itemOfConditionFailure(e);
+        if (!raw) {
+          variant = 'create';
+          continue;
+        }
+        const found = headFromItem(unmarshall(raw as Record<string, AttributeValue>));
+        if (found.allocations.some((a) => a.tag === req.tag)) return found;
+        if (found.gone) return 'gone';
+        variant = found.maxTimestamp >= req.maxTimestamp ? 'keep' : 'raise';
+      }
     }
-    return {
-      Update: {
+  }
+
+  private allocationParams(pk: string, req: AllocationRequest, variant: AllocationVariant) {
+    const mine = [formatAllocation({ count: req.count, at: req.at, tag: req.tag })];
+    const names = { '#next': 'next', '#hw': 'hw', '#start': 'start', '#bytes': 'bytes' };
+    if (variant === 'create') {
+      return {
         TableName: this.table,
-        Key: { p: pk, o: HEAD_SORT_KEY } as never,
-        UpdateExpression:
-          'SET #next = :next, #start = if_not_exists(#start, :zero), #bytes = if_not_exists(#bytes, :zero) + :bytes, maxTs = :maxTs, lastAppend = :at',
-        ConditionExpression: condition,
-        ExpressionAttributeNames: { '#next': 'next', '#start': 'start', '#bytes': 'bytes' },
-        ExpressionAttributeValues: values as never,
-      },
+        Key: { p: pk, o: HEAD_SORT_KEY },
+        UpdateExpression: 'SET #next = :n, #hw = :zero, allocs = :mine, maxTs = :ts, lastAppend = :at, #start = :zero, #bytes = :zero',
+        ConditionExpression: 'attribute_not_exists(#next)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ':n': req.count, ':zero': 0, ':mine': mine, ':ts': req.maxTimestamp, ':at': req.at },
+      };
+    }
+    // A head from before allocations has no hw: every offset below its next is committed.
+    const set = 'SET #next = #next + :n, #hw = if_not_exists(#hw, #next), allocs = list_append(if_not_exists(allocs, :empty), :mine), lastAppend = :at';
+    return {
+      TableName: this.table,
+      Key: { p: pk, o: HEAD_SORT_KEY },
+      UpdateExpression: variant === 'raise' ? `${set}, maxTs = :ts` : set,
+      ConditionExpression:
+        variant === 'raise'
+          ? 'attribute_exists(#next) AND attribute_not_exists(gone) AND (attribute_not_exists(maxTs) OR maxTs <= :ts)'
+          : 'attribute_exists(#next) AND attribute_not_exists(gone) AND maxTs >= :ts',
+      ExpressionAttributeNames: { '#next': 'next', '#hw': 'hw' },
+      ExpressionAttributeValues: { ':n': req.count, ':empty': [], ':mine': mine, ':ts': req.maxTimestamp, ':at': req.at },
     };
+  }
+
+  /**
+   * Moves the high watermark from `from` to `to` over the first `allocations` allocations in flight,
+   * whose entries the caller found tiling [from, to), and counts their bytes. False when another writer
+   * moved it first.
+   */
+  advance(pk: string, from: number, to: number, allocations: number, bytes: number): Promise<boolean> {
+    const remove = Array.from({ length: allocations }, (_, i) => `allocs[${i}]`).join(', ');
+    return conditionally(
+      this.clients.ddb.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { p: pk, o: HEAD_SORT_KEY },
+          UpdateExpression: `SET #hw = :to, #bytes = if_not_exists(#bytes, :zero) + :b REMOVE ${remove}`,
+          ConditionExpression: '#hw = :from',
+          ExpressionAttributeNames: { '#hw': 'hw', '#bytes': 'bytes' },
+          ExpressionAttributeValues: { ':to': to, ':from': from, ':b': bytes, ':zero': 0 },
+        }),
+      ),
+    );
+  }
+
+  /** Marks the partition of a deleted topic: it takes no more allocations. No-op where there is no head. */
+  async markGone(pk: string): Promise<void> {
+    await conditionally(
+      this.clients.ddb.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { p: pk, o: HEAD_SORT_KEY },
+          UpdateExpression: 'SET gone = :t',
+          ConditionExpression: 'attribute_exists(#next)',
+          ExpressionAttributeNames: { '#next': 'next' },
+          ExpressionAttributeValues: { ':t': true },
+        }),
+      ),
+    );
+  }
+
+  /** The head of a partition by its key, from a consistent read. */
+  async getHeadOf(pk: string): Promise<PartitionHead> {
+    const r = await this.clients.ddb.send(new GetCommand({ TableName: this.table, Key: { p: pk, o: HEAD_SORT_KEY }, ConsistentRead: true }));
+    return headFromItem(r.Item);
   }
 
   /** The index entry of a commit; it must not exist yet (offsets are assigned once). */
@@ -205,8 +310,8 @@ export class LogTable {
         TableName: this.table,
         Key: { p: pk, o: HEAD_SORT_KEY } as never,
         UpdateExpression: 'SET #start = :new, #bytes = #bytes - :dropped',
-        ConditionExpression: '#start = :old AND #next >= :new',
-        ExpressionAttributeNames: { '#start': 'start', '#bytes': 'bytes', '#next': 'next' },
+        ConditionExpression: '#start = :old AND (#hw >= :new OR (attribute_not_exists(#hw) AND #next >= :new))',
+        ExpressionAttributeNames: { '#start': 'start', '#bytes': 'bytes', '#next': 'next', '#hw': 'hw' },
         ExpressionAttributeValues: { ':new': newStart, ':old': oldStart, ':dropped': droppedBytes } as never,
       },
     };
@@ -250,9 +355,23 @@ export class LogTable {
     return items.map((item) => ({ pk: String(item.p), head: headFromItem(item) }));
   }
 
-  /** Deletes a partition's bookkeeping items (head, cleaner checkpoint), once its entries are gone. */
+  /**
+   * Deletes a partition's bookkeeping items (head, cleaner checkpoint), once its entries are gone; the
+   * head only while no allocation is in flight (a writer that allocated before the topic went would
+   * otherwise commit entries no head covers).
+   */
   partitionBookkeepingDeleteParams(pk: string): TransactWriteItem[] {
-    return [HEAD_SORT_KEY, CLEANER_SORT_KEY].map((o) => ({ Delete: { TableName: this.table, Key: { p: pk, o } as never } }));
+    return [
+      {
+        Delete: {
+          TableName: this.table,
+          Key: { p: pk, o: HEAD_SORT_KEY } as never,
+          ConditionExpression: 'attribute_not_exists(#hw) OR #hw = #next',
+          ExpressionAttributeNames: { '#hw': 'hw', '#next': 'next' },
+        },
+      },
+      { Delete: { TableName: this.table, Key: { p: pk, o: CLEANER_SORT_KEY } as never } },
+    ];
   }
 
   /** Key of a partition's head item, for reads batched with other tables'. */

@@ -23,6 +23,8 @@ export interface TopicServiceOptions {
   autoCreate: boolean;
   /** How long a process trusts its cached view of a topic; the commit re-checks the id regardless. */
   cacheTtlMs?: number;
+  /** Runs after a topic is deleted, with what it was (the log closes its partitions). */
+  onDeleted?: (topic: Topic) => Promise<void>;
 }
 
 export class TopicService {
@@ -71,6 +73,13 @@ export class TopicService {
     const t = await this.describe(name);
     await this.table.delete(name, t.id);
     this.cache.delete(name);
+    await this.options.onDeleted?.(t);
+  }
+
+  /** Whether the topic still has this id (a consistent read): not deleted, not re-created under its name. */
+  async isCurrent(topic: Topic): Promise<boolean> {
+    const t = await this.table.get(topic.topic, true);
+    return t?.id === topic.id;
   }
 
   /**
