@@ -22,9 +22,10 @@ export const LAMBDA_GB = 1;
 export interface ProduceCallProfile {
   /** Per produce request. */
   s3Puts: number;
-  batchGetItems: number;
-  /** Items read by the consistent BatchGetItem (each under 4 KB: 1 RRU). */
+  /** Items read by consistent GetItem, Query and BatchGetItem calls (each under 4 KB: 1 RRU). */
   itemsRead: number;
+  /** Single-item writes outside transactions (allocations and high-watermark moves, each under 1 KB: 1 WRU). */
+  singleWrites: number;
   transactions: number;
   /** Items written by the transactions (each under 1 KB: 2 WRU transactional). */
   itemsWritten: number;
@@ -42,7 +43,7 @@ export function costPerGb(p: ProduceCallProfile): { total: number; parts: Record
   const requestsPerGb = (1024 * 1024 * 1024) / p.requestBytes;
   const perRequest = {
     s3: p.s3Puts * PRICES.s3Put,
-    dynamodb_writes: (p.itemsWritten * 2 + p.indexEntriesWritten) * PRICES.ddbWru,
+    dynamodb_writes: (p.singleWrites + p.itemsWritten * 2 + p.indexEntriesWritten) * PRICES.ddbWru,
     dynamodb_reads: p.itemsRead * PRICES.ddbRru,
     lambda: PRICES.lambdaRequest + (p.latencyMs / 1000) * LAMBDA_GB * PRICES.lambdaGbSecond,
     api_gateway: Math.ceil(p.requestBytes / (512 * 1024)) * PRICES.httpApiRequest,

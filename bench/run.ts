@@ -223,7 +223,7 @@ async function main(): Promise<void> {
     let headline: { floe: Run; floor: Run; transactions: number } | undefined;
     const profiles = new Map<string, { calls: Record<string, number>; requests: number; p50: number }>();
     let totalProduces = 0;
-    const totals = { puts: 0, reads: 0, transactions: 0 };
+    const totals = { puts: 0, reads: 0, singleWrites: 0, transactions: 0 };
     for (const shape of shapes) {
       const topic = `bench-${shape.records}-${shape.partitions}-${shape.producers}`;
       await engine.topics.create({ name: topic, partitions: 8, configs: { 'max.message.bytes': String(8 * 1024 * 1024) } });
@@ -246,6 +246,7 @@ async function main(): Promise<void> {
         totalProduces += floe.requests;
         totals.puts += calls['s3.PutObject'] ?? 0;
         totals.reads += (calls['dynamodb.BatchGetItem'] ?? 0) + (calls['dynamodb.GetItem'] ?? 0) + (calls['dynamodb.Query'] ?? 0);
+        totals.singleWrites += calls['dynamodb.UpdateItem'] ?? 0;
         totals.transactions += calls['dynamodb.TransactWriteItems'] ?? 0;
       }
       const f = describe(floe);
@@ -256,6 +257,47 @@ async function main(): Promise<void> {
       if (isHeadline) headline = { floe, floor, transactions: calls['dynamodb.TransactWriteItems'] ?? 0 };
       if (shape.producers === 1 && shape.partitions === 1 && shape.records !== 100) profiles.set(String(shape.records), { calls, requests: floe.requests, p50: f.p50_ms });
     }
+    // Contention: 1, 8, 32 and 64 producers on one partition, each its own engine (as separate Lambda
+    // instances are: no shared process state, no group commit), 10 x 1 KB records per request.
+    const contention = new Map<number, { records_per_s: number; p99_ms: number; failures: number }>();
+    {
+      const topic = 'bench-contention';
+      await engine.topics.create({ name: topic, partitions: 1 });
+      await engine.producer.produce(topic, [{ key: null, value: RECORD }]);
+      const records = Array.from({ length: 10 }, () => ({ key: null, value: RECORD, partition: 0 }));
+      const loneConfig = { ...config, groupCommitMs: 0 };
+      for (const producers of [1, 8, 32, 64]) {
+        const engines = Array.from({ length: producers }, () => createEngine(loneConfig, createClients(loneConfig)));
+        for (const e of engines) await e.topics.resolve(topic);
+        const run = emptyRun();
+        let failures = 0;
+        const shapeMs = QUICK ? 2000 : 6000;
+        const until = Date.now() + shapeMs;
+        const started = Date.now();
+        await Promise.all(
+          engines.map(async (e) => {
+            while (Date.now() < until) {
+              const t = performance.now();
+              try {
+                await e.producer.produce(topic, records);
+                run.latencies.push(performance.now() - t);
+                run.requests++;
+                run.records += records.length;
+                run.bytes += records.length * RECORD.length;
+              } catch {
+                failures++;
+              }
+            }
+          }),
+        );
+        run.ms = Date.now() - started;
+        const d = describe(run);
+        contention.set(producers, { records_per_s: d.records_per_s, p99_ms: d.p99_ms, failures });
+        lines.push({ workload: 'contention', producers, partitions: 1, records: 10, record_bytes: 1024, ...d, failures });
+        table.push([`contention 10x1KB`, `1p ${producers} processes`, `${d.records_per_s} rec/s`, `${d.mb_per_s} MB/s`, `p50 ${d.p50_ms} / p99 ${d.p99_ms} ms`, `${failures} failed`]);
+      }
+    }
+
     // 64 KB requests for the cost model.
     {
       const topic = 'bench-64k';
@@ -352,11 +394,12 @@ async function main(): Promise<void> {
       const per = (op: string) => (p.calls[op] ?? 0) / p.requests;
       return costPerGb({
         s3Puts: per('s3.PutObject'),
-        batchGetItems: per('dynamodb.BatchGetItem'),
-        itemsRead: per('dynamodb.BatchGetItem'), // one head per single-partition produce
+        itemsRead: per('dynamodb.BatchGetItem') + per('dynamodb.GetItem') + per('dynamodb.Query'),
+        // The allocation and the high watermark's move.
+        singleWrites: per('dynamodb.UpdateItem'),
         transactions: per('dynamodb.TransactWriteItems'),
-        // topic check, entry put, head update, object refs: 4 items per single-partition commit
-        itemsWritten: per('dynamodb.TransactWriteItems') * 4,
+        // entry put and object refs: 2 items per single-partition commit
+        itemsWritten: per('dynamodb.TransactWriteItems') * 2,
         indexEntriesWritten: per('dynamodb.TransactWriteItems'),
         requestBytes: recordsPerRequest * 1024,
         latencyMs: p.p50,
@@ -380,6 +423,7 @@ async function main(): Promise<void> {
       s3_puts_per_produce: Math.round((totals.puts / totalProduces) * 1000) / 1000,
       ddb_reads_per_produce: Math.round((totals.reads / totalProduces) * 1000) / 1000,
       ddb_transactions_per_produce: Math.round((totals.transactions / totalProduces) * 1000) / 1000,
+      ddb_single_writes_per_produce: Math.round((totals.singleWrites / totalProduces) * 1000) / 1000,
       // Group commit at work: the headline's 8 producers share one process, so their requests share commits.
       txns_per_produce_contended: Math.round((headline!.transactions / headline!.floe.requests) * 1000) / 1000,
       encode_vs_kafkajs: Math.round(codecRatios.encode * 100) / 100,
@@ -393,6 +437,9 @@ async function main(): Promise<void> {
       e2e_p50_ms: e2e.p50,
       e2e_p99_ms: e2e.p99,
       consume_rss_mb: rss,
+      contention_scaling: Math.round((contention.get(64)!.records_per_s / contention.get(8)!.records_per_s) * 100) / 100,
+      contention_p99_ms_64: contention.get(64)!.p99_ms,
+      contention_failures: [...contention.values()].reduce((n, c) => n + c.failures, 0),
     };
     const widths = [20, 22, 24, 12, 24, 28];
     console.log(`Floe benchmark (${QUICK ? 'quick' : 'full'}), headline: 100 x 1 KB records per request, 8 partitions, 8 producers`);

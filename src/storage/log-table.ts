@@ -398,6 +398,7 @@ export class LogTable {
 
   /** Index entries with base offset in [from, to], ascending, every one of them (jobs use this). */
   async entriesBetween(pk: string, from: number, to: number, pageSize = 500): Promise<IndexEntry[]> {
+    if (to < Math.max(0, from)) return [];
     return this.query({
       TableName: this.table,
       KeyConditionExpression: 'p = :p AND o BETWEEN :from AND :to',
