@@ -2,8 +2,9 @@
 // the same topic share one S3 PUT and one commit transaction (per transaction's worth of partitions),
 // as a database groups the log writes of concurrent transactions. Each request keeps its own batches,
 // offsets and error. The first request of a group waits for the window; those arriving during it
-// join, and so do those arriving while the topic's previous group is still being written. Requests of an idempotent producer are not grouped: two sequences of one producer on one
-// partition cannot share a transaction (one producer state item each), and a retry must find its own.
+// join, and so do those arriving while the topic's writes in flight are at their limit. Requests of an
+// idempotent producer are not grouped: two sequences of one producer on one partition cannot share a
+// transaction (one producer state item each), and a retry must find its own.
 import type { FloeError } from '../errors.ts';
 import type { Topic } from '../topics/topics.ts';
 import type { PlannedBatch } from './types.ts';
@@ -40,12 +41,18 @@ interface OpenGroup {
   timer: NodeJS.Timeout;
 }
 
-/** Per topic: the group taking requests, full groups waiting their turn, and whether a write is under way. */
+/** Per topic: the group taking requests, full groups waiting their turn, and the writes under way. */
 interface TopicLane {
   current?: OpenGroup;
   full: OpenGroup[];
-  writing: boolean;
+  writing: number;
 }
+
+/**
+ * Writes of one topic under way at once in a process. Allocation never races, so more would be safe;
+ * a few keep groups large (one object and one commit for many requests) while the next one forms.
+ */
+export const GROUP_WRITES_IN_FLIGHT = 4;
 
 export class GroupCommitter {
   private readonly lanes = new Map<string, TopicLane>();
@@ -62,14 +69,14 @@ export class GroupCommitter {
 
   /**
    * Adds a request's batches to the group of its topic that takes requests (opening one), and waits for
-   * that group's write. One write per topic is under way at a time in this process: requests that come
-   * meanwhile join the next group, so the process never races itself for the same partition heads.
+   * that group's write. At most GROUP_WRITES_IN_FLIGHT writes per topic are under way at a time in this
+   * process: requests that come meanwhile join the next group.
    */
   submit(topic: Topic, batches: PlannedBatch[]): Promise<GroupOutcome> {
     return new Promise<GroupOutcome>((resolve, reject) => {
       const bytes = batches.reduce((n, b) => n + b.bytes.length, 0);
       let lane = this.lanes.get(topic.id);
-      if (!lane) this.lanes.set(topic.id, (lane = { full: [], writing: false }));
+      if (!lane) this.lanes.set(topic.id, (lane = { full: [], writing: 0 }));
       // A full group waits for its turn; so does one planned against another partition count.
       const current = lane.current;
       if (current && (current.topic.partitions !== topic.partitions || current.bytes + bytes > this.options.maxBytes)) {
@@ -100,24 +107,26 @@ export class GroupCommitter {
     lane.full.push(group);
   }
 
-  /** Starts the topic's next write when none is under way: a full group first, else the current one once due. */
+  /** Starts the topic's next writes while under the limit: full groups first, else the current one once due. */
   private pump(topicId: string): void {
     const lane = this.lanes.get(topicId);
-    if (!lane || lane.writing) return;
-    if (lane.full.length === 0 && lane.current?.due) this.close(lane, lane.current);
-    const group = lane.full.shift();
-    if (!group) {
-      if (!lane.current) this.lanes.delete(topicId);
-      return;
+    if (!lane) return;
+    while (lane.writing < GROUP_WRITES_IN_FLIGHT) {
+      if (lane.full.length === 0 && lane.current?.due) this.close(lane, lane.current);
+      const group = lane.full.shift();
+      if (!group) {
+        if (!lane.current && lane.writing === 0) this.lanes.delete(topicId);
+        return;
+      }
+      lane.writing++;
+      this.write(group.topic, group.requests)
+        .catch((e: unknown) => {
+          for (const r of group.requests) r.reject(e);
+        })
+        .finally(() => {
+          lane.writing--;
+          this.pump(topicId);
+        });
     }
-    lane.writing = true;
-    this.write(group.topic, group.requests)
-      .catch((e: unknown) => {
-        for (const r of group.requests) r.reject(e);
-      })
-      .finally(() => {
-        lane.writing = false;
-        this.pump(topicId);
-      });
   }
 }
