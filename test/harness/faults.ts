@@ -69,6 +69,8 @@ export class FaultInjector {
   private readonly rates: FaultRates;
   calls = 0;
   crashed = false;
+  /** The call the crash came at, and whether it was applied first (`dynamodb.UpdateItem (applied)`). */
+  crashedAt?: string;
   readonly injected: Record<FaultKind, number> = { 'fail-before-send': 0, 'lose-response': 0, throttle: 0, 'server-error': 0, latency: 0, crash: 0 };
   enabled = true;
 
@@ -111,6 +113,7 @@ export class FaultInjector {
             // The process may die before the call leaves or after it was applied: both happen.
             if (latency > 0) await next(args).catch(() => undefined);
             this.crashed = true;
+            this.crashedAt = `${op}${latency > 0 ? ' (applied)' : ''}`;
             throw new CrashError(this.calls);
           case 'fail-before-send':
             throw networkError('socket hang up (injected before send)', 'ECONNRESET');

@@ -55,6 +55,12 @@ export interface WorkloadResult {
   crashes: number;
   /** Allocations of dead or slow writers that other processes filled with empty batches. */
   holesFilled: number;
+  /**
+   * Crashes by the call they came at: a crash at an applied `dynamodb.UpdateItem` (an allocation, or
+   * a move of the high watermark) or at a `dynamodb.TransactWriteItems` not applied dies between the
+   * allocation and the index write.
+   */
+  crashesAt: Record<string, number>;
   /** Merge passes the cleaner completed, and the batches they rewrote. */
   cleaner: { runs: number; rewrote: number };
   elapsedMs: number;
@@ -71,6 +77,7 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadResult> {
   const faults: Record<FaultKind, number> = { 'fail-before-send': 0, 'lose-response': 0, throttle: 0, 'server-error': 0, latency: 0, crash: 0 };
   let crashes = 0;
   let holesFilled = 0;
+  const crashesAt: Record<string, number> = {};
   let opsDone = 0;
   o = { ...o, config: { ...o.config, holeFillMs: o.holeFillMs ?? 500 } };
   const done = () => opsDone >= o.ops || Date.now() - started >= o.maxMs;
@@ -88,6 +95,7 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadResult> {
   const retire = (p: Process) => {
     for (const [k, v] of Object.entries(p.injector.injected)) faults[k as FaultKind] += v;
     holesFilled += p.engine.watermarks.holesFilled;
+    if (p.injector.crashedAt) crashesAt[p.injector.crashedAt] = (crashesAt[p.injector.crashedAt] ?? 0) + 1;
   };
 
   const producer = async (index: number) => {
@@ -187,7 +195,7 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadResult> {
     ...(o.cleaner === false ? [] : [cleaner()]),
   ]);
   const final = await finalRead(admin, o.topic, o.partitions);
-  return { result: check(history, final), faults, history, crashes, holesFilled, cleaner: cleanerStats, elapsedMs: Date.now() - started };
+  return { result: check(history, final), faults, history, crashes, crashesAt, holesFilled, cleaner: cleanerStats, elapsedMs: Date.now() - started };
 }
 
 /**
@@ -235,6 +243,7 @@ export function summary(r: WorkloadResult) {
     faults_injected: injected,
     latency_injected: r.faults.latency,
     crashes: r.crashes,
+    crashes_at: r.crashesAt,
     holes_filled: r.holesFilled,
     cleaner_runs: r.cleaner.runs,
     cleaner_rewrote_batches: r.cleaner.rewrote,
