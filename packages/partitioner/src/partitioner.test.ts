@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { kafkajsPartition } from '../../test/support/kafkajs-oracle.ts';
-import { murmur2, partitionForKey } from './partitioner.ts';
+import { kafkajsPartition } from '../../../test/support/kafkajs-oracle.ts';
+import { murmur2, partitionForKey } from './index.ts';
 
 describe('murmur2 partitioner', () => {
   it('matches values the Java client computes', () => {
