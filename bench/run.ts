@@ -15,6 +15,7 @@ import { countCalls, type CallCounter } from '../test/support/call-counter.ts';
 import { createClients, type AwsClients } from '../src/storage/clients.ts';
 import { ensureStorage } from '../src/storage/setup.ts';
 import { costPerGb, PRICES } from './prices.ts';
+import { sdkBench } from './sdk.ts';
 import { consumerRead, endToEnd, fetchPathRead, fillPartition, floorRead, mbPerS, rssRead, type ReadRun } from './read.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -374,6 +375,12 @@ async function main(): Promise<void> {
       return { p50, p99 };
     })();
 
+    // The client: batching sends against one request per message; direct mode against HTTP.
+    const sdk = await sdkBench(config, childEnv, QUICK);
+    lines.push({ workload: 'sdk', record_bytes: 1024, ...sdk });
+    table.push(['client send()', `${sdk.messages} x 1 KB`, `${sdk.sdk_send_records_per_s} rec/s`, '', `x${sdk.sdk_batching_speedup} vs 1 request each`, `${sdk.per_request_records_per_s} rec/s, ${sdk.per_request_concurrency} in flight`]);
+    table.push(['client one send', 'direct vs HTTP', '', '', `p50 ${sdk.direct_send_p50_ms} / ${sdk.http_send_p50_ms} ms`, `x${sdk.direct_vs_http_p50}`]);
+
     // Memory: a child process reads a long log of small records through the fetch path.
     const rss = await (async () => {
       const topic = 'bench-consume-rss';
@@ -437,6 +444,9 @@ async function main(): Promise<void> {
       e2e_p50_ms: e2e.p50,
       e2e_p99_ms: e2e.p99,
       consume_rss_mb: rss,
+      sdk_send_records_per_s: sdk.sdk_send_records_per_s,
+      sdk_batching_speedup: sdk.sdk_batching_speedup,
+      direct_vs_http_p50: sdk.direct_vs_http_p50,
       contention_scaling: Math.round((contention.get(64)!.records_per_s / contention.get(8)!.records_per_s) * 100) / 100,
       contention_p99_ms_64: contention.get(64)!.p99_ms,
       contention_failures: [...contention.values()].reduce((n, c) => n + c.failures, 0),
