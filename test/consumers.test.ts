@@ -598,3 +598,30 @@ describe('consumer bad input', () => {
     expect([commit.status, commit.body.error_code]).toEqual([400, 40002]);
   });
 });
+
+describe('records with timestamps and headers (include)', () => {
+  it('adds timestamp and headers only when asked, and refuses an unknown field', async () => {
+    const topic = randomTopic();
+    const group = randomTopic('g');
+    await createTopic(topic, 1);
+    const produced = await api.post(`/floe/v1/topics/${topic}/records`, { records: [{ value: b64('v'), timestamp: 1_700_000_000_000, headers: [{ key: 'h', value: b64('x') }] }] }, { type: 'application/json' });
+    expect(produced.status).toBe(200);
+    await join(group, 'm', [topic]);
+    const plain = await pollUntil(group, 'm', '');
+    expect(Object.keys(plain[0]!).sort()).toEqual(['key', 'offset', 'partition', 'topic', 'value']);
+    expect((await api.post(`/consumers/${group}/instances/m/positions/beginning`, { partitions: [{ topic, partition: 0 }] })).status).toBe(204);
+    const rich = await pollUntil(group, 'm', '&include=timestamp,headers');
+    expect(rich[0]).toMatchObject({ offset: 0, timestamp: 1_700_000_000_000, headers: [{ key: 'h', value: b64('x') }] });
+    const bad = await api.get(`/consumers/${group}/instances/m/records?timeout=0&include=bogus`, { accept: BINARY });
+    expect([bad.status, bad.body.error_code]).toEqual([400, 40002]);
+  });
+
+  async function pollUntil(group: string, instance: string, extra: string): Promise<any[]> {
+    for (let i = 0; i < 20; i++) {
+      const r = await api.get(`/consumers/${group}/instances/${instance}/records?timeout=300${extra}`, { accept: BINARY });
+      expect(r.status).toBe(200);
+      if (r.body.length > 0) return r.body;
+    }
+    throw new Error('no records');
+  }
+});

@@ -75,6 +75,14 @@ function topicPartitions(raw: unknown, field = 'partitions'): Array<[string, num
   });
 }
 
+/** The `include` query of a records call: a comma-separated subset of `timestamp` and `headers`. */
+function recordFields(raw: string | undefined): Set<string> {
+  if (raw === undefined || raw === '') return new Set();
+  const fields = raw.split(',').map((f) => f.trim());
+  for (const f of fields) if (f !== 'timestamp' && f !== 'headers') throw new FloeError('BAD_REQUEST', `include may name timestamp and headers, not '${f.slice(0, 64)}'`);
+  return new Set(fields);
+}
+
 export function consumerRoutes(app: Hono, engine: Engine, options: AppOptions): void {
   const bodies = requestBodies(options.readBody);
   const consumers = engine.consumers;
@@ -195,10 +203,21 @@ export function consumerRoutes(app: Hono, engine: Engine, options: AppOptions): 
       ...(c.req.query('timeout') !== undefined ? { timeoutMs: intQuery(c.req.query('timeout'), 'timeout', { min: 0, max: 600_000 })! } : {}),
       ...(c.req.query('max_bytes') !== undefined ? { maxBytes: intQuery(c.req.query('max_bytes'), 'max_bytes', { min: 1 })! } : {}),
     });
+    // Floe's extension for clients that mirror Kafka's (timestamps and headers, which the REST shape
+    // leaves out): asked for by name, so the REST Proxy's answer stays exactly its own otherwise.
+    const include = recordFields(c.req.query('include'));
     return reply(
       c,
       want,
-      r.records.map((x) => ({ topic: x.topic, key: bytesToEmbedded(x.key, state.format), value: bytesToEmbedded(x.value, state.format), partition: x.partition, offset: x.offset })),
+      r.records.map((x) => ({
+        topic: x.topic,
+        key: bytesToEmbedded(x.key, state.format),
+        value: bytesToEmbedded(x.value, state.format),
+        partition: x.partition,
+        offset: x.offset,
+        ...(include.has('timestamp') ? { timestamp: x.timestamp } : {}),
+        ...(include.has('headers') ? { headers: x.headers.map((h) => ({ key: h.key, value: h.value === null ? null : Buffer.from(h.value).toString('base64') })) } : {}),
+      })),
     );
   });
 

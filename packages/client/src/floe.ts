@@ -2,7 +2,10 @@
 // producers, consumers and the admin. Every call goes through `request`, over HTTP with the chosen
 // authentication, or to the same HTTP app running in-process over the caller's own AWS credentials.
 import { createHash, createHmac } from 'node:crypto';
+import { Admin } from './admin.ts';
+import { Consumer, type ConsumerOptions } from './consumer.ts';
 import { errorFromResponse, FloeError, NetworkError } from './errors.ts';
+import { Producer, type ProducerOptions } from './producer.ts';
 
 /** AWS credentials, or a function giving them (the SDK's credential providers are such functions). */
 export type AwsCredentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
@@ -76,6 +79,39 @@ export class Floe {
     this.options = options;
     this.retryOptions = { ...DEFAULT_RETRY, ...options.retry };
     this.base = options.url ? options.url.replace(/\/+$/, '') : 'http://floe.direct';
+  }
+
+  /**
+   * A batching, idempotent (by default) producer.
+   *
+   * @example
+   * const producer = floe.producer({ lingerMs: 10 });
+   * await producer.send({ topic: 'orders', messages: [{ key: 'alice', value: 'cup' }] });
+   */
+  producer(options: ProducerOptions = {}): Producer {
+    return new Producer(this, options);
+  }
+
+  /**
+   * A consumer in the group `groupId`.
+   *
+   * @example
+   * const consumer = floe.consumer({ groupId: 'billing' });
+   * await consumer.subscribe({ topics: ['orders'], fromBeginning: true });
+   * await consumer.run({ eachMessage: async ({ message }) => console.log(message.value?.toString()) });
+   */
+  consumer(options: ConsumerOptions): Consumer {
+    return new Consumer(this, options);
+  }
+
+  /**
+   * The admin client: topics, configs, offsets and groups.
+   *
+   * @example
+   * await floe.admin().createTopics({ topics: [{ topic: 'orders', numPartitions: 4 }] });
+   */
+  admin(): Admin {
+    return new Admin(this);
   }
 
   /**

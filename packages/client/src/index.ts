@@ -3,3 +3,19 @@
 export { Floe, type AwsCredentials, type DirectOptions, type FloeAuth, type FloeOptions, type LogLevel, type RequestOptions, type RetryOptions } from './floe.ts';
 export * from './errors.ts';
 export { murmur2, partitionForKey, StickyPartitioner } from '../../partitioner/src/index.ts';
+export { Producer, type Acks, type Message, type MessageBytes, type ProducerBatch, type ProducerOptions, type ProducerRecord, type RecordMetadata } from './producer.ts';
+export {
+  Consumer,
+  CONSUMER_EVENTS,
+  type Batch,
+  type ConsumerEvent,
+  type ConsumerEventName,
+  type ConsumerOptions,
+  type ConsumerRunConfig,
+  type ConsumerSubscribeTopics,
+  type EachBatchPayload,
+  type EachMessagePayload,
+  type KafkaMessage,
+} from './consumer.ts';
+export { Admin, ConfigResourceTypes, type ConfigEntry, type GroupDescription, type GroupOffsets, type ITopicConfig, type PartitionMetadata, type ResourceConfigQuery, type TopicPartitionOffsets } from './admin.ts';
+export { TopicMetadataCache } from './topic-metadata.ts';
