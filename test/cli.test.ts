@@ -45,7 +45,7 @@ describe('floe CLI', () => {
     expect(produced.stderr).toBe('');
     expect(produced.code).toBe(0);
     const consumed = await floe(['consume', topic, '-o', 'beginning', '-e', '-f', '%s\\n', ...url]);
-    expect(consumed.code).toBe(0);
+    expect(consumed.code, consumed.stderr).toBe(0);
     const lines = consumed.stdout.split('\n');
     expect(lines.pop()).toBe('');
     expect(lines).toHaveLength(100_000);
@@ -81,7 +81,7 @@ describe('floe CLI', () => {
     await floe(['topics', 'create', topic, '--partitions', '2', ...url]);
     await floe(['produce', topic, ...url], { pipeFrom: 'seq 1 50' });
     const read = await floe(['consume', topic, '-G', group, '-o', 'beginning', '-e', '-f', '%s\\n', ...url]);
-    expect(read.code).toBe(0);
+    expect(read.code, read.stderr).toBe(0);
     expect(read.stdout.split('\n').filter(Boolean).map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     const lagOf = (out: string) => out.split('\n').filter((l) => l.startsWith(group)).reduce((n, l) => n + Number(l.trim().split(/\s+/)[5]), 0);
     const described = await floe(['groups', 'describe', group, ...url]);

@@ -198,6 +198,18 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadResult> {
   return { result: check(history, final), faults, history, crashes, crashesAt, holesFilled, cleaner: cleanerStats, elapsedMs: Date.now() - started };
 }
 
+/** Runs a read again after a transient error (a reset connection), up to ten times. */
+async function steady<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (e) {
+      if (attempt >= 10) throw e;
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
+}
+
 /**
  * Every record of every partition, read without faults from the log start to the high watermark twice:
  * once through the fetch path, as consumers read, and once straight from the index and the objects,
@@ -210,19 +222,21 @@ export async function finalRead(engine: Engine, topic: string, partitions: numbe
   for (let p = 0; p < partitions; p++) {
     // As a reader that comes once the producers are gone: what they committed and did not see into the
     // log joins it, and what they allocated and left joins it as empty batches.
-    const before = await engine.log.getHead(t.id, p);
-    const head = await engine.watermarks.settle(partitionKey(t.id, p), before.allocatedEnd, Date.now() + 60_000);
-    const entries = await engine.log.entriesBetween(partitionKey(t.id, p), head.logStartOffset, head.highWatermark - 1);
+    // The reference read has no faults injected, but the emulators under this load can still reset a
+    // connection now and then: it retries what is safe to repeat, as any reader would.
+    const before = await steady(() => engine.log.getHead(t.id, p));
+    const head = await steady(() => engine.watermarks.settle(partitionKey(t.id, p), before.allocatedEnd, Date.now() + 60_000));
+    const entries = await steady(() => engine.log.entriesBetween(partitionKey(t.id, p), head.logStartOffset, head.highWatermark - 1));
     entries.forEach((e, i) => {
       const expected = i === 0 ? head.logStartOffset : entries[i - 1]!.lastOffset + 1;
       if (e.baseOffset !== expected) throw new Error(`index of ${topic}/${p} does not tile the log: entry at ${e.baseOffset}, expected ${expected}`);
     });
-    const direct = (await readEntries(engine, entries)).flatMap((d) => d.records.map((r) => ({ offset: r.offset, value: r.value!.toString() })));
+    const direct = (await steady(() => readEntries(engine, entries))).flatMap((d) => d.records.map((r) => ({ offset: r.offset, value: r.value!.toString() })));
 
     const fetched: Array<{ offset: number; value: string }> = [];
     let offset = head.logStartOffset;
     while (offset < head.highWatermark) {
-      const r = await engine.fetcher.fetch({ topic, partition: p, offset, maxBytes: 4 * 1024 * 1024 });
+      const r = await steady(() => engine.fetcher.fetch({ topic, partition: p, offset, maxBytes: 4 * 1024 * 1024 }));
       for (const x of r.records) fetched.push({ offset: x.offset, value: x.value!.toString() });
       if (r.nextOffset <= offset) throw new Error(`final read made no progress at ${topic}/${p}@${offset}`);
       offset = r.nextOffset;

@@ -95,7 +95,7 @@ async function consumeInGroup(floe: Floe, o: ConsumeOptions, out: Printer): Prom
   // -e: the high watermarks now are the end.
   const ends = new Map<number, number>();
   for (let p = 0; p < meta.partitions_count; p++) ends.set(p, (await floe.request<Offsets>('GET', `${path(o.topic)}/partitions/${p}/offsets`, { retry: true })).high_watermark);
-  const consumer = floe.consumer({ groupId: o.group!, fromBeginning: o.offset === 'beginning', isolationLevel: o.isolationLevel === 'read_committed' ? 1 : 0 });
+  const consumer = floe.consumer({ groupId: o.group!, fromBeginning: o.offset === 'beginning', isolationLevel: o.isolationLevel });
   await consumer.connect();
   await consumer.subscribe({ topics: [o.topic], fromBeginning: o.offset === 'beginning' });
   const reached = new Map<number, number>();

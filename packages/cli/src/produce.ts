@@ -4,7 +4,7 @@
 import { createReadStream, fstatSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import cliProgress from 'cli-progress';
-import type { Floe } from '../../client/src/index.ts';
+import type { Acks, Floe } from '../../client/src/index.ts';
 
 export interface ProduceOptions {
   topic: string;
@@ -26,14 +26,14 @@ export async function produce(floe: Floe, o: ProduceOptions): Promise<void> {
       ? new cliProgress.SingleBar({ stream: process.stderr, format: '{bar} {percentage}% | {records} records | {rate} MB/s', hideCursor: true }, cliProgress.Presets.shades_classic)
       : undefined;
   bar?.start(size!, 0, { records: 0, rate: '0.00' });
-  const producer = floe.producer({ acks: o.acks === 'all' ? -1 : Number(o.acks) });
+  const acks: Acks = o.acks === 'all' ? 'all' : (Number(o.acks) as Acks);
+  const producer = floe.producer({ acks });
   const started = Date.now();
   let read = 0;
   let sent = 0;
   let pending = 0;
   let failure: unknown;
   let wake: (() => void) | undefined;
-  const acks = o.acks === 'all' ? -1 : Number(o.acks);
   const headers = Object.keys(o.headers).length > 0 ? o.headers : undefined;
   const lines = createInterface({ input, crlfDelay: Infinity });
   for await (const line of lines) {
