@@ -222,6 +222,52 @@ describe('client producer over HTTP, under faults', () => {
     expect((await readPartition(floe, topic, 0)).map((r) => r.value)).toEqual(['once']);
   });
 
+  it('delivers every record when the answer to a consumer\'s first records call is lost', async () => {
+    const topic = randomTopic('client');
+    const plain = s.floe();
+    await plain.admin().createTopics({ topics: [{ topic, numPartitions: 2 }] });
+    const producer = plain.producer();
+    await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: `m${i}`, partition: i % 2 })) });
+    await producer.disconnect();
+    // The first records call that carries records is answered by the server, which moves the
+    // instance's positions on, and its answer never arrives.
+    let lostOne = false;
+    const losing = (async (input: string | URL | Request, init?: RequestInit) => {
+      const res = await fetch(input, init);
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (!lostOne && /\/records$/.test(new URL(url).pathname) && /\/consumers\//.test(url)) {
+        const body = await res.clone().text();
+        if (body.startsWith('[{')) {
+          lostOne = true;
+          throw new TypeError('fetch failed (injected: answer lost)');
+        }
+      }
+      return res;
+    }) as typeof fetch;
+    const floe = s.floe({ fetch: losing, retry: FAST_RETRY });
+    const consumer = floe.consumer({ groupId: randomTopic('g'), fromBeginning: true });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    const seen: string[] = [];
+    await new Promise<void>((done, fail) => {
+      const timer = setTimeout(() => fail(new Error(`timed out with ${seen.join(',')}`)), 20_000);
+      consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            seen.push(message.value!.toString());
+            if (seen.length >= 10) {
+              clearTimeout(timer);
+              done();
+            }
+          },
+        })
+        .catch(fail);
+    });
+    await consumer.disconnect();
+    expect(lostOne).toBe(true);
+    expect([...new Set(seen)].sort()).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`).sort());
+  });
+
   it('writes such a request twice without idempotence (what the sequence prevents)', async () => {
     const topic = randomTopic('client');
     const lost = faultyFetch((n) => (n === 0 ? 'after' : 'ok'));

@@ -1,7 +1,7 @@
 // `floe consume TOPIC`: records from a start (-o), printed with kcat's tokens or as JSON envelopes, until
 // the end of the log (-e), a count (-c), or Ctrl-C. Without -G each partition is read on its own from
 // the native fetch endpoint; with -G the client's consumer reads as a member of the group and commits.
-import type { Floe } from '../../client/src/index.ts';
+import { FloeError, type Floe } from '../../client/src/index.ts';
 import { compileFormat, jsonEnvelope, UsageError, type PrintedRecord } from './format.ts';
 
 export interface ConsumeOptions {
@@ -107,7 +107,13 @@ async function consumeInGroup(floe: Floe, o: ConsumeOptions, out: Printer): Prom
   };
   process.once('SIGINT', () => void finish());
   const caughtUp = async () => {
-    const desc = await floe.request<{ offsets: Array<{ topic: string; partition: number; committed_offset: number }> }>('GET', `/floe/v1/groups/${encodeURIComponent(o.group!)}`, { retry: true });
+    // A group that never committed is not there yet: nothing is caught up.
+    const desc = await floe
+      .request<{ offsets: Array<{ topic: string; partition: number; committed_offset: number }> }>('GET', `/floe/v1/groups/${encodeURIComponent(o.group!)}`, { retry: true })
+      .catch((e: unknown) => {
+        if (e instanceof FloeError && e.status === 404) return { offsets: [] };
+        throw e;
+      });
     for (const x of desc.offsets) if (x.topic === o.topic) reached.set(x.partition, Math.max(reached.get(x.partition) ?? 0, x.committed_offset));
     return [...ends].every(([p, end]) => (reached.get(p) ?? 0) >= end);
   };

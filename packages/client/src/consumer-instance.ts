@@ -139,6 +139,16 @@ export class ConsumerInstance {
   }
 
   /**
+   * Sets these partitions to the start or the end of their logs.
+   *
+   * @example
+   * await instance.seekToEdge([{ topic: 'orders', partition: 0 }], 'beginning');
+   */
+  seekToEdge(partitions: TopicPartition[], edge: 'beginning' | 'end'): Promise<void> {
+    return this.call('POST', `/positions/${edge}`, { body: { partitions }, retry: true });
+  }
+
+  /**
    * Deletes the instance: the member leaves the group at once; one already gone is not an error.
    *
    * @example

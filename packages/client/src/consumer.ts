@@ -390,9 +390,36 @@ export class Consumer {
     }
   }
 
+  /** The group's committed offsets, by partition (none when the group has none yet). */
+  private async committedOffsets(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    try {
+      const d = await this.floe.request<{ offsets: Array<{ topic: string; partition: number; committed_offset: number }> }>('GET', `/floe/v1/groups/${encodeURIComponent(this.options.groupId)}`, { retry: true });
+      for (const o of d.offsets) out.set(key(o.topic, o.partition), o.committed_offset);
+    } catch (e) {
+      if (!(e instanceof FloeError) || e.status !== 404) throw e;
+    }
+    return out;
+  }
+
   /** Applies pending seeks, and after a lost answer the positions the handlers got to. */
   private async restorePositions(instance: ConsumerInstance): Promise<void> {
     const targets = new Map(this.positionsUncertain ? this.next : []);
+    if (this.positionsUncertain) {
+      // Partitions the handlers have not reached yet: the lost answer may have moved them past records
+      // nobody saw. They go back to the group's committed offset, or where a group without one starts.
+      const owned = (await instance.assignments()).filter((p) => !this.next.has(key(p.topic, p.partition)));
+      if (owned.length > 0) {
+        const committed = await this.committedOffsets();
+        const edge: TopicPartition[] = [];
+        for (const p of owned) {
+          const c = committed.get(key(p.topic, p.partition));
+          if (c !== undefined) targets.set(key(p.topic, p.partition), { ...p, offset: c });
+          else edge.push(p);
+        }
+        if (edge.length > 0) await instance.seekToEdge(edge, this.fromBeginning ? 'beginning' : 'end');
+      }
+    }
     for (const [k, s] of this.seeks) targets.set(k, s);
     this.seeks.clear();
     this.positionsUncertain = false;
