@@ -15,6 +15,7 @@ import { countCalls, type CallCounter } from '../test/support/call-counter.ts';
 import { createClients, type AwsClients } from '../src/storage/clients.ts';
 import { ensureStorage } from '../src/storage/setup.ts';
 import { costPerGb, PRICES } from './prices.ts';
+import { fanoutBench } from './fanout.ts';
 import { sdkBench } from './sdk.ts';
 import { consumerRead, endToEnd, fetchPathRead, fillPartition, floorRead, mbPerS, rssRead, type ReadRun } from './read.ts';
 
@@ -394,6 +395,11 @@ async function main(): Promise<void> {
       return r.peak_rss_mb;
     })();
 
+    // Fan-out: the producer alone, then with 50 groups tailing the topic, each its own engine.
+    const fanout = await fanoutBench(engine, config, RECORD, QUICK);
+    lines.push({ workload: 'fanout', record_bytes: 1024, ...fanout });
+    table.push(['fan-out', `${fanout.groups} groups tailing`, `${fanout.producer_records_per_s_with_readers} rec/s`, `alone ${fanout.producer_records_per_s_alone}`, `x${fanout.fanout_producer_ratio}`, `${fanout.gets_per_record_read} GETs/record read`]);
+
     const codecRatios = await codec();
 
     const costOf = (key: string, recordsPerRequest: number) => {
@@ -444,6 +450,7 @@ async function main(): Promise<void> {
       e2e_p50_ms: e2e.p50,
       e2e_p99_ms: e2e.p99,
       consume_rss_mb: rss,
+      fanout_producer_ratio: fanout.fanout_producer_ratio,
       sdk_send_records_per_s: sdk.sdk_send_records_per_s,
       sdk_batching_speedup: sdk.sdk_batching_speedup,
       direct_vs_http_p50: sdk.direct_vs_http_p50,
