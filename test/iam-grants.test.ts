@@ -306,6 +306,7 @@ async function consumerRoutes(run: GrantRun, topic: string): Promise<void> {
   await ok(send('DELETE', `${base}/c2`), 204);
   await ok(send('POST', `/floe/v1/groups/${consumerGroup}/offsets/reset`, { type: 'application/json', body: { topic, to: 'timestamp', timestamp: Date.now() - 60_000 } }));
   await ok(send('POST', `/floe/v1/groups/${consumerGroup}/offsets/reset`, { type: 'application/json', body: { topic, to: 'latest' } }));
+  await ok(send('DELETE', `/floe/v1/groups/${consumerGroup}`), 204);
 }
 
 /**

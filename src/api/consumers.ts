@@ -223,6 +223,10 @@ export function consumerRoutes(app: Hono, engine: Engine, options: AppOptions): 
 
   app.get('/floe/v1/groups', async (c) => c.json({ groups: await engine.groupAdmin.list() }));
   app.get('/floe/v1/groups/:group', async (c) => c.json(await engine.groupAdmin.describe(g(c))));
+  app.delete('/floe/v1/groups/:group', async (c) => {
+    await engine.groupAdmin.delete(g(c));
+    return c.body(null, 204);
+  });
   app.post('/floe/v1/groups/:group/offsets/reset', async (c) => {
     requireJsonBody(c);
     const body = await bodies.json(c, BODY_LIMIT);

@@ -60,6 +60,23 @@ export class GroupAdmin {
   }
 
   /**
+   * Kafka's DeleteGroups: only a group with no live members (40903 otherwise); its committed offsets and
+   * consumer instances go with it. Expired members are removed first, as for a reset.
+   */
+  async delete(group: string): Promise<void> {
+    validateGroupId(group);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      if (!(await this.groups.groupExists(group))) throw new FloeError('NOT_FOUND', `Consumer group '${group}' not found.`);
+      const state = await settleEmptyGroup(this.groups, group);
+      if (liveMembers(state, Date.now()).length > 0) {
+        throw new FloeError('ILLEGAL_STATE', `Group '${group}' has active members; stop them (or wait for their session timeout) before deleting it`);
+      }
+      if (await this.groups.deleteGroup(group, state)) return;
+    }
+    throw new FloeError('ILLEGAL_STATE', `Group '${group}' kept changing while it was being deleted`);
+  }
+
+  /**
    * Kafka's kafka-consumer-groups --reset-offsets: only for a group that exists (a group item, an
    * instance or committed offsets) and has no live members. Expired members are removed first, so one
    * that comes back is a new member and reads from the reset offsets, not from where it was.

@@ -1,6 +1,7 @@
 // The groups table: per group id, the group item (generation, members, assignment), the consumer
 // instances, and the committed offsets. Every membership change is a conditional write on the group
 // item's version, so two coordinators can never both decide the next generation.
+import { mapBounded } from '../map-bounded.ts';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CommittedOffset, GroupState, GroupSummary, InstanceState, Strategy } from '../model/group.ts';
 import { conditionally } from './aws-errors.ts';
@@ -210,6 +211,29 @@ export class GroupsTable {
       }
     }
     return [...groups.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+  }
+
+  /**
+   * Deletes the group: its group item first, on condition nobody changed it since `read` (a member that
+   * joined meanwhile keeps it), then its consumer instances and committed offsets. False when the group
+   * item changed. A member that joins afterwards starts a new group.
+   */
+  async deleteGroup(group: string, read: GroupState): Promise<boolean> {
+    if (read.exists) {
+      const removed = await conditionally(
+        this.clients.ddb.send(new DeleteCommand({ TableName: this.table, Key: { g: group, s: GROUP_SORT_KEY }, ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': read.version } })),
+      );
+      if (!removed) return false;
+    }
+    const items = await queryAll(this.clients, { TableName: this.table, KeyConditionExpression: 'g = :g', ExpressionAttributeValues: { ':g': group }, ProjectionExpression: 's', ConsistentRead: true });
+    await mapBounded(
+      items.filter((i) => i.s !== GROUP_SORT_KEY),
+      16,
+      async (i) => {
+        await this.clients.ddb.send(new DeleteCommand({ TableName: this.table, Key: { g: group, s: i.s } }));
+      },
+    );
+    return true;
   }
 
   /** Whether the group has anything at all: a group item, an instance or a committed offset. */

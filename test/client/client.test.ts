@@ -179,7 +179,16 @@ describe.each<Mode>(['http', 'direct'])('client (%s)', (mode) => {
     await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '1' }] });
     const [afterSet] = await admin.fetchOffsets({ groupId, topics: [topic] });
     expect(afterSet!.partitions[0]!.offset).toBe('1');
-    await expect(admin.deleteGroups([groupId])).rejects.toThrow(/not supported/);
+    // A group with a live member is not deleted; once empty it is, offsets and all.
+    const member = floe.consumer({ groupId, maxWaitTimeInMs: 300 });
+    await member.subscribe({ topics: [topic] });
+    await member.run({ eachMessage: async () => undefined });
+    await waitFor(async () => (await admin.describeGroups([groupId])).groups[0]!.members.length === 1, 10_000, 'a live member');
+    await expect(admin.deleteGroups([groupId])).rejects.toMatchObject({ code: 40903 });
+    await member.disconnect();
+    expect(await admin.deleteGroups([groupId])).toEqual([{ groupId, errorCode: 'NONE' }]);
+    expect((await admin.listGroups()).groups.map((g) => g.groupId)).not.toContain(groupId);
+    await expect(admin.deleteGroups([groupId])).rejects.toMatchObject({ status: 404 });
 
     await admin.deleteTopics({ topics: [topic] });
     expect(await admin.listTopics()).not.toContain(topic);

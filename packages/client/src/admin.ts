@@ -335,14 +335,19 @@ export class Admin {
   }
 
   /**
-   * Not supported: the server has no call that deletes a group. A group without members or
-   * instances whose offsets are reset away ages out with the groups table's TTL.
+   * Kafka's DeleteGroups: each group with its committed offsets; a group with live members is refused
+   * (40903, `BadRequestError`), an unknown one is a 404. Returns kafkajs's per-group results.
    *
    * @example
-   * await admin.deleteGroups(['billing']).catch((e) => console.error(e.message));
+   * await admin.deleteGroups(['billing']);
    */
-  async deleteGroups(groupIds: string[]): Promise<never> {
-    throw new BadRequestError(`deleteGroups (${groupIds.join(', ')}) is not supported by Floe: a group's items expire with the groups table's TTL`, { code: 40002, status: 0 });
+  async deleteGroups(groupIds: string[]): Promise<Array<{ groupId: string; errorCode: string }>> {
+    const out: Array<{ groupId: string; errorCode: string }> = [];
+    for (const id of groupIds) {
+      await this.floe.request('DELETE', `/floe/v1/groups/${encodeURIComponent(id)}`);
+      out.push({ groupId: id, errorCode: 'NONE' });
+    }
+    return out;
   }
 
   private async partitions(topic: string): Promise<number[]> {
