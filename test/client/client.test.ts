@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigResourceTypes, partitionForKey, TopicNotFoundError, type ConsumerEvent, type Floe, type KafkaMessage } from '../../packages/client/src/index.ts';
 import { randomTopic } from '../support/env.ts';
+import { DEFAULT_FAULTS, FaultInjector } from '../harness/faults.ts';
 import { countingFetch, faultyFetch, readPartition, setUp, waitFor, type Mode, type Setup } from './support.ts';
 
 const FAST_RETRY = { retries: 8, initialRetryTime: 20, maxRetryTime: 200 };
@@ -311,6 +312,38 @@ describe('client producer over HTTP, under faults', () => {
       const values = (await readPartition(floe, topic, p)).map((r) => r.value);
       const expected = Array.from({ length: 30 }, (_, j) => `p${p}-${j * 3 + p}`);
       expect(values).toEqual(expected);
+    }
+  });
+});
+
+describe('client producer against a server whose storage fails (the fault harness)', () => {
+  let s: Setup;
+  beforeAll(async () => {
+    s = await setUp('http');
+  });
+  afterAll(() => s.close());
+
+  it('keeps every partition in send order with no duplicates while DynamoDB and S3 calls fail, time out after applying, and throttle', async () => {
+    const floe = s.floe({ retry: { retries: 30, initialRetryTime: 10, maxRetryTime: 200 } });
+    const topic = randomTopic('client');
+    await floe.admin().createTopics({ topics: [{ topic, numPartitions: 3 }] });
+    // The storage calls of the server's engine fail as in the fault runs: connection resets, answers
+    // lost after the write applied, throttling, 500s, latency. The server answers 50003 (retriable) or
+    // 500s, and the producer resends the same sequence.
+    const injector = new FaultInjector({ seed: 42, rates: { ...DEFAULT_FAULTS, loseResponse: 0.05 } }).attach(s.server!.engine.clients);
+    const producer = floe.producer({ lingerMs: 2, maxInFlight: 3, batchRecords: 5 });
+    const sends: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 90; i++) {
+      sends.push(producer.send({ topic, messages: [{ partition: i % 3, value: `p${i % 3}-${i}` }] }));
+      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 3));
+    }
+    await Promise.all(sends);
+    await producer.disconnect();
+    injector.enabled = false;
+    expect(injector.total).toBeGreaterThan(5);
+    for (let p = 0; p < 3; p++) {
+      const values = (await readPartition(floe, topic, p)).map((r) => r.value);
+      expect(values).toEqual(Array.from({ length: 30 }, (_, j) => `p${p}-${j * 3 + p}`));
     }
   });
 });
