@@ -11,9 +11,9 @@ import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FUNCTIONS, type FunctionSpec } from '../src/manifest.ts';
-import type { TableName } from '../src/storage/schema.ts';
 import { REPO_ROOT } from './floe-function.ts';
-import { addFloe, DEFAULTS, manifestStatements, type FloeSettings } from './floe.ts';
+import { addFloe, manifestStatements } from './floe.ts';
+import { DEFAULTS, type FloeSettings, type FloeTableName } from './floe-settings.ts';
 
 /** FloeSettings with every field optional; the nested ones field by field. */
 export type FloeProps = Partial<Omit<FloeSettings, 'schedules' | 'memory' | 'throttle'>> & {
@@ -33,7 +33,7 @@ const spec = (entry: FunctionSpec['entry']) => FUNCTIONS.find((f) => f.entry ===
 
 export class Floe extends Construct {
   readonly bucket: Bucket;
-  readonly tables: Record<TableName, Table>;
+  readonly tables: Record<FloeTableName, Table>;
   readonly api: HttpApi;
   readonly alarmTopic: Topic;
   /** Each function by its manifest entry: produce, fetch, admin, consumers, retention, compaction, gc. */

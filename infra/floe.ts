@@ -15,7 +15,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal, type PolicyStatementProps } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { FunctionUrlAuthType, type Function as Lambda } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, CfnBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -25,51 +25,18 @@ import { DATA_PREFIX } from '../src/storage/keys.ts';
 import { FUNCTIONS, S3_ACTIONS, tableActions, type FunctionSpec } from '../src/manifest.ts';
 import { KEYS, LOG_TIME_INDEX, TTL_ATTRIBUTE, type TableName } from '../src/storage/schema.ts';
 import { FloeFunction } from './floe-function.ts';
+import type { FloeSettings, FloeTableName } from './floe-settings.ts';
 
-/** IAM (SigV4) authorization, or a JWT authorizer, which API Gateway requires to name an issuer and an audience. */
-export type FloeAuth = { mode: 'iam' } | { mode: 'jwt'; issuer: string; audience: string[] };
+export { DEFAULTS, type FloeAuth, type FloeSettings, type FloeTableName } from './floe-settings.ts';
+
+// The construct's public types name the tables without the schema module (and the AWS SDK types it
+// imports): the two lists must stay the same.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const sameTables: Same<FloeTableName, TableName> = true;
+void sameTables;
 
 /** The HTTP functions' timeout: API Gateway waits at most 30 s for an integration. */
 const HTTP_TIMEOUT = Duration.seconds(29);
-
-/** Every setting of a Floe deployment; the CDK app reads them from context, the `Floe` construct fills in defaults. */
-export interface FloeSettings {
-  stage: string;
-  /** retain (default): bucket and tables outlive the stack; destroy: for development stacks only. */
-  dataOnDelete: 'retain' | 'destroy';
-  auth: FloeAuth;
-  schedules: { retentionMinutes: number; compactionMinutes: number; gcMinutes: number };
-  memory: { httpMb: number; jobsMb: number };
-  throttle: { rateLimit: number; burstLimit: number };
-  logRetention: RetentionDays;
-  /**
-   * Also give the produce function a Function URL (IAM-authorized): large produces then skip API
-   * Gateway, its per-512-KB request charge and its 30 s limit, but also its throttling, access logs and
-   * JWT option. Off by default.
-   */
-  produceUrl: boolean;
-  /** X-Ray active tracing on every function; off by default (see FloeFunction). */
-  tracing: boolean;
-  /** An email address subscribed to the alarm topic (it must confirm the subscription). */
-  alarmEmail?: string;
-  /**
-   * A directory of prebuilt function bundles, `<dir>/<entry>/index.mjs` (what @floe/cdk ships); without
-   * it each function is bundled from `functions/<entry>.ts` with esbuild at synth, as in this repository.
-   */
-  functionCode?: string;
-}
-
-/** The defaults of every setting but the stage: the CDK app's context and the `Floe` construct share them. */
-export const DEFAULTS = {
-  dataOnDelete: 'retain',
-  auth: { mode: 'iam' },
-  schedules: { retentionMinutes: 5, compactionMinutes: 15, gcMinutes: 60 },
-  memory: { httpMb: 1024, jobsMb: 2048 },
-  throttle: { rateLimit: 1000, burstLimit: 2000 },
-  logRetention: RetentionDays.ONE_MONTH,
-  produceUrl: false,
-  tracing: false,
-} as const satisfies Omit<FloeSettings, 'stage'>;
 
 /** What addFloe created, for the stack's and the construct's public fields. */
 export interface FloeResources {

@@ -8,7 +8,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/floe-function.ts';
@@ -160,6 +160,22 @@ describe('the published package', () => {
     }
     expect(JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8'))).toMatchObject({ files: ['dist'], peerDependencies: { 'aws-cdk-lib': expect.any(String), constructs: expect.any(String) } });
     expect(existsSync(join(pkg, 'dist/types/packages/cdk/src/index.d.ts'))).toBe(true);
+  });
+
+  it('ships declarations that import nothing but aws-cdk-lib, constructs and Node', () => {
+    const seen = new Set<string>();
+    const bare = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const [, spec] of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)) {
+        if (spec!.startsWith('.')) visit(join(dirname(file), spec!.replace(/\.ts$/, '.d.ts')));
+        else bare.add(spec!.split('/')[0]!);
+      }
+    };
+    visit(join(pkg, 'dist/types/packages/cdk/src/index.d.ts'));
+    expect(seen.size).toBeGreaterThan(1);
+    expect([...bare].filter((b) => !b.startsWith('node:')).sort()).toEqual(['aws-cdk-lib', 'constructs']);
   });
 
   it('deploys those bundles from dist/ as plain Lambda functions, which need no esbuild at the user\'s synth', async () => {
