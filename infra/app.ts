@@ -1,9 +1,9 @@
 // The CDK app: `npm run synth` (offline) or `npx cdk deploy`. Settings come from context
 // (`-c stage=prod -c auth=jwt ...`) with safe defaults.
 import { App, Validations } from 'aws-cdk-lib';
-import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { FloeStack, type FloeAuth, type FloeStackProps } from './floe-stack.ts';
+import { DEFAULTS, type FloeAuth } from './floe.ts';
+import { FloeStack, type FloeStackProps } from './floe-stack.ts';
 
 export function propsFromContext(app: App): FloeStackProps {
   // `-c` gives strings; cdk.json may hold numbers or booleans: read all of them as text.
@@ -26,7 +26,7 @@ export function propsFromContext(app: App): FloeStackProps {
   };
   const stage = ctx('stage') ?? 'dev';
   if (!/^[a-z0-9-]{1,20}$/.test(stage)) throw new Error('context stage must be 1-20 of [a-z0-9-]');
-  const dataOnDelete = ctx('dataOnDelete') ?? 'retain';
+  const dataOnDelete = ctx('dataOnDelete') ?? DEFAULTS.dataOnDelete;
   if (dataOnDelete !== 'retain' && dataOnDelete !== 'destroy') throw new Error('context dataOnDelete must be retain or destroy');
   const alarmEmail = ctx('alarmEmail');
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) throw new Error(`context alarmEmail must be an email address, got ${alarmEmail}`);
@@ -35,13 +35,13 @@ export function propsFromContext(app: App): FloeStackProps {
     dataOnDelete,
     auth: authFromContext(ctx),
     schedules: {
-      retentionMinutes: num('retentionMinutes', 5, 1, 1440),
-      compactionMinutes: num('compactionMinutes', 15, 1, 1440),
-      gcMinutes: num('gcMinutes', 60, 1, 1440),
+      retentionMinutes: num('retentionMinutes', DEFAULTS.schedules.retentionMinutes, 1, 1440),
+      compactionMinutes: num('compactionMinutes', DEFAULTS.schedules.compactionMinutes, 1, 1440),
+      gcMinutes: num('gcMinutes', DEFAULTS.schedules.gcMinutes, 1, 1440),
     },
-    memory: { httpMb: num('httpMemoryMb', 1024, 128, 10240), jobsMb: num('jobsMemoryMb', 2048, 128, 10240) },
-    throttle: { rateLimit: num('rateLimit', 1000, 1, 100000), burstLimit: num('burstLimit', 2000, 1, 100000) },
-    logRetention: RetentionDays.ONE_MONTH,
+    memory: { httpMb: num('httpMemoryMb', DEFAULTS.memory.httpMb, 128, 10240), jobsMb: num('jobsMemoryMb', DEFAULTS.memory.jobsMb, 128, 10240) },
+    throttle: { rateLimit: num('rateLimit', DEFAULTS.throttle.rateLimit, 1, 100000), burstLimit: num('burstLimit', DEFAULTS.throttle.burstLimit, 1, 100000) },
+    logRetention: DEFAULTS.logRetention,
     produceUrl: bool('produceUrl'),
     tracing: bool('tracing'),
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
@@ -53,7 +53,7 @@ export function propsFromContext(app: App): FloeStackProps {
  * which API Gateway requires (CDK would otherwise fail deep in synthesis with JwtAudienceJwtIssuerMandatory).
  */
 function authFromContext(ctx: (k: string) => string | undefined): FloeAuth {
-  const mode = ctx('auth') ?? 'iam';
+  const mode = ctx('auth') ?? DEFAULTS.auth.mode;
   if (mode === 'iam') return { mode };
   if (mode !== 'jwt') throw new Error(`context auth must be iam or jwt, got ${mode}`);
   const issuer = ctx('jwtIssuer');

@@ -1,8 +1,9 @@
 // The one place that holds Floe's Lambda defaults: Node.js 24 on arm64, ESM bundles with source maps
-// built by the local esbuild (no Docker), the WebAssembly CRC-32C, an explicit log group with a
-// retention, Powertools settings, X-Ray active tracing only when asked for.
+// built by the local esbuild (no Docker), or the same bundles prebuilt (@floe/cdk ships them), the
+// WebAssembly CRC-32C, an explicit log group with a retention, Powertools settings, X-Ray active
+// tracing only when asked for.
 import { Validations, type Duration, type RemovalPolicy } from 'aws-cdk-lib';
-import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Code, Function as Lambda, LoggingFormat, Runtime, Tracing, type FunctionOptions } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -15,6 +16,11 @@ export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export interface FloeFunctionProps {
   /** File under functions/, without extension: produce, fetch, admin, consumers, retention, compaction, gc. */
   entry: string;
+  /**
+   * A directory holding this function's prebuilt bundle, `index.mjs` (and its source map), as
+   * BUNDLING below describes; without it the function is bundled from functions/<entry>.ts at synth.
+   */
+  code?: string;
   memoryMb: number;
   timeout: Duration;
   environment: Record<string, string>;
@@ -30,8 +36,23 @@ export interface FloeFunctionProps {
   asyncRetryAttempts?: number;
 }
 
+/**
+ * How each function's code is bundled (ESM, from the local esbuild): by NodejsFunction at synth here, and
+ * with the same esbuild options by @floe/cdk's build (packages/cdk/build.mjs), so both ship the same code.
+ */
+export const BUNDLING: { target: string; minify: boolean; sourceMap: boolean; mainFields: string[]; banner: string; externalModules: string[] } = {
+  target: 'node24',
+  minify: true,
+  sourceMap: true,
+  mainFields: ['module', 'main'],
+  // Some dependencies are CommonJS and call require(); ESM bundles need it defined.
+  banner: "import { createRequire as __floeCreateRequire } from 'module'; const require = __floeCreateRequire(import.meta.url);",
+  // The runtime provides the AWS SDK v3.
+  externalModules: ['@aws-sdk/*'],
+};
+
 export class FloeFunction extends Construct {
-  readonly fn: NodejsFunction;
+  readonly fn: Lambda;
   readonly logGroup: LogGroup;
   readonly role: Role;
 
@@ -42,9 +63,7 @@ export class FloeFunction extends Construct {
     // which lets a function create and write any log group).
     this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
     this.role.addToPolicy(new PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }));
-    this.fn = new NodejsFunction(this, 'Function', {
-      entry: join(REPO_ROOT, 'functions', `${props.entry}.ts`),
-      handler: 'handler',
+    const options: FunctionOptions & { runtime: Runtime } = {
       runtime: Runtime.NODEJS_24_X,
       role: this.role,
       architecture: Architecture.ARM_64,
@@ -54,8 +73,6 @@ export class FloeFunction extends Construct {
       loggingFormat: LoggingFormat.JSON,
       tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       ...(props.asyncRetryAttempts !== undefined ? { retryAttempts: props.asyncRetryAttempts } : {}),
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
       environment: {
         ...props.environment,
         NODE_OPTIONS: '--enable-source-maps',
@@ -68,19 +85,17 @@ export class FloeFunction extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: 'Floe',
         POWERTOOLS_LOG_LEVEL: 'INFO',
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        forceDockerBundling: false,
-        mainFields: ['module', 'main'],
-        // Some dependencies are CommonJS and call require(); ESM bundles need it defined.
-        banner: "import { createRequire as __floeCreateRequire } from 'module'; const require = __floeCreateRequire(import.meta.url);",
-        // The runtime provides the AWS SDK v3.
-        externalModules: ['@aws-sdk/*'],
-      },
-    });
+    };
+    this.fn = props.code
+      ? new Lambda(this, 'Function', { ...options, code: Code.fromAsset(props.code), handler: 'index.handler' })
+      : new NodejsFunction(this, 'Function', {
+          ...options,
+          entry: join(REPO_ROOT, 'functions', `${props.entry}.ts`),
+          handler: 'handler',
+          projectRoot: REPO_ROOT,
+          depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+          bundling: { ...BUNDLING, format: OutputFormat.ESM, forceDockerBundling: false },
+        });
     if (props.tracing) {
       // Tracing adds its statement to this role's default policy, and only there is `*` acknowledged.
       Validations.of(this.role.node.findChild('DefaultPolicy')).acknowledge({
