@@ -51,7 +51,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // allocations and high-watermark moves (UpdateItem), entries put by the commit, and reads of heads and
     // entries while it waits for writers before it, or after a lost answer. Producers: state read in one
     // BatchGetItem, put by the commit; ids allocated.
-    tables: { topics: ['get', 'put'], log: ['get', 'query', 'put', 'update'], objects: ['update'], producers: ['batchGet', 'put', 'update'] },
+    tables: { topics: ['get', 'put'], log: ['get', 'query', 'put', 'update', 'check'], objects: ['update'], producers: ['batchGet', 'put', 'update'] },
     s3: ['put'],
     routes: [
       ['POST', '/topics/{topic}'],
@@ -65,8 +65,9 @@ export const FUNCTIONS: FunctionSpec[] = [
     entry: 'fetch',
     http: true,
     // A reader at the tail moves the high watermark over committed entries, and fills a hole a crashed
-    // producer left (an empty batch: one PUT, one entry, its object's reference count).
-    tables: { topics: ['get'], log: ['get', 'query', 'put', 'update'], objects: ['update'] },
+    // producer left (an empty batch: one PUT, one entry on condition the head has not passed it, its
+    // object's reference count).
+    tables: { topics: ['get'], log: ['get', 'query', 'put', 'update', 'check'], objects: ['update'] },
     s3: ['get', 'put'],
     routes: [
       ['GET', '/topics/{topic}/partitions/{partition}/records'],
@@ -102,7 +103,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     entry: 'consumers',
     http: true,
-    tables: { topics: ['get', 'scan'], log: ['get', 'query', 'put', 'update'], objects: ['update'], groups: ['get', 'query', 'batchGet', 'put', 'update', 'delete', 'scan', 'check'] },
+    tables: { topics: ['get', 'scan'], log: ['get', 'query', 'put', 'update', 'check'], objects: ['update'], groups: ['get', 'query', 'batchGet', 'put', 'update', 'delete', 'scan', 'check'] },
     s3: ['get', 'put'],
     routes: [
       ['ANY', '/consumers/{proxy+}'],
@@ -113,7 +114,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     entry: 'retention',
     http: false,
-    tables: { topics: ['scan'], log: ['get', 'query', 'scan', 'put', 'update', 'delete'], objects: ['update'] },
+    tables: { topics: ['scan'], log: ['get', 'query', 'scan', 'put', 'update', 'delete', 'check'], objects: ['update'] },
     s3: ['put'],
     schedule: 'retentionMinutes',
   },

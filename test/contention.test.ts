@@ -5,6 +5,8 @@
 // writer's records are never acknowledged at the offsets it was handed.
 import { describe, expect, it } from 'vitest';
 import type { ProducedRecord } from '../src/produce/produce.ts';
+import { runCompaction } from '../src/jobs/compaction.ts';
+import { MERGE_MIN_AGE_MS } from '../src/model/lifetimes.ts';
 import { partitionKey } from '../src/storage/keys.ts';
 import { countCalls } from './support/call-counter.ts';
 import { testEngine } from './support/engine.ts';
@@ -127,6 +129,45 @@ describe('commits under contention', () => {
       { offset: 2, value: 'fast' },
       { offset: 3, value: 'slow' },
     ]);
+  });
+
+  it('keeps a given-up key taken through merges: a slow writer whose range was filled and merged away commits elsewhere, readable', async () => {
+    const holeFillMs = 300;
+    const topic = randomTopic('pinned');
+    const slow = testEngine({ FLOE_HOLE_FILL_MS: String(holeFillMs) });
+    const other = testEngine({ FLOE_HOLE_FILL_MS: String(holeFillMs) });
+    const t = await slow.topics.create({ name: topic, partitions: 1 });
+    await slow.producer.produce(topic, [{ key: null, value: value('first') }]);
+    await other.topics.resolve(topic);
+    // The slow writer's commit reaches DynamoDB only after its range was filled, and the filled batch
+    // merged with its neighbours (a merge as the fault runs make them, of batches of any age).
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let held = false;
+    slow.clients.ddb.middlewareStack.add(
+      ((next: (a: unknown) => Promise<unknown>, ctx: { commandName?: string }) => async (args: unknown) => {
+        if (ctx.commandName === 'TransactWriteItemsCommand' && !held) {
+          held = true;
+          await gate;
+        }
+        return next(args);
+      }) as never,
+      { step: 'initialize', name: 'holdCommit' },
+    );
+    const slowSend = slow.producer.produce(topic, [{ key: null, value: value('slow') }]);
+    await new Promise((r) => setTimeout(r, 50));
+    for (const v of ['a', 'b', 'c']) await other.producer.produce(topic, [{ key: null, value: value(v) }]);
+    expect(other.watermarks.holesFilled).toBe(1);
+    const merged = await runCompaction(other, { now: Date.now() + 10 * MERGE_MIN_AGE_MS });
+    expect(merged.rewrote.batches).toBeGreaterThan(0);
+    release();
+    const s = await slowSend;
+    const all = await readAll(other, topic);
+    // Acknowledged where it can be read, and the index still tiles the log.
+    expect(all.records.find((r) => r.value === 'slow')?.offset).toBe(offsetOf(s));
+    expect(all.records.map((r) => r.value)).toEqual(['first', 'a', 'b', 'c', 'slow']);
+    const entries = await other.log.entriesBetween(partitionKey(t.id, 0), 0, all.highWatermark - 1);
+    entries.forEach((e, i) => expect(e.baseOffset).toBe(i === 0 ? 0 : entries[i - 1]!.lastOffset + 1));
   });
 
   it('gives up at once a range whose allocation was applied twice after a lost answer, without waiting for the deadline', async () => {

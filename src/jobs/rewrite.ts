@@ -138,6 +138,8 @@ export async function rewriteWindow(
       producerId: -1,
       producerEpoch: -1,
       baseSequence: -1,
+      // A given-up key stays taken through every rewrite (only a window's first entry can be pinned).
+      ...(first.pinned ? { pinned: true } : {}),
     };
     commit.add(engine.log.entryReplaceParams(pk, first, entry));
     for (const old of olds.slice(1)) commit.add(engine.log.entryDeleteParams(pk, old));
@@ -168,7 +170,8 @@ export function windows(entries: IndexEntry[]): IndexEntry[][] {
   for (const e of entries) {
     // Items: one per old entry, one per old object released, plus the new object, head and checkpoint.
     const wouldObjects = objects.has(e.objectKey) ? objects.size : objects.size + 1;
-    if (current.length > 0 && (current.length + 1 > WINDOW_ENTRIES || bytes + e.length > WINDOW_BYTES || current.length + 1 + wouldObjects + 3 > TRANSACTION_MAX_ITEMS)) {
+    // A pinned entry (a key once given up) starts its window, whose first key every rewrite keeps.
+    if (current.length > 0 && (e.pinned || current.length + 1 > WINDOW_ENTRIES || bytes + e.length > WINDOW_BYTES || current.length + 1 + wouldObjects + 3 > TRANSACTION_MAX_ITEMS)) {
       out.push(current);
       current = [];
       bytes = 0;

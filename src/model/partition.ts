@@ -57,4 +57,9 @@ export interface IndexEntry {
   producerId: number;
   producerEpoch: number;
   baseSequence: number;
+  /**
+   * The key (base offset) was once given up with an empty batch (a hole filled): rewrites keep this key,
+   * so the entry of a writer that was too slow, which needs exactly this key free, can never land here.
+   */
+  pinned?: boolean;
 }

@@ -33,6 +33,7 @@ interface EntryItem {
   pid?: number;
   pe?: number;
   seq?: number;
+  pin?: boolean;
 }
 
 interface HeadItem {
@@ -67,6 +68,7 @@ export function entryToItem(pk: string, e: IndexEntry): EntryItem {
   };
   if (e.isControl) item.ctl = true;
   if (e.isTransactional) item.txn = true;
+  if (e.pinned) item.pin = true;
   if (e.producerId >= 0) {
     item.pid = e.producerId;
     item.pe = e.producerEpoch;
@@ -93,6 +95,7 @@ export function itemToEntry(item: Record<string, unknown>): IndexEntry {
     producerId: i.pid ?? -1,
     producerEpoch: i.pe ?? -1,
     baseSequence: i.seq ?? -1,
+    ...(i.pin === true ? { pinned: true } : {}),
   };
 }
 
@@ -228,6 +231,23 @@ export class LogTable {
         }),
       ),
     );
+  }
+
+  /**
+   * A fill's guard: the high watermark has not passed `offset`, so the range there is still in flight.
+   * (A filler's view of the head may be old: the range may have committed, been passed, and its entry
+   * merged away since; filling it then would lay an empty batch over records.)
+   */
+  notPassedCheckParams(pk: string, offset: number): TransactWriteItem {
+    return {
+      ConditionCheck: {
+        TableName: this.table,
+        Key: { p: pk, o: HEAD_SORT_KEY } as never,
+        ConditionExpression: '#hw <= :o',
+        ExpressionAttributeNames: { '#hw': 'hw' },
+        ExpressionAttributeValues: { ':o': offset } as never,
+      },
+    };
   }
 
   /** Marks the partition of a deleted topic: it takes no more allocations. No-op where there is no head. */

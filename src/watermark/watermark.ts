@@ -152,8 +152,12 @@ export class Watermarks {
       producerId: -1,
       producerEpoch: -1,
       baseSequence: -1,
+      pinned: true,
     };
-    const commit = new Commit().add(this.deps.log.entryPutParams(pk, entry), 'exists').add(this.deps.objects.addRefsParams(key, 1, bytes.length, now));
+    const commit = new Commit()
+      .add(this.deps.log.notPassedCheckParams(pk, start), 'fenced')
+      .add(this.deps.log.entryPutParams(pk, entry), 'exists')
+      .add(this.deps.objects.addRefsParams(key, 1, bytes.length, now));
     const filled = await retrying(
       'fill',
       async () => {
@@ -167,7 +171,8 @@ export class Watermarks {
           throw e;
         }
         if (outcome.committed) return true;
-        return outcome.reason === 'exists' ? false : RETRY;
+        // Taken (the writer committed, or another filler came first), or already passed: not ours to fill.
+        return outcome.reason === 'exists' || outcome.reason === 'fenced' ? false : RETRY;
       },
       DEFAULT_RETRY,
     );

@@ -93,7 +93,7 @@ describe('grants for direct mode', () => {
     const { statements, refs } = grantedTo((log, fn) => log.grantProduce(fn));
     expect(statements).toEqual([
       { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: refs.topics[0] },
-      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: refs.log },
+      { Effect: 'Allow', Action: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: refs.log },
       { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: refs.objects[0] },
       { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: refs.producers[0] },
       { Effect: 'Allow', Action: 's3:PutObject', Resource: refs.data },
@@ -104,7 +104,7 @@ describe('grants for direct mode', () => {
     const { statements, refs } = grantedTo((log, fn) => log.grantConsume(fn));
     expect(statements).toEqual([
       { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:Scan'], Resource: refs.topics[0] },
-      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: refs.log },
+      { Effect: 'Allow', Action: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: refs.log },
       { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: refs.objects[0] },
       {
         Effect: 'Allow',
