@@ -197,6 +197,26 @@ describe.each<Mode>(['http', 'direct'])('client (%s)', (mode) => {
   });
 });
 
+/** 90 sends, 30 per partition of a 3-partition topic, several requests in flight, none awaited before the next. */
+async function sendNinetyInOrder(floe: Floe, topic: string, batchRecords: number): Promise<void> {
+  const producer = floe.producer({ lingerMs: 2, maxInFlight: 3, batchRecords });
+  const sends: Array<Promise<unknown>> = [];
+  for (let i = 0; i < 90; i++) {
+    sends.push(producer.send({ topic, messages: [{ partition: i % 3, value: `p${i % 3}-${i}` }] }));
+    if (i % 10 === 9) await new Promise((r) => setTimeout(r, 3));
+  }
+  await Promise.all(sends);
+  await producer.disconnect();
+}
+
+/** Each partition holds exactly its 30 sends, in send order, none twice. */
+async function expectSendOrder(floe: Floe, topic: string): Promise<void> {
+  for (let p = 0; p < 3; p++) {
+    const values = (await readPartition(floe, topic, p)).map((r) => r.value);
+    expect(values).toEqual(Array.from({ length: 30 }, (_, j) => `p${p}-${j * 3 + p}`));
+  }
+}
+
 describe('client producer over HTTP, under faults', () => {
   let s: Setup;
   beforeAll(async () => {
@@ -299,20 +319,9 @@ describe('client producer over HTTP, under faults', () => {
     });
     const floe = s.floe({ fetch: faulty.fetch, retry: { retries: 20, initialRetryTime: 10, maxRetryTime: 100 } });
     await floe.admin().createTopics({ topics: [{ topic, numPartitions: 3 }] });
-    const producer = floe.producer({ lingerMs: 2, maxInFlight: 3, batchRecords: 4 });
-    const sends: Array<Promise<unknown>> = [];
-    for (let i = 0; i < 90; i++) {
-      sends.push(producer.send({ topic, messages: [{ partition: i % 3, value: `p${i % 3}-${i}` }] }));
-      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 3));
-    }
-    await Promise.all(sends);
-    await producer.disconnect();
+    await sendNinetyInOrder(floe, topic, 4);
     expect(faulty.faults.before + faulty.faults.after).toBeGreaterThan(5);
-    for (let p = 0; p < 3; p++) {
-      const values = (await readPartition(floe, topic, p)).map((r) => r.value);
-      const expected = Array.from({ length: 30 }, (_, j) => `p${p}-${j * 3 + p}`);
-      expect(values).toEqual(expected);
-    }
+    await expectSendOrder(floe, topic);
   });
 });
 
@@ -331,20 +340,10 @@ describe('client producer against a server whose storage fails (the fault harnes
     // lost after the write applied, throttling, 500s, latency. The server answers 50003 (retriable) or
     // 500s, and the producer resends the same sequence.
     const injector = new FaultInjector({ seed: 42, rates: { ...DEFAULT_FAULTS, loseResponse: 0.05 } }).attach(s.server!.engine.clients);
-    const producer = floe.producer({ lingerMs: 2, maxInFlight: 3, batchRecords: 5 });
-    const sends: Array<Promise<unknown>> = [];
-    for (let i = 0; i < 90; i++) {
-      sends.push(producer.send({ topic, messages: [{ partition: i % 3, value: `p${i % 3}-${i}` }] }));
-      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 3));
-    }
-    await Promise.all(sends);
-    await producer.disconnect();
+    await sendNinetyInOrder(floe, topic, 5);
     injector.enabled = false;
     expect(injector.total).toBeGreaterThan(5);
-    for (let p = 0; p < 3; p++) {
-      const values = (await readPartition(floe, topic, p)).map((r) => r.value);
-      expect(values).toEqual(Array.from({ length: 30 }, (_, j) => `p${p}-${j * 3 + p}`));
-    }
+    await expectSendOrder(floe, topic);
   });
 });
 
