@@ -115,6 +115,7 @@ export function addFloe(scope: Construct, props: FloeSettings): FloeResources {
   tables.objects = table('objects', KEYS.objects.partition);
   tables.producers = table('producers', KEYS.producers.partition, { name: KEYS.producers.sort, type: AttributeType.NUMBER });
   tables.groups = table('groups', KEYS.groups.partition, { name: KEYS.groups.sort, type: AttributeType.STRING });
+  tables.transactions = table('transactions', KEYS.transactions.partition, { name: KEYS.transactions.sort, type: AttributeType.STRING });
 
   // The same variable names the local runtime reads (src/config.ts).
   const environment = {
@@ -123,6 +124,7 @@ export function addFloe(scope: Construct, props: FloeSettings): FloeResources {
     FLOE_OBJECTS_TABLE: tables.objects.tableName,
     FLOE_PRODUCERS_TABLE: tables.producers.tableName,
     FLOE_GROUPS_TABLE: tables.groups.tableName,
+    FLOE_TRANSACTIONS_TABLE: tables.transactions.tableName,
     FLOE_BUCKET: bucket.bucketName,
     // A Lambda instance serves one request at a time: nothing to group its produce with, only a wait.
     FLOE_GROUP_COMMIT_MS: '0',

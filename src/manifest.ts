@@ -51,9 +51,20 @@ export const FUNCTIONS: FunctionSpec[] = [
     // allocations and high-watermark moves (UpdateItem), entries put by the commit, and reads of heads and
     // entries while it waits for writers before it, or after a lost answer. Producers: state read in one
     // BatchGetItem, put by the commit; ids allocated.
-    tables: { topics: ['get', 'put'], log: ['get', 'query', 'put', 'update', 'check'], objects: ['update'], producers: ['batchGet', 'put', 'update'] },
+    // Transactions: the state item read and written conditionally, staged writes and offsets put and
+    // queried; a commit's roll-forward is a produce commit plus the group offsets (guarded by the
+    // group's pending marker) and the release of the objects it held.
+    tables: {
+      topics: ['get', 'put'],
+      log: ['get', 'query', 'put', 'update', 'check'],
+      objects: ['update'],
+      producers: ['batchGet', 'put', 'update'],
+      transactions: ['get', 'query', 'put', 'update'],
+      groups: ['get', 'put', 'delete', 'check'],
+    },
     s3: ['put'],
     routes: [
+      ['ANY', '/floe/v1/transactions/{proxy+}'],
       ['POST', '/topics/{topic}'],
       ['POST', '/topics/{topic}/partitions/{partition}'],
       ['POST', '/v3/clusters/{cluster}/topics/{topic}/records'],
@@ -114,7 +125,15 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     entry: 'retention',
     http: false,
-    tables: { topics: ['scan'], log: ['get', 'query', 'scan', 'put', 'update', 'delete', 'check'], objects: ['update'] },
+    // Also the sweep of transactions past their timeout, which aborts them (and completes stalled ones).
+    tables: {
+      topics: ['get', 'scan'],
+      log: ['get', 'query', 'scan', 'put', 'update', 'delete', 'check'],
+      objects: ['update'],
+      producers: ['batchGet', 'put', 'update'],
+      transactions: ['get', 'query', 'scan', 'put', 'update'],
+      groups: ['put', 'delete', 'check'],
+    },
     s3: ['put'],
     schedule: 'retentionMinutes',
   },

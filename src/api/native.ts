@@ -28,7 +28,12 @@ export function nativeRoutes(app: Hono, engine: Engine, options: AppOptions): vo
     const topic = topicParam(c.req.param('topic'));
     requireJsonBody(c);
     const body = await bodies.json(c, engine.config.maxRequestBytes);
-    const { records, producer } = parseNativeProduce(body);
+    const { records, producer, transactionalId } = parseNativeProduce(body);
+    if (transactionalId !== undefined) {
+      // In the producer's transaction: staged now, offsets only when it commits (docs/design.md).
+      const r = await engine.transactions.send(transactionalId, producer!, topic, records);
+      return c.json({ topic: r.topic, transactional_id: transactionalId, duplicate: r.duplicate, records: r.partitions.map((partition) => ({ partition, offset: null })) });
+    }
     const r = await engine.producer.produce(topic, records, producer ? { producer } : {});
     return c.json({
       topic: r.topic,
@@ -126,7 +131,7 @@ function optionalBase64(v: unknown, what: string): Buffer | null {
   return decodeBase64(v, what);
 }
 
-export function parseNativeProduce(body: unknown): { records: ProduceRecord[]; producer?: IdempotentProducer } {
+export function parseNativeProduce(body: unknown): { records: ProduceRecord[]; producer?: IdempotentProducer; transactionalId?: string } {
   if (!isObject(body)) throw new FloeError('VALIDATION', 'request body must be a JSON object with a "records" array');
   if (!Array.isArray(body.records)) throw new FloeError('VALIDATION', 'records must be an array');
   if (body.records.length === 0) throw new FloeError('VALIDATION', 'records may not be empty');
@@ -153,7 +158,13 @@ export function parseNativeProduce(body: unknown): { records: ProduceRecord[]; p
     return rec;
   });
   const fields = [body.producer_id, body.producer_epoch, body.sequence];
-  if (fields.every((f) => f === undefined || f === null)) return { records };
+  const tid = body.transactional_id;
+  if (tid !== undefined && tid !== null && typeof tid !== 'string') throw new FloeError('VALIDATION', 'transactional_id must be a string');
+  if (fields.every((f) => f === undefined || f === null)) {
+    if (typeof tid === 'string') throw new FloeError('VALIDATION', 'a transactional write needs producer_id, producer_epoch and sequence (from init)');
+    return { records };
+  }
   if (!fields.every((f) => typeof f === 'number')) throw new FloeError('VALIDATION', 'producer_id, producer_epoch and sequence go together, as integers');
-  return { records, producer: { id: body.producer_id as number, epoch: body.producer_epoch as number, sequence: body.sequence as number } };
+  const producer = { id: body.producer_id as number, epoch: body.producer_epoch as number, sequence: body.sequence as number };
+  return typeof tid === 'string' ? { records, producer, transactionalId: tid } : { records, producer };
 }

@@ -19,6 +19,8 @@ import { GroupsTable } from '../storage/groups-table.ts';
 import { partitionKey } from '../storage/keys.ts';
 import { mapBounded } from '../map-bounded.ts';
 import { Watermarks } from '../watermark/watermark.ts';
+import { TransactionsTable } from '../storage/transactions-table.ts';
+import { TransactionCoordinator } from '../transactions/coordinator.ts';
 
 export interface Engine {
   config: FloeConfig;
@@ -32,6 +34,7 @@ export interface Engine {
   watermarks: Watermarks;
   consumers: ConsumerManager;
   groupAdmin: GroupAdmin;
+  transactions: TransactionCoordinator;
   /** Work started for acks=0 produces, so a server can let it finish before it stops. */
   background: Set<Promise<unknown>>;
 }
@@ -68,5 +71,16 @@ export function createEngine(config: FloeConfig, clients: AwsClients, options: {
   const coordinator = new GroupCoordinator(groups, topics, fetcher);
   const consumers = new ConsumerManager(groups, coordinator, topics, fetcher, { sessionTimeoutMs: config.groupSessionTimeoutMs, maxWaitMs: config.maxFetchWaitMs, maxBytes: config.maxFetchBytes, metrics });
   const groupAdmin = new GroupAdmin(groups, topics, fetcher);
-  return { config, clients, topics, producer, fetcher, log, objects, bucket, watermarks, consumers, groupAdmin, background: new Set() };
+  const transactions = new TransactionCoordinator({
+    clients,
+    table: new TransactionsTable(clients, config.tables.transactions),
+    topics,
+    objects,
+    producers,
+    groups,
+    bucket,
+    appender: producer.batchAppender,
+    upload: (t, records, p) => producer.upload(t, records, p),
+  });
+  return { config, clients, topics, producer, fetcher, log, objects, bucket, watermarks, consumers, groupAdmin, transactions, background: new Set() };
 }

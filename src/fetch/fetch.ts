@@ -147,7 +147,8 @@ export class Fetcher {
     for (let i = 0; i < entries.length && !full; i++) {
       const entry = entries[i]!;
       const batch = this.decode(buffers[i]!, entry.baseOffset);
-      if (!(entry.isControl && req.isolation === 'read_committed')) {
+      // Control batches (a transaction's commit markers) are the log's, never a consumer's records.
+      if (!entry.isControl) {
         for (const r of batch.records) {
           if (r.offset < req.offset) continue;
           const size = (r.key?.length ?? 0) + (r.value?.length ?? 0);

@@ -42,10 +42,20 @@ export class Poll {
     const wait = Math.min(opts.timeoutMs ?? state.requestTimeoutMs, state.requestTimeoutMs, this.limits.maxWaitMs);
     // The heartbeat covers the wait below: a member blocked in a long poll is alive.
     if (state.mode === 'subscribe') await this.subscriptions.heartbeat(state, wait);
-    await this.positions.initPositions(state);
+    const deadline = Date.now() + wait;
+    // Offsets a transaction is about to move are not started from: wait for it (Kafka's RequireStable).
+    for (;;) {
+      try {
+        await this.positions.initPositions(state);
+        break;
+      } catch (e) {
+        if (!(e instanceof FloeError && e.code === 'UNSTABLE_OFFSET_COMMIT')) throw e;
+        if (Date.now() >= deadline) return [];
+        await new Promise((r) => setTimeout(r, Math.min(100, Math.max(0, deadline - Date.now()))));
+      }
+    }
 
     const maxBytes = Math.min(opts.maxBytes ?? this.limits.maxBytes, this.limits.maxBytes);
-    const deadline = Date.now() + wait;
     const tally = { lag: 0 };
     const out: ConsumedRecord[] = [];
     let bytes = 0;

@@ -15,6 +15,9 @@ const CHUNK = Math.floor((TRANSACTION_MAX_ITEMS - 1) / 2);
 export async function runRetention(engine: Engine, now = Date.now()): Promise<JobSummary> {
   const started = Date.now();
   const s = emptySummary('retention');
+  // Transactions past their timeout are aborted here too (and completed where a crash stalled them).
+  const swept = await engine.transactions.sweep(now);
+  s.transactions = swept;
   const topics = await engine.topics.list();
   const live = new Set(topics.map((t) => t.id));
   for (const topic of topics) {

@@ -7,6 +7,8 @@ export interface JobSummary {
   rewrote: { batches: number; objects: number; bytes_before: number; bytes_after: number };
   skipped: number;
   conflicts: number;
+  /** Retention only: transactions aborted past their timeout, and decided ones completed after a stall. */
+  transactions?: { expired: number; completed: number };
   ms: number;
 }
 

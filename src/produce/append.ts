@@ -25,7 +25,7 @@ import type { Metrics } from '../metrics.ts';
 import type { OwnRange, Watermarks } from '../watermark/watermark.ts';
 import { committedBefore } from './idempotence.ts';
 import { byPartition } from './plan.ts';
-import type { IdempotentProducer, PlannedBatch } from './types.ts';
+import { batchLength, type IdempotentProducer, type PlannedBatch } from './types.ts';
 
 export interface AppendDeps {
   clients: AwsClients;
@@ -74,12 +74,13 @@ export class BatchAppender {
   constructor(private readonly deps: AppendDeps) {}
 
   /** Commits the batches (one transaction's worth) of an object already in the bucket. */
-  async append(topic: Topic, batches: PlannedBatch[], objectKey: string, objectBytes: number, producer?: IdempotentProducer): Promise<BaseOffsets> {
+  async append(topic: Topic, batches: PlannedBatch[], objectKey: string, objectBytes: number, producer?: IdempotentProducer, options: { deadline?: number } = {}): Promise<BaseOffsets> {
     const groups = byPartition(batches);
     const partitions = [...groups.keys()];
     // The garbage collector takes an unreferenced object older than its grace period for an orphan:
     // a commit must never land that late, so a slow one gives up while it is still safe.
-    const deadline = objectKeyTime(objectKey)! + COMMIT_DEADLINE_MS;
+    // (A transaction's roll-forward commits objects the transaction holds, and names its own deadline.)
+    const deadline = options.deadline ?? objectKeyTime(objectKey)! + COMMIT_DEADLINE_MS;
     let bases: BaseOffsets;
     let committed: Allocated[] = [];
     // Attempts whose outcome is still unknown: each later attempt, and the final failure, asks first.
@@ -177,7 +178,7 @@ export class BatchAppender {
         // answers were lost, and are nobody's.
         for (const extra of mine.slice(0, -1)) await this.deps.watermarks.abandon(extra);
         const range = mine[mine.length - 1]!;
-        const bytes = list.reduce((n, b) => n + b.bytes.length, 0);
+        const bytes = list.reduce((n, b) => n + batchLength(b), 0);
         return { ...range, partition, timeIndex: head.maxTimestamp, firstInLine: range.start === head.highWatermark, bytes };
       }),
     );
@@ -237,7 +238,8 @@ export class BatchAppender {
    */
   private async resolveUnknown(ranges: Allocated[], objectKey: string, first: PlannedBatch): Promise<'committed' | 'given-up'> {
     const r0 = ranges.find((r) => r.partition === first.partition)!;
-    const ours = (e: IndexEntry | undefined) => e !== undefined && e.objectKey === objectKey && e.position === first.position;
+    const key = first.objectKey ?? objectKey;
+    const ours = (e: IndexEntry | undefined) => e !== undefined && e.objectKey === key && e.position === first.position;
     if (ours(await this.deps.log.getEntry(r0.pk, r0.start))) return 'committed';
     if ((await this.deps.watermarks.abandon(r0)) === 'taken' && ours(await this.deps.log.getEntry(r0.pk, r0.start))) return 'committed';
     await this.giveUp(ranges.filter((r) => r !== r0));
@@ -274,7 +276,8 @@ export class BatchAppender {
     const now = Date.now();
     const commit = new Commit();
     const baseOffsets: BaseOffsets = new Map();
-    let batchCount = 0;
+    // Entries per object: a transaction's roll-forward commits batches of several objects at once.
+    const refs = new Map<string, number>();
     for (const range of ranges) {
       const list = groups.get(range.partition)!;
       let next = range.start;
@@ -283,17 +286,17 @@ export class BatchAppender {
           baseOffset: next,
           lastOffset: next + b.recordIndexes.length - 1,
           recordCount: b.recordIndexes.length,
-          objectKey,
+          objectKey: b.objectKey ?? objectKey,
           position: b.position,
-          length: b.bytes.length,
+          length: batchLength(b),
           firstTimestamp: b.firstTimestamp,
           maxTimestamp: b.maxTimestamp,
           // The head's running maximum as this allocation left it: allocations are ordered as their
           // offsets are, so the time index stays monotonic.
           timeIndex: range.timeIndex,
           appendTime: now,
-          isControl: false,
-          isTransactional: false,
+          isControl: b.control === true,
+          isTransactional: b.transactional === true,
           producerId: idempotent ? idempotent.producer.id : -1,
           producerEpoch: idempotent ? idempotent.producer.epoch : -1,
           baseSequence: idempotent ? idempotent.producer.sequence : -1,
@@ -301,14 +304,14 @@ export class BatchAppender {
         baseOffsets.set(b, next);
         commit.add(this.deps.log.entryPutParams(range.pk, entry), 'exists');
         next += b.recordIndexes.length;
-        batchCount++;
+        refs.set(b.objectKey ?? objectKey, (refs.get(b.objectKey ?? objectKey) ?? 0) + 1);
       }
       if (idempotent) {
         const { producer, states } = idempotent;
         commit.add(this.deps.producers.putStateParams(range.pk, producer.id, states.get(range.partition)!, producer.epoch, { seq: producer.sequence, base: range.start, count: range.count }, now));
       }
     }
-    commit.add(this.deps.objects.addRefsParams(objectKey, batchCount, objectBytes, now));
+    for (const [key, n] of refs) commit.add(this.deps.objects.addRefsParams(key, n, key === objectKey ? objectBytes : undefined, now));
     return { commit, baseOffsets };
   }
 }

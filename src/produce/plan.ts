@@ -36,7 +36,7 @@ export function planBatches(topic: Topic, settings: TopicSettings, records: Prod
   });
   const out: PlannedBatch[] = [];
   for (const [partition, indexes] of [...byPartition.entries()].sort((a, b) => a[0] - b[0])) {
-    encodeInto(out, partition, indexes, records, settings, now, options.producer);
+    encodeInto(out, partition, indexes, records, settings, now, options.producer, options.transactional === true);
   }
   let position = 0;
   for (const b of out) {
@@ -46,7 +46,7 @@ export function planBatches(topic: Topic, settings: TopicSettings, records: Prod
   return out;
 }
 
-function encodeInto(out: PlannedBatch[], partition: number, indexes: number[], records: ProduceRecord[], settings: TopicSettings, now: number, producer?: IdempotentProducer): void {
+function encodeInto(out: PlannedBatch[], partition: number, indexes: number[], records: ProduceRecord[], settings: TopicSettings, now: number, producer: IdempotentProducer | undefined, transactional: boolean): void {
   const timestamps = indexes.map((i) => (settings.logAppendTime ? now : records[i]!.timestamp ?? now));
   const bytes = encodeRecordBatch(
     indexes.map((i, j) => ({ key: records[i]!.key, value: records[i]!.value, headers: records[i]!.headers ?? [], timestamp: timestamps[j]! })),
@@ -54,6 +54,7 @@ function encodeInto(out: PlannedBatch[], partition: number, indexes: number[], r
       compression: settings.compression,
       timestampType: settings.logAppendTime ? 'log-append' : 'create',
       ...(producer ? { producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.sequence } : {}),
+      ...(transactional ? { isTransactional: true } : {}),
     },
   );
   if (bytes.length > settings.maxMessageBytes) {
@@ -62,11 +63,11 @@ function encodeInto(out: PlannedBatch[], partition: number, indexes: number[], r
     }
     // Kafka bounds the batch, not the request: split and keep the order.
     const half = Math.ceil(indexes.length / 2);
-    encodeInto(out, partition, indexes.slice(0, half), records, settings, now, producer);
-    encodeInto(out, partition, indexes.slice(half), records, settings, now, producer);
+    encodeInto(out, partition, indexes.slice(0, half), records, settings, now, producer, transactional);
+    encodeInto(out, partition, indexes.slice(half), records, settings, now, producer, transactional);
     return;
   }
-  out.push({ partition, recordIndexes: indexes, bytes, position: 0, firstTimestamp: timestamps[0]!, maxTimestamp: Math.max(...timestamps), timestamps });
+  out.push({ partition, recordIndexes: indexes, bytes, position: 0, firstTimestamp: timestamps[0]!, maxTimestamp: Math.max(...timestamps), timestamps, ...(transactional ? { transactional } : {}) });
 }
 
 /** The batches by partition, in the order planned. */

@@ -96,6 +96,24 @@ export class LogAppender {
     for (const r of requests) r.resolve({ outcomes, objectKey });
   }
 
+  /** The appender of ready batches: a transaction's roll-forward commits through it. */
+  get batchAppender(): BatchAppender {
+    return this.appender;
+  }
+
+  /**
+   * Steps 1 and 2 only, for a transactional write: validate, plan and upload the records as
+   * transactional batches; the producer's transaction stages them (src/transactions/).
+   */
+  async upload(topicName: string, records: ProduceRecord[], producer: IdempotentProducer): Promise<{ topic: Topic; batches: PlannedBatch[]; objectKey: string; bytes: number }> {
+    validateRecords(records);
+    const { topic, batches } = await this.resolveAndPlan(topicName, records, { producer, transactional: true });
+    const objectKey = newObjectKey();
+    const body = batches.length === 1 ? batches[0]!.bytes : Buffer.concat(batches.map((b) => b.bytes));
+    await this.deps.bucket.put(objectKey, body);
+    return { topic, batches, objectKey, bytes: body.length };
+  }
+
   /** A new producer id for idempotent produce (Kafka's InitProducerId); epoch 0 goes with it. */
   allocateProducerId(): Promise<number> {
     return this.deps.producers.allocateId();

@@ -46,6 +46,8 @@ export interface ProduceOptions {
   partition?: number;
   /** Makes the request idempotent: a retry with the same sequence gets the first attempt's offsets. */
   producer?: IdempotentProducer;
+  /** Encodes transactional batches (the producer's transaction stages them; see src/transactions/). */
+  transactional?: boolean;
 }
 
 /** One record batch of the request, encoded, with where it sits in the request's object. */
@@ -58,4 +60,16 @@ export interface PlannedBatch {
   firstTimestamp: number;
   maxTimestamp: number;
   timestamps: number[];
+  /** Set when the batch sits in another object than the one its commit names (a transaction's roll-forward). */
+  objectKey?: string;
+  /** Its byte length there, when `bytes` is not at hand. */
+  length?: number;
+  /** A transactional batch (flag set in its header); a control batch is Kafka's commit or abort marker. */
+  transactional?: boolean;
+  control?: boolean;
+}
+
+/** A batch's length in its object. */
+export function batchLength(b: PlannedBatch): number {
+  return b.length ?? b.bytes.length;
 }

@@ -1,6 +1,7 @@
 // The groups table: per group id, the group item (generation, members, assignment), the consumer
 // instances, and the committed offsets. Every membership change is a conditional write on the group
 // item's version, so two coordinators can never both decide the next generation.
+import { FloeError } from '../errors.ts';
 import { mapBounded } from '../map-bounded.ts';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CommittedOffset, GroupState, GroupSummary, InstanceState, Strategy } from '../model/group.ts';
@@ -9,7 +10,7 @@ import { consistentBatchGet } from './batch-get.ts';
 import type { AwsClients } from './clients.ts';
 import { Commit, sendCommit, TRANSACTION_MAX_ITEMS, type CommitItem } from './commit.ts';
 import { queryAll, scanAll } from './pages.ts';
-import { GROUP_SORT_KEY, INSTANCE_PREFIX, instanceSortKey, OFFSET_PREFIX, offsetSortKey, parseTopicPartitionKey, topicPartitionKey } from './keys.ts';
+import { GROUP_SORT_KEY, INSTANCE_PREFIX, instanceSortKey, OFFSET_PREFIX, PENDING_PREFIX, offsetSortKey, parseTopicPartitionKey, topicPartitionKey } from './keys.ts';
 
 /** How an offset commit is fenced: as a member of a generation, or as the group was when read (no members). */
 export type OffsetGuard = { kind: 'member'; member: string; generation: number } | { kind: 'unchanged'; group: GroupState };
@@ -161,9 +162,15 @@ export class GroupsTable {
     return { g: state.group, s: instanceSortKey(state.id), state, ttl: Math.floor((state.lastUsed + INSTANCE_IDLE_MS) / 1000) + 3600 };
   }
 
+  /**
+   * Committed offsets of the partitions, for a consumer about to start from them: refused with a
+   * retriable error while a transaction holds offsets of the group that it has not yet committed or
+   * aborted (Kafka's RequireStable), so no consumer starts from offsets about to move.
+   */
   async getOffsets(group: string, partitions: Array<[string, number]>): Promise<Map<string, CommittedOffset>> {
     const out = new Map<string, CommittedOffset>();
     if (partitions.length === 0) return out;
+    await this.assertStable(group);
     const items = await consistentBatchGet(this.clients, partitions.map(([t, p]) => ({ table: this.table, key: { g: group, s: offsetSortKey(t, p) } })));
     partitions.forEach(([t, p], i) => {
       const item = items[i];
@@ -266,7 +273,37 @@ export class GroupsTable {
     return { complete: true, written };
   }
 
-  private offsetPutParams(group: string, o: CommittedOffset & { topicId: string }): CommitItem {
+  /** Throws UNSTABLE_OFFSET_COMMIT while a transaction holds offsets of the group. */
+  async assertStable(group: string): Promise<void> {
+    const r = await this.clients.ddb.send(
+      new QueryCommand({ TableName: this.table, KeyConditionExpression: 'g = :g AND begins_with(s, :p)', ExpressionAttributeValues: { ':g': group, ':p': PENDING_PREFIX }, Limit: 1, ConsistentRead: true }),
+    );
+    const item = r.Items?.[0];
+    if (item) {
+      throw new FloeError('UNSTABLE_OFFSET_COMMIT', `group '${group}' has offsets in transaction '${String(item.s).slice(PENDING_PREFIX.length)}', not yet committed or aborted; retry shortly`);
+    }
+  }
+
+  /** Marks the group's offsets as pending in transaction `n` of `tid` (one marker per transactional id). */
+  pendingPutParams(group: string, tid: string, n: number): CommitItem {
+    return { Put: { TableName: this.table, Item: { g: group, s: `${PENDING_PREFIX}${tid}`, n } as never } };
+  }
+
+  /** That the marker of transaction `n` is still there (its offsets not yet applied). */
+  pendingCheckParams(group: string, tid: string, n: number): CommitItem {
+    return { ConditionCheck: { TableName: this.table, Key: { g: group, s: `${PENDING_PREFIX}${tid}` } as never, ConditionExpression: 'n = :n', ExpressionAttributeValues: { ':n': n } as never } };
+  }
+
+  pendingDeleteParams(group: string, tid: string, n: number): CommitItem {
+    return { Delete: { TableName: this.table, Key: { g: group, s: `${PENDING_PREFIX}${tid}` } as never, ConditionExpression: 'n = :n', ExpressionAttributeValues: { ':n': n } as never } };
+  }
+
+  /** The fence of KIP-447: the committer is still a member of that generation. */
+  memberCheckParams(group: string, member: string, generation: number): CommitItem {
+    return this.guardParams(group, { kind: 'member', member, generation });
+  }
+
+  offsetPutParams(group: string, o: CommittedOffset & { topicId: string }): CommitItem {
     return {
       Put: { TableName: this.table, Item: { g: group, s: offsetSortKey(o.topic, o.partition), topicId: o.topicId, offset: o.offset, metadata: o.metadata, generation: o.generation, time: o.time } as never },
     };

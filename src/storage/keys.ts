@@ -56,6 +56,8 @@ export function instanceSortKey(instance: string): string {
 
 export const INSTANCE_PREFIX = 'instance#';
 export const OFFSET_PREFIX = 'offset#';
+/** A group's marker of offsets a transaction holds and has not yet applied, per transactional id. */
+export const PENDING_PREFIX = 'txn#';
 
 /** Topic names cannot hold ':', so "topic:partition" is unambiguous. */
 export function topicPartitionKey(topic: string, partition: number): string {

@@ -1,7 +1,7 @@
 // The DynamoDB tables and the S3 bucket, described once. The local runtime and the tests create them
 // from these definitions, and the CDK stack reads the same key names, so the three cannot drift apart.
 //
-// Why five tables rather than one: each Lambda function is granted only the tables it touches
+// Why six tables rather than one: each Lambda function is granted only the tables it touches
 // (fetch reads `topics` and `log`; only produce writes `producers`; only the jobs write `objects`
 // besides produce), which IAM expresses per table far more simply than per key prefix.
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
@@ -17,6 +17,8 @@ export interface TableNames {
   producers: string;
   /** consumer groups, members, consumer instances and committed offsets. */
   groups: string;
+  /** transactional ids: the state of each one's transaction, its staged writes and offsets. */
+  transactions: string;
 }
 
 export type TableName = keyof TableNames;
@@ -28,6 +30,7 @@ export const KEYS = {
   objects: { partition: 'key' },
   producers: { partition: 'p', sort: 'pid' },
   groups: { partition: 'g', sort: 's' },
+  transactions: { partition: 't', sort: 's' },
 } as const;
 
 /**
@@ -38,7 +41,7 @@ export const KEYS = {
 export const LOG_TIME_INDEX = { name: 'by-time', sort: 't' } as const;
 
 /** Attribute DynamoDB's TTL deletes on, for tables whose items expire. */
-export const TTL_ATTRIBUTE = { producers: 'ttl', groups: 'ttl' } as const;
+export const TTL_ATTRIBUTE = { producers: 'ttl', groups: 'ttl', transactions: 'ttl' } as const;
 
 export function tableNamesFromPrefix(prefix: string): TableNames {
   return {
@@ -47,6 +50,7 @@ export function tableNamesFromPrefix(prefix: string): TableNames {
     objects: `${prefix}objects`,
     producers: `${prefix}producers`,
     groups: `${prefix}groups`,
+    transactions: `${prefix}transactions`,
   };
 }
 
@@ -112,6 +116,18 @@ export function createTableInputs(names: TableNames): CreateTableCommandInput[] 
       KeySchema: [
         { AttributeName: KEYS.groups.partition, KeyType: 'HASH' },
         { AttributeName: KEYS.groups.sort, KeyType: 'RANGE' },
+      ],
+    },
+    {
+      TableName: names.transactions,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: KEYS.transactions.partition, AttributeType: S },
+        { AttributeName: KEYS.transactions.sort, AttributeType: S },
+      ],
+      KeySchema: [
+        { AttributeName: KEYS.transactions.partition, KeyType: 'HASH' },
+        { AttributeName: KEYS.transactions.sort, KeyType: 'RANGE' },
       ],
     },
   ];

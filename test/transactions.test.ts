@@ -1,0 +1,191 @@
+import { describe, expect, it } from 'vitest';
+import { randomTopic } from './support/env.ts';
+import { b64, testApp } from './support/engine.ts';
+import { kafkajsDecode } from './support/kafkajs-oracle.ts';
+import { GroupsTable } from '../src/storage/groups-table.ts';
+
+const { api, engine } = testApp();
+const groupsTable = new GroupsTable(engine.clients, engine.config.tables.groups);
+
+const text = (v: string | null) => (v === null ? null : Buffer.from(v, 'base64').toString());
+
+async function init(tid: string, timeout?: number): Promise<{ producer_id: number; producer_epoch: number }> {
+  const r = await api.post(`/floe/v1/transactions/${tid}/init`, timeout === undefined ? {} : { transaction_timeout_ms: timeout });
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return r.body;
+}
+
+/** A transactional producer over the HTTP API: its sequence counts its sends. */
+function producer(tid: string, p: { producer_id: number; producer_epoch: number }) {
+  let sequence = 0;
+  const ids = { producer_id: p.producer_id, producer_epoch: p.producer_epoch };
+  return {
+    send: (topic: string, records: unknown[]) => api.post(`/floe/v1/topics/${topic}/records`, { transactional_id: tid, ...ids, sequence: sequence++, records }),
+    offsets: (group: string, offsets: unknown[], extra: object = {}) => api.post(`/floe/v1/transactions/${tid}/offsets`, { ...ids, group_id: group, offsets, ...extra }),
+    commit: () => api.post(`/floe/v1/transactions/${tid}/commit`, ids),
+    abort: () => api.post(`/floe/v1/transactions/${tid}/abort`, ids),
+  };
+}
+
+async function readAll(topic: string, partition: number, isolation = 'read_committed'): Promise<Array<{ offset: number; value: string | null }>> {
+  const r = await api.get(`/floe/v1/topics/${topic}/partitions/${partition}/records?offset=0&isolation_level=${isolation}&max_records=100000`);
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return r.body.records.map((x: any) => ({ offset: x.offset, value: text(x.value) }));
+}
+
+async function committedOffset(group: string, topic: string, partition: number): Promise<number | undefined> {
+  return (await groupsTable.getOffsets(group, [[topic, partition]])).get(`${topic}:${partition}`)?.offset;
+}
+
+describe('transactions', () => {
+  it('commits writes to 3 topics x 4 partitions and group offsets atomically', async () => {
+    const topics = [randomTopic('txa'), randomTopic('txb'), randomTopic('txc')];
+    for (const t of topics) await engine.topics.create({ name: t, partitions: 4 });
+    const source = randomTopic('txsrc');
+    await engine.topics.create({ name: source, partitions: 4 });
+    const group = randomTopic('txgroup');
+    const tid = randomTopic('tid');
+    const p = producer(tid, await init(tid));
+    for (const t of topics) {
+      const r = await p.send(t, [0, 1, 2, 3].map((q) => ({ value: b64(`${t}-${q}`), partition: q })));
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body.records.map((x: any) => x.offset)).toEqual([null, null, null, null]);
+    }
+    expect((await p.offsets(group, [0, 1, 2, 3].map((q) => ({ topic: source, partition: q, offset: 10 + q })))).status).toBe(200);
+    // Open: nothing visible yet, and the offsets are not readable as stable.
+    for (const t of topics) expect(await readAll(t, 0, 'read_uncommitted')).toEqual([]);
+    const state = (await api.get(`/floe/v1/transactions/${tid}`)).body;
+    expect(state.state).toBe('Ongoing');
+    expect(state.partitions).toHaveLength(12);
+    await expect(groupsTable.getOffsets(group, [[source, 0]])).rejects.toMatchObject({ code: 'UNSTABLE_OFFSET_COMMIT' });
+    const c = await p.commit();
+    expect(c.status, JSON.stringify(c.body)).toBe(200);
+    expect(c.body.state).toBe('CompleteCommit');
+    for (const t of topics) {
+      for (let q = 0; q < 4; q++) expect((await readAll(t, q)).map((r) => r.value)).toEqual([`${t}-${q}`]);
+    }
+    for (let q = 0; q < 4; q++) expect(await committedOffset(group, source, q)).toBe(10 + q);
+    // A commit retried answers the same; an abort after it is refused.
+    expect((await p.commit()).body.state).toBe('CompleteCommit');
+    const late = await p.abort();
+    expect(late.status).toBe(409);
+    expect(late.body.error_code).toBe(40906);
+  });
+
+  it('keeps an aborted transaction invisible and its offsets where they were', async () => {
+    const topic = randomTopic('txab');
+    await engine.topics.create({ name: topic, partitions: 2 });
+    const group = randomTopic('txabg');
+    const tid = randomTopic('tid');
+    const p = producer(tid, await init(tid));
+    await p.send(topic, [{ value: b64('kept'), partition: 0 }]);
+    await p.offsets(group, [{ topic, partition: 0, offset: 1 }]);
+    await p.commit();
+    await p.send(topic, [{ value: b64('dropped-0'), partition: 0 }, { value: b64('dropped-1'), partition: 1 }]);
+    await p.offsets(group, [{ topic, partition: 0, offset: 5 }]);
+    const a = await p.abort();
+    expect(a.body.state).toBe('CompleteAbort');
+    expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(['kept']);
+    expect(await readAll(topic, 1)).toEqual([]);
+    expect(await readAll(topic, 0, 'read_uncommitted')).toEqual(await readAll(topic, 0));
+    expect(await committedOffset(group, topic, 0)).toBe(1);
+    const late = await p.commit();
+    expect(late.status).toBe(409);
+    // The next transaction of the same producer starts with its next write.
+    await p.send(topic, [{ value: b64('next'), partition: 0 }]);
+    await p.commit();
+    expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(['kept', 'next']);
+  });
+
+  it('fences the older epoch after a second init: it can neither write nor commit', async () => {
+    const topic = randomTopic('txfence');
+    await engine.topics.create({ name: topic, partitions: 1 });
+    const tid = randomTopic('tid');
+    const first = await init(tid);
+    const zombie = producer(tid, first);
+    await zombie.send(topic, [{ value: b64('zombie-open') }]);
+    const second = await init(tid);
+    expect(second.producer_id).toBe(first.producer_id);
+    expect(second.producer_epoch).toBe(first.producer_epoch + 1);
+    // The second init aborted the zombie's open transaction.
+    const w = await zombie.send(topic, [{ value: b64('zombie-late') }]);
+    expect(w.status).toBe(409);
+    expect(w.body.error_code).toBe(40905);
+    const c = await zombie.commit();
+    expect(c.body.error_code).toBe(40905);
+    const current = producer(tid, second);
+    await current.send(topic, [{ value: b64('current') }]);
+    await current.commit();
+    expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(['current']);
+  });
+
+  it('aborts a transaction left open past its timeout, and fences its producer', async () => {
+    const topic = randomTopic('txtime');
+    await engine.topics.create({ name: topic, partitions: 1 });
+    const tid = randomTopic('tid');
+    const p = producer(tid, await init(tid, 1000));
+    await p.send(topic, [{ value: b64('never') }]);
+    await new Promise((r) => setTimeout(r, 1100));
+    const swept = await engine.transactions.sweep();
+    expect(swept.expired).toBeGreaterThanOrEqual(1);
+    expect((await api.get(`/floe/v1/transactions/${tid}`)).body.state).toBe('CompleteAbort');
+    const c = await p.commit();
+    expect(c.status).toBe(409);
+    expect(c.body.error_code).toBe(40905);
+    expect(await readAll(topic, 0)).toEqual([]);
+  });
+
+  it('commits a transaction over 200 partitions', async () => {
+    const topic = randomTopic('txwide');
+    await engine.topics.create({ name: topic, partitions: 210 });
+    const tid = randomTopic('tid');
+    const p = producer(tid, await init(tid));
+    const r = await p.send(topic, Array.from({ length: 210 }, (_, q) => ({ value: b64(`v${q}`), partition: q })));
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const c = await p.commit();
+    expect(c.body.state).toBe('CompleteCommit');
+    for (const q of [0, 99, 150, 209]) expect((await readAll(topic, q)).map((x) => x.value)).toEqual([`v${q}`]);
+    let total = 0;
+    for (let q = 0; q < 210; q++) total += (await engine.fetcher.offsets(topic, q)).highWatermark;
+    // Each partition: its record and the commit marker.
+    expect(total).toBe(420);
+  }, 120_000);
+
+  it('stores Kafka batches: transactional data and a COMMIT control batch, read by kafkajs', async () => {
+    const topic = randomTopic('txkafka');
+    await engine.topics.create({ name: topic, partitions: 1 });
+    const tid = randomTopic('tid');
+    const ids = await init(tid);
+    const p = producer(tid, ids);
+    await p.send(topic, [{ key: b64('k'), value: b64('v') }]);
+    await p.commit();
+    const id = (await engine.topics.resolve(topic)).id;
+    expect((await engine.log.getHead(id, 0)).highWatermark).toBe(2);
+    const entries = await engine.log.entriesFrom(`${id}#0`, 0, 10);
+    expect(entries.map((e) => [e.isTransactional, e.isControl])).toEqual([[true, false], [true, true]]);
+    const batches = await Promise.all(entries.map(async (e) => kafkajsDecode(await engine.bucket.getRange(e.objectKey, e.position, e.position + e.length))));
+    expect(batches[0]).toMatchObject({ inTransaction: true, isControlBatch: false, producerId: String(ids.producer_id) });
+    expect(batches[1]).toMatchObject({ inTransaction: true, isControlBatch: true });
+  });
+
+  it('answers bad input with a 4xx and an error code', async () => {
+    const topic = randomTopic('txbad');
+    await engine.topics.create({ name: topic, partitions: 1 });
+    const tid = randomTopic('tid');
+    expect((await api.post(`/floe/v1/transactions/${tid}/commit`, { producer_id: 1, producer_epoch: 0 })).body.error_code).toBe(40404);
+    expect((await api.get(`/floe/v1/transactions/${tid}`)).status).toBe(404);
+    expect((await api.post(`/floe/v1/transactions/${tid}/init`, { transaction_timeout_ms: 10 })).status).toBe(422);
+    expect((await api.post(`/floe/v1/transactions/bad%20id/init`, {})).status).toBe(422);
+    const ids = await init(tid);
+    expect((await api.post(`/floe/v1/transactions/${tid}/commit`, { producer_id: ids.producer_id, producer_epoch: ids.producer_epoch + 3 })).body.error_code).toBe(40905);
+    expect((await api.post(`/floe/v1/transactions/${tid}/commit`, '{"producer_id":')).status).toBe(400);
+    expect((await api.post(`/floe/v1/transactions/${tid}/commit`, { producer_id: 'x', producer_epoch: 0 })).status).toBe(422);
+    const off = await api.post(`/floe/v1/transactions/${tid}/offsets`, { ...ids, group_id: 'g', offsets: [{ topic, partition: 5, offset: 1 }] });
+    expect(off.status).toBe(404);
+    expect(off.body.error_code).toBe(40402);
+    const missingTopic = await api.post(`/floe/v1/transactions/${tid}/offsets`, { ...ids, group_id: 'g', offsets: [{ topic: randomTopic('none'), partition: 0, offset: 1 }] });
+    expect(missingTopic.body.error_code).toBe(40401);
+    const noSeq = await api.post(`/floe/v1/topics/${topic}/records`, { transactional_id: tid, records: [{ value: b64('x') }] });
+    expect(noSeq.status).toBe(422);
+  });
+});
