@@ -14,6 +14,7 @@ import { runGc } from '../src/jobs/gc.ts';
 import type { JobSummary } from '../src/jobs/summary.ts';
 import { DATA_PREFIX } from '../src/storage/keys.ts';
 import { LOG_TIME_INDEX, type TableName } from '../src/storage/schema.ts';
+import { TransactionsTable } from '../src/storage/transactions-table.ts';
 import { b64, BINARY, isolatedEngine, JSON_V2, V2 } from './support/engine.ts';
 import { randomTopic } from './support/env.ts';
 import { appClient, readInProcessBody, type HttpClient, type Reply } from './support/http.ts';
@@ -310,6 +311,55 @@ async function consumerRoutes(run: GrantRun, topic: string): Promise<void> {
 }
 
 /**
+ * Every transaction route: init (new, and again over an open transaction, which aborts it), writes
+ * into two topics, group offsets, commit, abort, the state; the sweep's work is in scheduledJobs.
+ */
+async function transactionRoutes(run: GrantRun, topic: string): Promise<void> {
+  const { send } = run;
+  const other = randomTopic('iamt');
+  const tid = randomTopic('iamtx');
+  const group = randomTopic('iamtg');
+  const json = { type: 'application/json' };
+  let ids = (await ok(send('POST', `/floe/v1/transactions/${tid}/init`, { ...json, body: {} }))) as { producer_id: number; producer_epoch: number };
+  let sequence = 0;
+  const write = (t: string) => ok(send('POST', `/floe/v1/topics/${t}/records`, { ...json, body: { transactional_id: tid, ...ids, sequence: sequence++, records: [{ value: b64('in a transaction'), partition: 0 }] } }));
+  await write(topic);
+  ids = (await ok(send('POST', `/floe/v1/transactions/${tid}/init`, { ...json, body: { transaction_timeout_ms: 30_000 } }))) as typeof ids;
+  sequence = 0;
+  await write(topic);
+  await write(other);
+  await ok(send('POST', `/floe/v1/transactions/${tid}/offsets`, { ...json, body: { ...ids, group_id: group, offsets: [{ topic, partition: 0, offset: 1 }] } }));
+  // Offsets as a group member (KIP-447): refused, this one is no member of that generation.
+  await ok(send('POST', `/floe/v1/transactions/${tid}/offsets`, { ...json, body: { ...ids, group_id: group, generation_id: 3, member_id: 'nobody', offsets: [{ topic, partition: 0, offset: 1 }] } }), 409);
+  await ok(send('GET', `/floe/v1/transactions/${tid}`));
+  await ok(send('POST', `/floe/v1/transactions/${tid}/commit`, { ...json, body: ids }));
+  await write(topic);
+  await ok(send('POST', `/floe/v1/transactions/${tid}/offsets`, { ...json, body: { ...ids, group_id: group, offsets: [{ topic, partition: 0, offset: 2 }] } }));
+  await ok(send('POST', `/floe/v1/transactions/${tid}/abort`, { ...json, body: ids }));
+}
+
+/**
+ * A transaction the sweep must deal with, made outside any function: one left open past its timeout,
+ * and one decided for commit (with offsets) whose process died before it was rolled forward.
+ */
+async function unfinishedTransactions(): Promise<void> {
+  const setup = createEngine(config, createClients(config));
+  const topic = randomTopic('iams');
+  await setup.topics.create({ name: topic, partitions: 1 });
+  for (const how of ['timed out', 'stalled'] as const) {
+    const tid = randomTopic('iamsw');
+    const p = await setup.transactions.init(tid, 1000);
+    await setup.transactions.send(tid, { ...p, sequence: 0 }, topic, [{ key: null, value: Buffer.from(how) }]);
+    await setup.transactions.sendOffsets(tid, p, { group: randomTopic('iamsg'), offsets: [{ topic, partition: 0, offset: 0 }] });
+    if (how === 'stalled') {
+      const table = new TransactionsTable(setup.clients, config.tables.transactions);
+      expect(await table.update((await table.get(tid))!, { st: 'PrepareCommit' }, Date.now() - 60_000)).toBe(true);
+    }
+  }
+  await new Promise((r) => setTimeout(r, 1100));
+}
+
+/**
  * Every job, each with work to do: a topic past its retention and a compacted one with superseded
  * values, written outside any function; then gc past the grace period deletes what they released.
  */
@@ -325,7 +375,12 @@ async function scheduledJobs(run: GrantRun): Promise<void> {
     await setup.producer.produce(compacted, [0, 1, 2].map((k) => ({ key: Buffer.from(`k${k}`), value: Buffer.from(`v${round}`) })));
   }
   await crashedAllocation(retained);
-  expect((await run.job('retention', (e) => runJob('retention', e))).removed.batches).toBeGreaterThan(0);
+  await unfinishedTransactions();
+  const retention = await run.job('retention', (e) => runJob('retention', e));
+  expect(retention.removed.batches).toBeGreaterThan(0);
+  expect(retention.transactions).toEqual({ expired: expect.any(Number), completed: expect.any(Number) });
+  expect(retention.transactions!.expired).toBeGreaterThanOrEqual(1);
+  expect(retention.transactions!.completed).toBeGreaterThanOrEqual(1);
   expect((await run.job('compaction', (e) => runJob('compaction', e))).rewrote.batches).toBeGreaterThan(0);
   await run.job('gc', (e) => runJob('gc', e));
   // Past the grace period the objects that retention and compaction released are deleted.
@@ -357,6 +412,12 @@ describe('IAM grants of each function', () => {
     expect(run.problems).toEqual([]);
   });
 
+  it('cover every call of the transaction routes', async () => {
+    const run = new GrantRun();
+    await transactionRoutes(run, await seededTopic());
+    expect(run.problems).toEqual([]);
+  });
+
   it('cover every call of the scheduled jobs', async () => {
     const run = new GrantRun();
     await scheduledJobs(run);
@@ -370,6 +431,7 @@ describe('IAM grants of each function', () => {
     await fetchRoutes(run, topic);
     await adminRoutes(run, topic);
     await consumerRoutes(run, topic);
+    await transactionRoutes(run, topic);
     await scheduledJobs(run);
     expect(run.problems).toEqual([]);
     const unused = FUNCTIONS.flatMap((spec) => granted(spec).filter((g) => !run.usedBy.get(spec.entry)?.has(g)).map((g) => `${spec.entry}: ${g}`));

@@ -50,11 +50,12 @@ describe('storage setup', () => {
     expect(tables.objects!.keys).toEqual([[KEYS.objects.partition, 'HASH', 'S']]);
     expect(tables.producers!.keys).toEqual([[KEYS.producers.partition, 'HASH', 'S'], [KEYS.producers.sort, 'RANGE', 'N']]);
     expect(tables.groups!.keys).toEqual([[KEYS.groups.partition, 'HASH', 'S'], [KEYS.groups.sort, 'RANGE', 'S']]);
+    expect(tables.transactions!.keys).toEqual([[KEYS.transactions.partition, 'HASH', 'S'], [KEYS.transactions.sort, 'RANGE', 'S']]);
     // The time index: same partition as the log, a string sort key, keys only (a fetch reads the item after).
     expect(tables.log!.localIndexes).toEqual([{ name: LOG_TIME_INDEX.name, keys: [[KEYS.log.partition, 'HASH', 'S'], [LOG_TIME_INDEX.sort, 'RANGE', 'S']], projection: 'KEYS_ONLY' }]);
-    for (const t of ['topics', 'objects', 'producers', 'groups'] as const) expect(tables[t]!.localIndexes, t).toEqual([]);
-    // TTL is on where items expire (producer state, group state) and nowhere else.
-    expect(Object.fromEntries(TABLES.map((t) => [t, tables[t]!.ttl]))).toEqual({ topics: undefined, log: undefined, objects: undefined, producers: TTL_ATTRIBUTE.producers, groups: TTL_ATTRIBUTE.groups });
+    for (const t of ['topics', 'objects', 'producers', 'groups', 'transactions'] as const) expect(tables[t]!.localIndexes, t).toEqual([]);
+    // TTL is on where items expire (producer state, group state, staged transaction writes) and nowhere else.
+    expect(Object.fromEntries(TABLES.map((t) => [t, tables[t]!.ttl]))).toEqual({ topics: undefined, log: undefined, objects: undefined, producers: TTL_ATTRIBUTE.producers, groups: TTL_ATTRIBUTE.groups, transactions: TTL_ATTRIBUTE.transactions });
     await expect(clients.s3.send(new HeadBucketCommand({ Bucket: config.bucket }))).resolves.toBeDefined();
 
     const counter = countCalls(clients);

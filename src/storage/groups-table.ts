@@ -289,9 +289,12 @@ export class GroupsTable {
     return { Put: { TableName: this.table, Item: { g: group, s: `${PENDING_PREFIX}${tid}`, n } as never } };
   }
 
-  /** That the marker of transaction `n` is still there (its offsets not yet applied). */
+  /**
+   * That the marker of transaction `n` is still there (its offsets not yet applied): written back as it
+   * is, on that condition (a put, where a condition check would need one more grant for no more safety).
+   */
   pendingCheckParams(group: string, tid: string, n: number): CommitItem {
-    return { ConditionCheck: { TableName: this.table, Key: { g: group, s: `${PENDING_PREFIX}${tid}` } as never, ConditionExpression: 'n = :n', ExpressionAttributeValues: { ':n': n } as never } };
+    return { Put: { TableName: this.table, Item: { g: group, s: `${PENDING_PREFIX}${tid}`, n } as never, ConditionExpression: 'n = :n', ExpressionAttributeValues: { ':n': n } as never } };
   }
 
   pendingDeleteParams(group: string, tid: string, n: number): CommitItem {

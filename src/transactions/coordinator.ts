@@ -187,10 +187,7 @@ export class TransactionCoordinator {
     let generation = -1;
     if (req.member !== undefined) {
       if (!Number.isSafeInteger(req.generation) || typeof req.member !== 'string') throw new FloeError('VALIDATION', 'generation_id must be an integer and member_id a string');
-      const group = await this.deps.groups.getGroup(req.group);
-      if (!group.exists || group.generation !== req.generation || !group.members[req.member]) {
-        throw new FloeError('STALE_GENERATION', `offsets refused: member '${req.member}' of generation ${req.generation} is not current in group '${req.group}' (generation ${group.generation}); nothing was written`);
-      }
+      // Fenced in the write itself (KIP-447): still a member of that generation.
       generation = req.generation!;
     }
     await retrying(`sending offsets to transactional id '${tid}'`, async () => {
@@ -205,7 +202,7 @@ export class TransactionCoordinator {
       if (req.member !== undefined) commit.add(this.deps.groups.memberCheckParams(req.group, req.member, generation), 'fenced');
       const outcome = await sendCommit(this.deps.clients, commit, { idempotent: true });
       if (outcome.committed) return true;
-      if (outcome.reason === 'fenced') throw new FloeError('STALE_GENERATION', `offsets refused: group '${req.group}' moved past generation ${generation}; nothing was written`);
+      if (outcome.reason === 'fenced') throw new FloeError('STALE_GENERATION', `offsets refused: member '${req.member}' of generation ${generation} is not current in group '${req.group}'; nothing was written`);
       return RETRY;
     });
   }

@@ -40,7 +40,7 @@ describe('Floe in a user\'s stack', () => {
     expect(() => app.synth()).not.toThrow();
     const t = Template.fromStack(stack);
     const tables = t.findResources('AWS::DynamoDB::Table');
-    expect(Object.keys(tables).sort()).toEqual(['Groups', 'Log', 'Objects', 'Producers', 'Topics'].map((n) => expect.stringMatching(new RegExp(`^Log${n}Table`))));
+    expect(Object.keys(tables).sort()).toEqual(['Groups', 'Log', 'Objects', 'Producers', 'Topics', 'Transactions'].map((n) => expect.stringMatching(new RegExp(`^Log${n}Table`))));
     for (const table of Object.values(tables)) expect(table.DeletionPolicy).toBe('Retain');
     expect(Object.keys(t.findResources('AWS::S3::Bucket')).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['LogAccessLogs', 'LogData']);
     const fns = t.findResources('AWS::Lambda::Function');
@@ -55,7 +55,7 @@ describe('Floe in a user\'s stack', () => {
     const routes = Object.values(t.findResources('AWS::ApiGatewayV2::Route'));
     expect(routes).toHaveLength(FUNCTIONS.reduce((n, f) => n + (f.routes?.length ?? 0) + (f.defaultRoute ? 1 : 0), 0));
     expect(Object.values(t.findResources('AWS::Events::Rule')).map((r) => r.Properties.ScheduleExpression).sort()).toEqual(['rate(1 hour)', 'rate(15 minutes)', 'rate(5 minutes)']);
-    expect(Object.keys(log.environment).sort()).toEqual(['FLOE_BUCKET', 'FLOE_GROUPS_TABLE', 'FLOE_GROUP_COMMIT_MS', 'FLOE_LOG_TABLE', 'FLOE_OBJECTS_TABLE', 'FLOE_PRODUCERS_TABLE', 'FLOE_TOPICS_TABLE']);
+    expect(Object.keys(log.environment).sort()).toEqual(['FLOE_BUCKET', 'FLOE_GROUPS_TABLE', 'FLOE_GROUP_COMMIT_MS', 'FLOE_LOG_TABLE', 'FLOE_OBJECTS_TABLE', 'FLOE_PRODUCERS_TABLE', 'FLOE_TOPICS_TABLE', 'FLOE_TRANSACTIONS_TABLE']);
   });
 
   it('rejects a stage that would not make valid resource names', () => {
@@ -84,6 +84,7 @@ describe('grants for direct mode', () => {
       objects: [table('Objects')],
       producers: [table('Producers')],
       groups: [table('Groups')],
+      transactions: [table('Transactions')],
       data: { 'Fn::Join': ['', [arn(id(/^LogData/, 'AWS::S3::Bucket')), '/data/*']] },
     };
     return { statements: policies[0]!.Properties.PolicyDocument.Statement as Statement[], refs };
@@ -96,6 +97,9 @@ describe('grants for direct mode', () => {
       { Effect: 'Allow', Action: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: refs.log },
       { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: refs.objects[0] },
       { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: refs.producers[0] },
+      // Transactions: the producer's state and staged writes, and the group offsets a commit applies.
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: refs.transactions[0] },
+      { Effect: 'Allow', Action: ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem'], Resource: refs.groups[0] },
       { Effect: 'Allow', Action: 's3:PutObject', Resource: refs.data },
     ]);
   });
@@ -135,7 +139,7 @@ describe('grants for direct mode', () => {
     expect(actions(refs.data)).toEqual(['s3:GetObject', 's3:PutObject']);
     // The log and objects statements of both grants are the same statement: IAM keeps it once.
     expect(statements.filter((s) => JSON.stringify(s.Resource) === JSON.stringify(refs.log))).toHaveLength(1);
-    expect(byResource.size).toBe(6);
+    expect(byResource.size).toBe(7);
   });
 });
 
