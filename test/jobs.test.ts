@@ -12,6 +12,7 @@ import { partitionKey } from '../src/storage/keys.ts';
 import { CrashError, FaultInjector, NO_FAULTS } from './harness/faults.ts';
 import { randomTopic } from './support/env.ts';
 import { isolatedEngine } from './support/engine.ts';
+import { kafkajsDecode } from './support/kafkajs-oracle.ts';
 
 const HOUR = 3600_000;
 let engine: Engine;
@@ -161,6 +162,38 @@ describe('compaction', () => {
     expect(s2.rewrote.batches).toBe(0);
     expect(await entries(engine, topic)).toEqual(entriesAfter);
     expect(await readAll(engine, topic)).toEqual(after);
+  });
+
+  it('keeps commit markers out of the key map and as control batches until delete.retention.ms, then drops them', async () => {
+    for (const retention of [String(24 * HOUR), '0']) {
+      const topic = randomTopic('compacttx');
+      await engine.topics.create({ name: topic, partitions: 1, configs: { 'cleanup.policy': 'compact', 'segment.ms': '1', 'min.cleanable.dirty.ratio': '0.01', 'delete.retention.ms': retention } });
+      const tid = randomTopic('ctid');
+      const p = await engine.transactions.init(tid);
+      // A user key equal to a commit marker's key (version 0, type COMMIT) must not be superseded by markers.
+      const markerKey = Buffer.from([0, 0, 0, 1]).toString('latin1');
+      for (let round = 0; round < 4; round++) {
+        const records = [markerKey, 'a', 'b'].map((k) => ({ key: Buffer.from(k, 'latin1'), value: Buffer.from(`${round}`) }));
+        await engine.transactions.send(tid, { ...p, sequence: round }, topic, round === 0 ? records : records.slice(1));
+        await engine.transactions.end(tid, p, 'commit');
+      }
+      await produce(engine, topic, [{ key: 'tail', value: 'tail' }]);
+      await new Promise((r) => setTimeout(r, 5));
+      expect((await runCompaction(engine)).rewrote.batches).toBeGreaterThan(0);
+      const after = await readAll(engine, topic);
+      expect(after.map((r) => [r.key, r.value])).toEqual([[markerKey, '0'], ['a', '3'], ['b', '3'], ['tail', 'tail']]);
+      const list = await entries(engine, topic);
+      const markers = list.filter((e) => e.isControl);
+      if (retention === '0') expect(markers).toEqual([]);
+      else {
+        expect(markers.length).toBeGreaterThanOrEqual(1);
+        for (const m of markers) {
+          const batch = await kafkajsDecode(await engine.bucket.getRange(m.objectKey, m.position, m.position + m.length));
+          expect(batch).toMatchObject({ isControlBatch: true, inTransaction: true, producerId: String(p.id) });
+        }
+      }
+      await checkBookkeeping(engine, topic);
+    }
   });
 
   it('drops tombstones once they are older than delete.retention.ms', async () => {

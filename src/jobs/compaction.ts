@@ -88,15 +88,20 @@ async function compactPartition(engine: Engine, pk: string, settings: TopicSetti
   let mapEnd = checkpoint;
   outer: for (const w of windows(dirty)) {
     for (const { entry, records } of await readEntries(engine, w)) {
-      const fresh = new Set(records.filter((r) => r.key !== null && !latest.has(digest(r.key))).map((r) => digest(r.key!)));
+      // A commit marker's key is its control type, not a record key: it supersedes nothing.
+      const keyed = entry.isControl ? [] : records;
+      const fresh = new Set(keyed.filter((r) => r.key !== null && !latest.has(digest(r.key))).map((r) => digest(r.key!)));
       if (latest.size + fresh.size > maxKeys && latest.size > 0) break outer;
-      for (const r of records) if (r.key !== null) latest.set(digest(r.key), r.offset);
+      for (const r of keyed) if (r.key !== null) latest.set(digest(r.key), r.offset);
       mapEnd = entry.lastOffset + 1;
     }
   }
   const toClean = cleanable.filter((e) => e.baseOffset < mapEnd);
   const tombstoneHorizon = now - settings.deleteRetentionMs;
   const keep = (r: { key: Buffer | null; value: Buffer | null; offset: number }, e: IndexEntry) => {
+    // Commit markers are kept for delete.retention.ms, as Kafka's cleaner keeps them, then dropped
+    // (no aborted record is ever in Floe's log, so nothing needs them after that).
+    if (e.isControl) return e.appendTime >= tombstoneHorizon;
     // Records without a key cannot be superseded; Kafka refuses them on compacted topics, Floe keeps them.
     if (r.key === null) return true;
     const newest = latest.get(digest(r.key));

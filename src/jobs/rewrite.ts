@@ -74,7 +74,9 @@ export async function rewriteWindow(
   let current: typeof decoded = [];
   let size = 0;
   for (const d of decoded) {
-    if (current.length > 0 && size + d.entry.length > maxBatch) {
+    // A control batch (a commit marker) is a group of its own: it is never merged into records.
+    const alone = d.entry.isControl || current[0]?.entry.isControl === true;
+    if (current.length > 0 && (alone || size + d.entry.length > maxBatch)) {
       groups.push(current);
       current = [];
       size = 0;
@@ -88,18 +90,23 @@ export async function rewriteWindow(
   // (or, at the window's start, the one after), and a window that keeps nothing becomes one empty
   // batch: the new entries tile exactly the offsets of the old ones, with no hole between entries.
   // Readers rely on that: a hole in the index can then only be a rewrite they raced, never a gap.
-  const spans: Array<{ olds: IndexEntry[]; kept: DecodedRecord[] }> = [];
+  // A kept marker stays a control batch of its own span, with its producer id and epoch.
+  const spans: Array<{ olds: IndexEntry[]; kept: DecodedRecord[]; control?: IndexEntry }> = [];
   let leading: IndexEntry[] = [];
   let removedRecords = 0;
   for (const group of groups) {
     const olds = group.map((d) => d.entry);
     const kept = group.flatMap((d) => d.records.filter((r) => keep(r, d.entry)));
     removedRecords += group.reduce((n, d) => n + d.records.length, 0) - kept.length;
+    const control = group[0]!.entry.isControl ? group[0]!.entry : undefined;
     if (kept.length > 0) {
-      spans.push({ olds: [...leading, ...olds], kept });
+      spans.push({ olds: [...leading, ...olds], kept, ...(control ? { control } : {}) });
       leading = [];
-    } else if (spans.length > 0) {
+    } else if (spans.length > 0 && !spans[spans.length - 1]!.control) {
       spans[spans.length - 1]!.olds.push(...olds);
+    } else if (spans.length > 0) {
+      // After a kept marker: the removed batches' offsets become a span of their own (an empty batch).
+      spans.push({ olds, kept: [] });
     } else {
       leading.push(...olds);
     }
@@ -111,14 +118,19 @@ export async function rewriteWindow(
   const parts: Buffer[] = [];
   const commit = new Commit();
   let position = 0;
-  for (const { olds, kept } of spans) {
+  for (const { olds, kept, control } of spans) {
     const first = olds[0]!;
     const last = olds[olds.length - 1]!;
     const batch =
       kept.length > 0
         ? encodeRecordBatch(
             kept.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })),
-            { compression: settings.compression, offsetDeltas: kept.map((r) => r.offset - first.baseOffset), lastOffsetDelta: last.lastOffset - first.baseOffset },
+            {
+              compression: control ? 'none' : settings.compression,
+              offsetDeltas: kept.map((r) => r.offset - first.baseOffset),
+              lastOffsetDelta: last.lastOffset - first.baseOffset,
+              ...(control ? { isControl: true, isTransactional: true, producerId: control.producerId, producerEpoch: control.producerEpoch } : {}),
+            },
           )
         : encodeEmptyRecordBatch(last.lastOffset - first.baseOffset, last.maxTimestamp);
     const entry: IndexEntry = {
@@ -133,10 +145,10 @@ export async function rewriteWindow(
       // The running maximum at the span's last batch covers every record the span still holds.
       timeIndex: last.timeIndex,
       appendTime: last.appendTime,
-      isControl: false,
-      isTransactional: false,
-      producerId: -1,
-      producerEpoch: -1,
+      isControl: control !== undefined,
+      isTransactional: control !== undefined,
+      producerId: control?.producerId ?? -1,
+      producerEpoch: control?.producerEpoch ?? -1,
       baseSequence: -1,
       // A given-up key stays taken through every rewrite (only a window's first entry can be pinned).
       ...(first.pinned ? { pinned: true } : {}),
