@@ -13,6 +13,12 @@ export interface FuzzRequest {
   body?: string;
 }
 
+/** A group and one of its consumer instances that exist before the run, so generated requests reach them. */
+export const KNOWN_CONSUMER = { group: 'fuzz-group', instance: 'fuzz-instance' };
+
+/** A transactional id initialized before the run, so generated transaction calls reach it. */
+export const KNOWN_TRANSACTION = 'fuzz-txn';
+
 const weirdSegment = fc.oneof(
   fc.constantFrom('..', '.', '%2e%2e', '..%2F..%2Fetc', '%00', 'a%2Fb', '-1', '0', '1', '99999999999', '1e3', 'NaN', '%E2%80%AE', 'x'.repeat(260), '__proto__', 'constructor'),
   fc.stringMatching(/^[a-zA-Z0-9._-]{1,12}$/),
@@ -52,6 +58,9 @@ const jsonish = fc.oneof(
   fc.record({ topic: fc.oneof(weirdSegment, fc.integer()), partitions: fc.array(fc.integer({ min: -1, max: 5 }), { maxLength: 2 }), to: fc.constantFrom('earliest', 'latest', 'offset', 'timestamp', 'nope'), offset: fc.integer({ min: -2, max: 100 }), timestamp: fc.oneof(fc.integer({ min: -2, max: 2 ** 45 }), fc.string({ maxLength: 3 })) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
   // Native produce, idempotent or not.
   fc.record({ producer_id: fc.oneof(fc.integer({ min: -1, max: 3 }), fc.string({ maxLength: 2 })), producer_epoch: fc.integer({ min: -1, max: 40_000 }), sequence: fc.integer({ min: -1, max: 5 }), records: fc.array(fc.record({ key: fc.oneof(fc.base64String(), fc.integer(), fc.constant(null)), value: fc.oneof(fc.base64String(), fc.string({ maxLength: 5 })), partition: fc.integer({ min: -1, max: 4 }), timestamp: fc.oneof(fc.integer({ min: -1, max: 2 ** 45 }), fc.string({ maxLength: 3 })), headers: fc.oneof(fc.constant('x'), fc.array(fc.record({ key: fc.oneof(fc.string({ maxLength: 4 }), fc.integer()), value: fc.oneof(fc.base64String(), fc.integer()) }), { maxLength: 2 })) }, { requiredKeys: [] }), { maxLength: 3 }) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  // Transactions: init, offsets, commit and abort bodies, and transactional writes.
+  fc.record({ transaction_timeout_ms: fc.oneof(fc.integer({ min: -5, max: 2_000_000 }), fc.string({ maxLength: 3 }), fc.constant(null)), producer_id: fc.oneof(fc.integer({ min: -1, max: 3 }), fc.string({ maxLength: 2 }), fc.constant(null)), producer_epoch: fc.oneof(fc.integer({ min: -1, max: 40_000 }), fc.double(), fc.string({ maxLength: 2 })), group_id: fc.oneof(fc.constant(KNOWN_CONSUMER.group), weirdSegment, fc.integer()), generation_id: fc.oneof(fc.integer({ min: -2, max: 5 }), fc.string({ maxLength: 2 })), member_id: fc.oneof(fc.string({ maxLength: 6 }), fc.integer()), offsets: fc.oneof(fc.constant('x'), fc.array(fc.record({ topic: fc.oneof(weirdSegment, fc.integer()), partition: fc.oneof(fc.integer({ min: -2, max: 9 }), fc.string({ maxLength: 3 })), offset: fc.oneof(fc.integer({ min: -3, max: 10 ** 6 }), fc.double()), metadata: fc.oneof(fc.string({ maxLength: 8 }), fc.integer()) }, { requiredKeys: [] }), { maxLength: 3 })) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc.record({ transactional_id: fc.oneof(fc.constant(KNOWN_TRANSACTION), weirdSegment, fc.integer()), producer_id: fc.oneof(fc.integer({ min: -1, max: 3 }), fc.string({ maxLength: 2 })), producer_epoch: fc.integer({ min: -1, max: 40_000 }), sequence: fc.oneof(fc.integer({ min: -1, max: 2 ** 32 }), fc.string({ maxLength: 2 })), records: fc.array(fc.record({ value: fc.oneof(fc.base64String(), fc.integer()), partition: fc.integer({ min: -1, max: 4 }) }, { requiredKeys: [] }), { maxLength: 3 }) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
   // Deep nesting, as a key or value and as a whole body.
   fc.integer({ min: 900, max: 20_000 }).map((d) => `{"records":[{"value":${'['.repeat(d)}${']'.repeat(d)}}]}`),
   fc.integer({ min: 900, max: 20_000 }).map((d) => `{"value":{"type":"JSON","data":${'{"a":'.repeat(d)}1${'}'.repeat(d)}}}`),
@@ -60,8 +69,6 @@ const jsonish = fc.oneof(
 
 const query = fc.array(fc.tuple(fc.constantFrom('offset', 'timeout', 'max_bytes', 'acks', 'timestamp', 'max_records', 'isolation_level', 'x'), fc.oneof(fc.constantFrom('-1', '0', '1', 'earliest', 'latest', 'all', '1e9', '99999999999999999999', '', 'read_committed'), fc.string({ maxLength: 6 }).map(encodeURIComponent))), { maxLength: 3 }).map((pairs) => (pairs.length ? `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}` : ''));
 
-/** A group and one of its consumer instances that exist before the run, so generated requests reach them. */
-export const KNOWN_CONSUMER = { group: 'fuzz-group', instance: 'fuzz-instance' };
 
 export function requestArbitrary(knownTopic: string): fc.Arbitrary<FuzzRequest> {
   const topic = fc.oneof(fc.constant(knownTopic), weirdSegment);
@@ -94,6 +101,7 @@ export function requestArbitrary(knownTopic: string): fc.Arbitrary<FuzzRequest> 
     group.map((g) => `/floe/v1/groups/${g}/offsets/reset`),
     topic.map((t) => `/floe/v1/topics/${t}/records`),
     fc.constant('/floe/v1/producer-ids'),
+    fc.tuple(fc.oneof({ arbitrary: fc.constant(KNOWN_TRANSACTION), weight: 3 }, { arbitrary: weirdSegment, weight: 1 }), fc.constantFrom('', '/init', '/offsets', '/commit', '/abort', '/nope')).map(([t, a]) => `/floe/v1/transactions/${t}${a}`),
     fc.string({ maxLength: 30 }).map((s) => `/${encodeURIComponent(s)}`),
   );
   return fc.record({
@@ -106,12 +114,14 @@ export function requestArbitrary(knownTopic: string): fc.Arbitrary<FuzzRequest> 
 
 /**
  * What a rejected request must leave as it was: the topic list, every known partition's offsets and
- * configs, and every item of the groups table (groups, instances, committed offsets).
+ * configs, and every item of the groups table (groups, instances, committed offsets) and of the
+ * transactions table (states, staged writes and offsets).
  */
 export async function snapshot(app: Hono, engine: Engine): Promise<string> {
   const topics = (await (await app.request('/topics')).json()) as string[];
   const groups = await scanAll(engine.clients, { TableName: engine.config.tables.groups, ConsistentRead: true });
-  const parts: unknown[] = [topics, groups.map((i) => JSON.stringify(canonical(i))).sort()];
+  const transactions = await scanAll(engine.clients, { TableName: engine.config.tables.transactions, ConsistentRead: true });
+  const parts: unknown[] = [topics, ...[groups, transactions].map((items) => items.map((i) => JSON.stringify(canonical(i))).sort())];
   for (const t of topics) {
     const meta = (await (await app.request(`/topics/${t}`)).json()) as { partitions: Array<{ partition: number }>; configs: unknown };
     parts.push(meta.configs);
