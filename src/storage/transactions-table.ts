@@ -136,11 +136,19 @@ export class TransactionsTable {
     );
   }
 
-  /** Sets fields of the state item on condition it is still `read`; false when it changed. */
-  update(read: TxnState, set: Record<string, unknown>, now: number): Promise<boolean> {
+  /**
+   * Sets fields of the state item on condition it is still `read` (and, with `beforeDeadline`, that
+   * the open transaction's deadline is after that time); false when not.
+   */
+  update(read: TxnState, set: Record<string, unknown>, now: number, options: { beforeDeadline?: number } = {}): Promise<boolean> {
     const c = sameState(read);
     const names: Record<string, string> = { ...c.names };
     const values: Record<string, unknown> = { ...c.values, ':now': now };
+    let condition = c.ConditionExpression;
+    if (options.beforeDeadline !== undefined) {
+      condition += ' AND deadline > :at';
+      values[':at'] = options.beforeDeadline;
+    }
     const parts = ['updatedAt = :now'];
     Object.entries(set).forEach(([k, v], i) => {
       names[`#f${i}`] = k;
@@ -153,7 +161,7 @@ export class TransactionsTable {
           TableName: this.table,
           Key: { t: read.transactionalId, s: STATE_SORT_KEY },
           UpdateExpression: `SET ${parts.join(', ')}`,
-          ConditionExpression: c.ConditionExpression,
+          ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),

@@ -222,7 +222,9 @@ export class TransactionCoordinator {
         throw new FloeError('INVALID_TXN_STATE', `cannot ${how}: transaction ${s.n} of '${tid}' was ${other === 'abort' ? 'aborted' : 'committed'}`);
       }
       if (s.state === 'Ongoing') {
-        const ok = await this.deps.table.update(s, { st: how === 'commit' ? 'PrepareCommit' : 'PrepareAbort', decidedAt: Date.now() }, Date.now());
+        // A commit only before the deadline: past it the transaction is the sweep's to abort.
+        const now = Date.now();
+        const ok = await this.deps.table.update(s, { st: how === 'commit' ? 'PrepareCommit' : 'PrepareAbort', decidedAt: now }, now, how === 'commit' ? { beforeDeadline: now } : {});
         if (!ok) return RETRY;
       }
       // Empty: nothing to end. Decided or complete: finish (again), idempotently.
