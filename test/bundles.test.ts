@@ -33,6 +33,7 @@ beforeAll(async () => {
     FLOE_OBJECTS_TABLE: env.tables.objects,
     FLOE_PRODUCERS_TABLE: env.tables.producers,
     FLOE_GROUPS_TABLE: env.tables.groups,
+    FLOE_TRANSACTIONS_TABLE: env.tables.transactions,
     FLOE_BUCKET: env.bucket,
   });
   const { app, stack } = buildApp({ stage: 'bundles', 'aws:cdk:enable-asset-metadata': 'true' }, outdir);

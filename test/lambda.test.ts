@@ -43,6 +43,21 @@ describe('Lambda entries', () => {
     expect(JSON.parse(got.body)).toEqual([{ topic, key: null, value: b64('via-lambda'), partition: 1, offset: 0 }]);
   });
 
+  it('runs a transaction through the produce function: init, a write, commit; the fetch function reads it', async () => {
+    const topic = randomTopic('lambdatx');
+    const tid = randomTopic('lambdatid');
+    const call = async (path: string, body: unknown) => {
+      const r = (await produce(lambdaEvent(apiGatewayEvent, 'POST', path, { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }), lambdaContext)) as { statusCode: number; body: string };
+      expect(r.statusCode, r.body).toBe(200);
+      return JSON.parse(r.body);
+    };
+    const ids = await call(`/floe/v1/transactions/${tid}/init`, {});
+    await call(`/floe/v1/topics/${topic}/records`, { transactional_id: tid, ...ids, sequence: 0, records: [{ value: b64('in-txn') }] });
+    expect((await call(`/floe/v1/transactions/${tid}/commit`, ids)).state).toBe('CompleteCommit');
+    const got = (await fetch(lambdaEvent(apiGatewayEvent, 'GET', `/floe/v1/topics/${topic}/partitions/0/records`, { query: 'offset=0&isolation_level=read_committed' }), lambdaContext)) as { statusCode: number; body: string };
+    expect(JSON.parse(got.body).records.map((r: { value: string }) => r.value)).toEqual([b64('in-txn')]);
+  });
+
   it('serves Function URL events, and maps bad input to the same 4xx as the local server', async () => {
     const ok = (await admin(lambdaEvent(functionUrlEvent, 'GET', '/'), lambdaContext)) as { statusCode: number; body: string };
     expect(ok.statusCode).toBe(200);

@@ -7,6 +7,13 @@ import { GroupsTable } from '../src/storage/groups-table.ts';
 const { api, engine } = testApp();
 const groupsTable = new GroupsTable(engine.clients, engine.config.tables.groups);
 
+/** Every topic this file writes, for the last test: kafkajs must decode every batch stored. */
+const made: string[] = [];
+async function createTopic(name: string, partitions: number): Promise<void> {
+  await engine.topics.create({ name, partitions });
+  made.push(name);
+}
+
 const text = (v: string | null) => (v === null ? null : Buffer.from(v, 'base64').toString());
 
 async function init(tid: string, timeout?: number): Promise<{ producer_id: number; producer_epoch: number }> {
@@ -40,9 +47,9 @@ async function committedOffset(group: string, topic: string, partition: number):
 describe('transactions', () => {
   it('commits writes to 3 topics x 4 partitions and group offsets atomically', async () => {
     const topics = [randomTopic('txa'), randomTopic('txb'), randomTopic('txc')];
-    for (const t of topics) await engine.topics.create({ name: t, partitions: 4 });
+    for (const t of topics) await createTopic(t, 4);
     const source = randomTopic('txsrc');
-    await engine.topics.create({ name: source, partitions: 4 });
+    await createTopic(source, 4);
     const group = randomTopic('txgroup');
     const tid = randomTopic('tid');
     const p = producer(tid, await init(tid));
@@ -74,7 +81,7 @@ describe('transactions', () => {
 
   it('keeps an aborted transaction invisible and its offsets where they were', async () => {
     const topic = randomTopic('txab');
-    await engine.topics.create({ name: topic, partitions: 2 });
+    await createTopic(topic, 2);
     const group = randomTopic('txabg');
     const tid = randomTopic('tid');
     const p = producer(tid, await init(tid));
@@ -99,7 +106,7 @@ describe('transactions', () => {
 
   it('fences the older epoch after a second init: it can neither write nor commit', async () => {
     const topic = randomTopic('txfence');
-    await engine.topics.create({ name: topic, partitions: 1 });
+    await createTopic(topic, 1);
     const tid = randomTopic('tid');
     const first = await init(tid);
     const zombie = producer(tid, first);
@@ -121,7 +128,7 @@ describe('transactions', () => {
 
   it('aborts a transaction left open past its timeout, and fences its producer', async () => {
     const topic = randomTopic('txtime');
-    await engine.topics.create({ name: topic, partitions: 1 });
+    await createTopic(topic, 1);
     const tid = randomTopic('tid');
     const p = producer(tid, await init(tid, 1000));
     await p.send(topic, [{ value: b64('never') }]);
@@ -137,7 +144,7 @@ describe('transactions', () => {
 
   it('commits a transaction over 200 partitions', async () => {
     const topic = randomTopic('txwide');
-    await engine.topics.create({ name: topic, partitions: 210 });
+    await createTopic(topic, 210);
     const tid = randomTopic('tid');
     const p = producer(tid, await init(tid));
     const r = await p.send(topic, Array.from({ length: 210 }, (_, q) => ({ value: b64(`v${q}`), partition: q })));
@@ -153,7 +160,7 @@ describe('transactions', () => {
 
   it('stores Kafka batches: transactional data and a COMMIT control batch, read by kafkajs', async () => {
     const topic = randomTopic('txkafka');
-    await engine.topics.create({ name: topic, partitions: 1 });
+    await createTopic(topic, 1);
     const tid = randomTopic('tid');
     const ids = await init(tid);
     const p = producer(tid, ids);
@@ -170,7 +177,7 @@ describe('transactions', () => {
 
   it('answers bad input with a 4xx and an error code', async () => {
     const topic = randomTopic('txbad');
-    await engine.topics.create({ name: topic, partitions: 1 });
+    await createTopic(topic, 1);
     const tid = randomTopic('tid');
     expect((await api.post(`/floe/v1/transactions/${tid}/commit`, { producer_id: 1, producer_epoch: 0 })).body.error_code).toBe(40404);
     expect((await api.get(`/floe/v1/transactions/${tid}`)).status).toBe(404);
@@ -188,4 +195,23 @@ describe('transactions', () => {
     const noSeq = await api.post(`/floe/v1/topics/${topic}/records`, { transactional_id: tid, records: [{ value: b64('x') }] });
     expect(noSeq.status).toBe(422);
   });
+
+  it('stores only batches kafkajs decodes, the commit markers as control batches', async () => {
+    let data = 0;
+    let control = 0;
+    for (const name of made) {
+      const topic = await engine.topics.resolve(name);
+      for (let p = 0; p < topic.partitions; p++) {
+        for (const e of await engine.log.entriesFrom(`${topic.id}#${p}`, 0, 10_000)) {
+          const batch = await kafkajsDecode(await engine.bucket.getRange(e.objectKey, e.position, e.position + e.length));
+          expect(batch.isControlBatch).toBe(e.isControl);
+          expect(batch.inTransaction).toBe(e.isTransactional);
+          if (e.isControl) control++;
+          else data++;
+        }
+      }
+    }
+    expect(data).toBeGreaterThan(200);
+    expect(control).toBeGreaterThan(200);
+  }, 120_000);
 });

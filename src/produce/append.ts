@@ -311,7 +311,7 @@ export class BatchAppender {
         commit.add(this.deps.producers.putStateParams(range.pk, producer.id, states.get(range.partition)!, producer.epoch, { seq: producer.sequence, base: range.start, count: range.count }, now));
       }
     }
-    for (const [key, n] of refs) commit.add(this.deps.objects.addRefsParams(key, n, key === objectKey ? objectBytes : undefined, now));
+    for (const [key, n] of refs) commit.add(this.deps.objects.addRefsParams(key, n, key === objectKey && objectBytes > 0 ? objectBytes : undefined, now));
     return { commit, baseOffsets };
   }
 }

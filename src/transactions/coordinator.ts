@@ -351,35 +351,55 @@ export class TransactionCoordinator {
         });
       }
     }
-    await mapBounded([...byPartition.values()], 8, async (p) => {
-      let topic: Topic;
-      try {
-        topic = await this.deps.topics.resolve(p.topic);
-      } catch (e) {
-        if (e instanceof FloeError && e.code === 'TOPIC_NOT_FOUND') return; // deleted since: its records went with it
-        throw e;
-      }
-      if (topic.id !== p.topicId) return;
+    // Each partition's batches in chunks, the marker after its last. Chunk i of every partition is
+    // appended only once chunk i - 1 of every partition is in (the order the sequences rely on), and
+    // chunks of one level are packed, partitions of a topic together, into as few commits as fit.
+    const levels: Unit[][] = [];
+    for (const p of [...byPartition.values()].sort((a, b) => (a.topicId < b.topicId ? -1 : a.topicId > b.topicId ? 1 : a.partition - b.partition))) {
       const chunks = chunkForAppend(p.batches);
-      for (const [i, chunk] of chunks.entries()) {
-        const last = i === chunks.length - 1;
-        const m = last ? await marker.batch(p.partition) : undefined;
-        const batches = m ? [...chunk, m.batch] : chunk;
+      chunks.forEach((batches, i) => (levels[i] ??= []).push({ ...p, batches, last: i === chunks.length - 1 }));
+    }
+    const topics = new Map<string, Topic | null>();
+    const topicOf = async (u: Unit): Promise<Topic | null> => {
+      if (!topics.has(u.topicId)) {
+        let t: Topic | null = null;
+        try {
+          t = await this.deps.topics.resolve(u.topic);
+        } catch (e) {
+          // Deleted since: its records went with it.
+          if (!(e instanceof FloeError && e.code === 'TOPIC_NOT_FOUND')) throw e;
+        }
+        topics.set(u.topicId, t && t.id === u.topicId ? t : null);
+      }
+      return topics.get(u.topicId)!;
+    };
+    for (const [i, units] of levels.entries()) {
+      await mapBounded(packUnits(units), 8, async (pack) => {
+        const topic = await topicOf(pack[0]!);
+        if (!topic) return;
+        const batches: PlannedBatch[] = [];
+        let deadline = Date.now() + COMMIT_DEADLINE_MS;
+        for (const u of pack) {
+          batches.push(...u.batches);
+          if (u.last) {
+            const m = await marker.batch(u.partition);
+            batches.push(m.batch);
+            // The held objects stay whatever the wait; the marker's object must be referenced in time.
+            deadline = Math.min(deadline, m.deadline);
+          }
+        }
         const producer = { id: s.producerId, epoch: s.txnEpoch, sequence: s.n * SEQUENCES_PER_TRANSACTION + i };
-        // The held objects stay whatever the wait; the marker's object must be referenced in time.
-        const deadline = m ? m.deadline : Date.now() + COMMIT_DEADLINE_MS;
         try {
           await this.deps.appender.append(topic, batches, batches[0]!.objectKey!, 0, producer, { deadline });
         } catch (e) {
-          // Roll-forwards append a partition's chunks in order, each only after the one before is in:
-          // a sequence older than the producer's newest there (or a newer epoch there) is one that
-          // another roll-forward of this transaction already appended.
-          if (e instanceof FloeError && (e.code === 'OUT_OF_ORDER_SEQUENCE' || e.code === 'PRODUCER_FENCED')) continue;
-          if (e instanceof FloeError && e.code === 'TOPIC_NOT_FOUND') return;
+          // A sequence older than the producer's newest there (or a newer epoch there) is a chunk
+          // another roll-forward of this transaction already appended: packs are the same in every
+          // roll-forward (the same staged writes, the same order), and each commits whole.
+          if (e instanceof FloeError && (e.code === 'OUT_OF_ORDER_SEQUENCE' || e.code === 'PRODUCER_FENCED' || e.code === 'TOPIC_NOT_FOUND')) return;
           throw e;
         }
-      }
-    });
+      });
+    }
     await this.applyOffsets(s);
     await this.releaseHolds(s, writes);
   }
@@ -425,6 +445,39 @@ export class TransactionCoordinator {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** One partition's chunk of a roll-forward. */
+interface Unit {
+  topic: string;
+  topicId: string;
+  partition: number;
+  batches: PlannedBatch[];
+  /** Its partition's last chunk: the commit marker follows it. */
+  last: boolean;
+}
+
+/**
+ * Chunks of one level in commits of one topic each, within a DynamoDB transaction's items: per unit
+ * its entries (and the marker's), its producer state, one reference count per object.
+ */
+function packUnits(units: Unit[]): Unit[][] {
+  const packs: Unit[][] = [];
+  let current: Unit[] = [];
+  let items = 0;
+  const room = TRANSACTION_MAX_ITEMS - 2;
+  for (const u of units) {
+    const need = u.batches.length + new Set(u.batches.map((b) => b.objectKey)).size + 1 + (u.last ? 2 : 0);
+    if (current.length > 0 && (items + need > room || current[0]!.topicId !== u.topicId)) {
+      packs.push(current);
+      current = [];
+      items = 0;
+    }
+    current.push(u);
+    items += need;
+  }
+  if (current.length > 0) packs.push(current);
+  return packs;
+}
 
 function holdOf(tid: string, n: number): string {
   return `txn:${tid}:${n}`;
