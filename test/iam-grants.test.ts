@@ -332,7 +332,9 @@ async function transactionRoutes(run: GrantRun, topic: string): Promise<void> {
   // Offsets as a group member (KIP-447): refused, this one is no member of that generation.
   await ok(send('POST', `/floe/v1/transactions/${tid}/offsets`, { ...json, body: { ...ids, group_id: group, generation_id: 3, member_id: 'nobody', offsets: [{ topic, partition: 0, offset: 1 }] } }), 409);
   await ok(send('GET', `/floe/v1/transactions/${tid}`));
-  await ok(send('POST', `/floe/v1/transactions/${tid}/commit`, { ...json, body: ids }));
+  // Every end bumps the epoch: the next transaction goes on with the one the answer names.
+  ids = (await ok(send('POST', `/floe/v1/transactions/${tid}/commit`, { ...json, body: ids }))) as typeof ids;
+  sequence = 0;
   await write(topic);
   await ok(send('POST', `/floe/v1/transactions/${tid}/offsets`, { ...json, body: { ...ids, group_id: group, offsets: [{ topic, partition: 0, offset: 2 }] } }));
   await ok(send('POST', `/floe/v1/transactions/${tid}/abort`, { ...json, body: ids }));

@@ -169,13 +169,14 @@ describe('compaction', () => {
       const topic = randomTopic('compacttx');
       await engine.topics.create({ name: topic, partitions: 1, configs: { 'cleanup.policy': 'compact', 'segment.ms': '1', 'min.cleanable.dirty.ratio': '0.01', 'delete.retention.ms': retention } });
       const tid = randomTopic('ctid');
-      const p = await engine.transactions.init(tid);
+      let p = await engine.transactions.init(tid);
       // A user key equal to a commit marker's key (version 0, type COMMIT) must not be superseded by markers.
       const markerKey = Buffer.from([0, 0, 0, 1]).toString('latin1');
       for (let round = 0; round < 4; round++) {
         const records = [markerKey, 'a', 'b'].map((k) => ({ key: Buffer.from(k, 'latin1'), value: Buffer.from(`${round}`) }));
-        await engine.transactions.send(tid, { ...p, sequence: round }, topic, round === 0 ? records : records.slice(1));
-        await engine.transactions.end(tid, p, 'commit');
+        await engine.transactions.send(tid, { ...p, sequence: 0 }, topic, round === 0 ? records : records.slice(1));
+        const ended = await engine.transactions.end(tid, p, 'commit');
+        p = { id: ended.producerId, epoch: ended.epoch };
       }
       await produce(engine, topic, [{ key: 'tail', value: 'tail' }]);
       await new Promise((r) => setTimeout(r, 5));

@@ -22,15 +22,32 @@ async function init(tid: string, timeout?: number): Promise<{ producer_id: numbe
   return r.body;
 }
 
-/** A transactional producer over the HTTP API: its sequence counts its sends. */
+/**
+ * A transactional producer over the HTTP API: its sequence counts its sends in the epoch, and every
+ * commit or abort answers the epoch to go on with (KIP-890). `again` ends with the ids just ended.
+ */
 function producer(tid: string, p: { producer_id: number; producer_epoch: number }) {
   let sequence = 0;
-  const ids = { producer_id: p.producer_id, producer_epoch: p.producer_epoch };
+  let ids = { producer_id: p.producer_id, producer_epoch: p.producer_epoch };
+  let ended = ids;
+  const end = async (how: 'commit' | 'abort') => {
+    const r = await api.post(`/floe/v1/transactions/${tid}/${how}`, ids);
+    if (r.status === 200) {
+      ended = ids;
+      ids = { producer_id: r.body.producer_id, producer_epoch: r.body.producer_epoch };
+      sequence = 0;
+    }
+    return r;
+  };
   return {
+    get ids() {
+      return ids;
+    },
     send: (topic: string, records: unknown[]) => api.post(`/floe/v1/topics/${topic}/records`, { transactional_id: tid, ...ids, sequence: sequence++, records }),
     offsets: (group: string, offsets: unknown[], extra: object = {}) => api.post(`/floe/v1/transactions/${tid}/offsets`, { ...ids, group_id: group, offsets, ...extra }),
-    commit: () => api.post(`/floe/v1/transactions/${tid}/commit`, ids),
-    abort: () => api.post(`/floe/v1/transactions/${tid}/abort`, ids),
+    commit: () => end('commit'),
+    abort: () => end('abort'),
+    again: (how: 'commit' | 'abort') => api.post(`/floe/v1/transactions/${tid}/${how}`, ended),
   };
 }
 
@@ -72,11 +89,15 @@ describe('transactions', () => {
       for (let q = 0; q < 4; q++) expect((await readAll(t, q)).map((r) => r.value)).toEqual([`${t}-${q}`]);
     }
     for (let q = 0; q < 4; q++) expect(await committedOffset(group, source, q)).toBe(10 + q);
-    // A commit retried answers the same; an abort after it is refused.
-    expect((await p.commit()).body.state).toBe('CompleteCommit');
-    const late = await p.abort();
+    // The epoch moved on with the commit; the commit retried answers the same; an abort after it is refused.
+    expect(c.body.producer_epoch).toBe(1);
+    expect((await p.again('commit')).body).toEqual(c.body);
+    const late = await p.again('abort');
     expect(late.status).toBe(409);
     expect(late.body.error_code).toBe(40906);
+    // A write of the ended transaction that arrives late is fenced, not taken into the next one.
+    const stale = await api.post(`/floe/v1/topics/${topics[0]}/records`, { transactional_id: tid, producer_id: c.body.producer_id, producer_epoch: 0, sequence: 99, records: [{ value: b64('late') }] });
+    expect(stale.body.error_code).toBe(40905);
   });
 
   it('keeps an aborted transaction invisible and its offsets where they were', async () => {
@@ -96,8 +117,10 @@ describe('transactions', () => {
     expect(await readAll(topic, 1)).toEqual([]);
     expect(await readAll(topic, 0, 'read_uncommitted')).toEqual(await readAll(topic, 0));
     expect(await committedOffset(group, topic, 0)).toBe(1);
-    const late = await p.commit();
+    const late = await p.again('commit');
     expect(late.status).toBe(409);
+    // With the epoch the abort answered, nothing is open: a commit ends nothing.
+    expect((await p.commit()).body.state).toBe('CompleteAbort');
     // The next transaction of the same producer starts with its next write.
     await p.send(topic, [{ value: b64('next'), partition: 0 }]);
     await p.commit();
@@ -113,7 +136,7 @@ describe('transactions', () => {
     await zombie.send(topic, [{ value: b64('zombie-open') }]);
     const second = await init(tid);
     expect(second.producer_id).toBe(first.producer_id);
-    expect(second.producer_epoch).toBe(first.producer_epoch + 1);
+    expect(second.producer_epoch).toBeGreaterThan(first.producer_epoch);
     // The second init aborted the zombie's open transaction.
     const w = await zombie.send(topic, [{ value: b64('zombie-late') }]);
     expect(w.status).toBe(409);

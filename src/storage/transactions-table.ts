@@ -36,6 +36,12 @@ export interface TxnState {
   partitions: string[];
   groups: string[];
   updatedAt: number;
+  /**
+   * The producer id and epoch the last transaction was ended with: every end bumps the epoch
+   * (KIP-890), and an end asked again with these is answered as it was.
+   */
+  endedProducerId: number | null;
+  endedEpoch: number | null;
 }
 
 export interface StagedBatch {
@@ -100,6 +106,8 @@ function stateFromItem(i: Record<string, unknown>): TxnState {
     partitions: [...((i.parts as Set<string> | undefined) ?? [])].filter((p) => p !== NO_PARTITION).sort(),
     groups: [...((i.groups as Set<string> | undefined) ?? [])].sort(),
     updatedAt: Number(i.updatedAt),
+    endedProducerId: i.endedPid === undefined ? null : Number(i.endedPid),
+    endedEpoch: i.endedEpoch === undefined ? null : Number(i.endedEpoch),
   };
 }
 

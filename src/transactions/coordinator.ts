@@ -115,7 +115,8 @@ export class TransactionCoordinator {
         id = await this.deps.producers.allocateId();
         epoch = 0;
       }
-      const ok = await this.deps.table.update(s, { pid: id, epoch, lastSeq: -1, timeoutMs }, Date.now());
+      // An init fences every older epoch, the one that ended the last transaction too.
+      const ok = await this.deps.table.update(s, { pid: id, epoch, lastSeq: -1, timeoutMs, endedPid: -1, endedEpoch: -1 }, Date.now());
       return ok ? { id, epoch } : RETRY;
     });
   }
@@ -207,27 +208,35 @@ export class TransactionCoordinator {
     });
   }
 
-  /** Ends the producer's transaction. The same end asked again answers the same. */
+  /**
+   * Ends the producer's transaction and bumps its epoch (KIP-890): the answer names the producer id
+   * and epoch to use from now on, so a late write of the ended transaction is fenced. The same end
+   * asked again (with the epoch it was asked with) answers the same; the other end is refused.
+   */
   async end(tidIn: string, producer: TransactionalProducer, how: 'commit' | 'abort'): Promise<TxnState> {
     const tid = validateTransactionalId(tidIn);
+    const endedAs = (state: TxnState['state']) => (state === 'CompleteCommit' || state === 'PrepareCommit' ? 'commit' : 'abort');
+    const refuse = (s: TxnState) =>
+      new FloeError('INVALID_TXN_STATE', `cannot ${how}: transaction ${s.n} of '${tid}' was ${how === 'commit' ? 'aborted' : 'committed'}`);
     return retrying(`ending the transaction of '${tid}'`, async () => {
       const s = await this.read(tid);
+      if (s.endedProducerId === producer.id && s.endedEpoch === producer.epoch && (s.state === 'CompleteCommit' || s.state === 'CompleteAbort')) {
+        if (endedAs(s.state) !== how) throw refuse(s);
+        return s;
+      }
       this.checkProducer(tid, producer, s);
       if (s.state === 'Ongoing' && s.deadline! <= Date.now()) {
         await this.expire(s);
         throw fenced(tid, producer, s, '; its transaction passed its timeout and was aborted');
       }
-      const other = how === 'commit' ? 'abort' : 'commit';
-      if (s.state === (how === 'commit' ? 'PrepareAbort' : 'PrepareCommit') || s.state === (how === 'commit' ? 'CompleteAbort' : 'CompleteCommit')) {
-        throw new FloeError('INVALID_TXN_STATE', `cannot ${how}: transaction ${s.n} of '${tid}' was ${other === 'abort' ? 'aborted' : 'committed'}`);
-      }
+      if ((s.state === 'PrepareCommit' || s.state === 'PrepareAbort') && endedAs(s.state) !== how) throw refuse(s);
       if (s.state === 'Ongoing') {
         // A commit only before the deadline: past it the transaction is the sweep's to abort.
         const now = Date.now();
         const ok = await this.deps.table.update(s, { st: how === 'commit' ? 'PrepareCommit' : 'PrepareAbort', decidedAt: now }, now, how === 'commit' ? { beforeDeadline: now } : {});
         if (!ok) return RETRY;
       }
-      // Empty: nothing to end. Decided or complete: finish (again), idempotently.
+      // No transaction open (Empty, or the last one ended): nothing to end. Decided: finish it.
       return this.finish((await this.deps.table.get(tid))!, how);
     });
   }
@@ -322,7 +331,19 @@ export class TransactionCoordinator {
     if (s.state === 'PrepareCommit') await this.rollForward(s);
     else if (s.state === 'PrepareAbort') await this.rollBack(s);
     else return s;
-    await this.deps.table.update(s, { st: s.state === 'PrepareCommit' ? 'CompleteCommit' : 'CompleteAbort', endedAt: Date.now() }, Date.now());
+    // Every end bumps the epoch (a new producer id past the 16 bits): a write of the ended transaction
+    // that arrives late carries the old epoch and is fenced, never taken into the next transaction.
+    let id = s.producerId;
+    let epoch = s.epoch + 1;
+    if (epoch > MAX_EPOCH) {
+      id = await this.deps.producers.allocateId();
+      epoch = 0;
+    }
+    await this.deps.table.update(
+      s,
+      { st: s.state === 'PrepareCommit' ? 'CompleteCommit' : 'CompleteAbort', endedAt: Date.now(), pid: id, epoch, lastSeq: -1, endedPid: s.producerId, endedEpoch: s.epoch },
+      Date.now(),
+    );
     return (await this.deps.table.get(s.transactionalId))!;
   }
 
