@@ -448,9 +448,10 @@ export class Producer {
     };
     return {
       serial,
-      stage: async (record) => {
-        const { wire } = await this.place(record);
-        return serial(async () => {
+      // Placed inside the chain too: a transaction's sends reach the server in the order they were made.
+      stage: (record) =>
+        serial(async () => {
+          const { wire } = await this.place(record);
           try {
             // The sequence is taken when the request leaves, inside the chain: requests reach the
             // server in sequence order, and a retry of one sends the very same body.
@@ -466,8 +467,7 @@ export class Producer {
           } finally {
             this.stickyFor(record.topic).nextBatch();
           }
-        });
-      },
+        }),
       offsets: (groupId: string, offsets: WireOffset[]) => serial(() => call<unknown>('POST', path('offsets'), () => ({ group_id: groupId, offsets })).then(() => undefined)),
       end: (how) => call<unknown>('POST', path(how), () => ({})).then(() => undefined),
     };
