@@ -1,6 +1,6 @@
 // `npm run bench` (full) and `npm run bench -- --quick` (under two minutes): Floe's produce and fetch
 // against the floor that S3 and DynamoDB set, measured in the same run on the same emulators, the
-// codec against kafkajs, and the AWS calls per operation turned into dollars per GB.
+// codec against kafkajs, the AWS calls per operation turned into dollars per GB, and transactions.
 // `npm run bench -- --codec` runs the codec part alone (no emulators), for work on the codec or CRC.
 // Prints a table, then one JSON object per line, the last one the summary.
 import { randomBytes } from 'node:crypto';
@@ -17,6 +17,7 @@ import { ensureStorage } from '../src/storage/setup.ts';
 import { costPerGb, PRICES } from './prices.ts';
 import { fanoutBench } from './fanout.ts';
 import { sdkBench } from './sdk.ts';
+import { TRANSACTIONS_PLAN, transactionsBench } from './transactions.ts';
 import { consumerRead, endToEnd, fetchPathRead, fillPartition, floorRead, mbPerS, rssRead, type ReadRun } from './read.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -400,6 +401,16 @@ async function main(): Promise<void> {
     lines.push({ workload: 'fanout', record_bytes: 1024, ...fanout });
     table.push(['fan-out', `${fanout.groups} groups tailing`, `${fanout.producer_records_per_s_with_readers} rec/s`, `alone ${fanout.producer_records_per_s_alone}`, `x${fanout.fanout_producer_ratio}`, `${fanout.gets_per_record_read} GETs/record read`]);
 
+    // Transactions: commits over 1, 8 and 64 partitions, and read_committed against read_uncommitted.
+    const txn = await transactionsBench(engine, counter, config, run, RECORD, QUICK ? TRANSACTIONS_PLAN.quick : TRANSACTIONS_PLAN.full);
+    for (const c of txn.commits) {
+      lines.push({ workload: 'transactions', record_bytes: 1024, ...c });
+      table.push([`txn commit ${c.partitions}p`, `${c.transactions} x (1 send, commit)`, `${c.calls_per_commit} calls/commit`, `send ${c.send_p50_ms} ms`, `p50 ${c.commit_p50_ms} / p99 ${c.commit_p99_ms} ms`, `${c.calls_per_send} calls/send`]);
+    }
+    lines.push({ workload: 'transactions_isolation', record_bytes: 1024, ...txn.isolation });
+    table.push(['txn read_committed', `${txn.isolation.records} records`, `${txn.isolation.read_committed_records_per_s} rec/s`, '', `uncommitted ${txn.isolation.read_uncommitted_records_per_s} rec/s`, `x${txn.isolation.read_committed_vs_uncommitted}`]);
+    const txn8 = txn.commits.find((c) => c.partitions === 8)!;
+
     const codecRatios = await codec();
 
     const costOf = (key: string, recordsPerRequest: number) => {
@@ -457,6 +468,10 @@ async function main(): Promise<void> {
       contention_scaling: Math.round((contention.get(64)!.records_per_s / contention.get(8)!.records_per_s) * 100) / 100,
       contention_p99_ms_64: contention.get(64)!.p99_ms,
       contention_failures: [...contention.values()].reduce((n, c) => n + c.failures, 0),
+      txn_commit_p50_ms: txn8.commit_p50_ms,
+      txn_commit_p99_ms: txn8.commit_p99_ms,
+      txn_calls_per_commit_8p: txn8.calls_per_commit,
+      read_committed_vs_uncommitted: txn.isolation.read_committed_vs_uncommitted,
     };
     const widths = [20, 22, 24, 12, 24, 28];
     console.log(`Floe benchmark (${QUICK ? 'quick' : 'full'}), headline: 100 x 1 KB records per request, 8 partitions, 8 producers`);

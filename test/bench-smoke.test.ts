@@ -1,6 +1,11 @@
-// The benchmark's cost model, checked on its own: the figures `npm run bench` prints rest on it.
+// The benchmark's cost model, checked on its own: the figures `npm run bench` prints rest on it; and
+// the transactions shape run small, so a change that breaks it shows here rather than mid-bench.
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { costPerGb, PRICES } from '../bench/prices.ts';
+import { transactionsBench } from '../bench/transactions.ts';
+import { countCalls } from './support/call-counter.ts';
+import { testEngine } from './support/engine.ts';
 
 describe('benchmark cost model', () => {
   it('prices one PUT, one read, two single writes and one two-item transaction (one index entry) per 1 MB request from the price table', () => {
@@ -17,4 +22,23 @@ describe('benchmark cost model', () => {
     const at = (bytes: number) => costPerGb({ s3Puts: 1, itemsRead: 0, singleWrites: 2, transactions: 1, itemsWritten: 2, indexEntriesWritten: 1, requestBytes: bytes, latencyMs: 20 }).total;
     expect(at(64 * 1024)).toBeGreaterThan(at(1024 * 1024) * 10);
   });
+});
+
+describe('benchmark transactions shape', () => {
+  it('times commits of 1 and 8 partitions, counts their calls, and reads one log at both isolation levels', async () => {
+    const engine = testEngine();
+    const counter = countCalls(engine.clients);
+    const plan = { commits: [1, 8].map((partitions) => ({ partitions, transactions: 1 })), isolation: { transactions: 2, recordsPerTransaction: 10, rounds: 2 } };
+    const f = await transactionsBench(engine, counter, engine.config, randomBytes(4).toString('hex'), Buffer.alloc(1024, 7), plan);
+    expect(f.commits.map((c) => [c.partitions, c.transactions])).toEqual([[1, 1], [8, 1]]);
+    for (const c of f.commits) {
+      expect(c.commit_p50_ms).toBeGreaterThan(0);
+      expect(c.commit_p99_ms).toBeGreaterThanOrEqual(c.commit_p50_ms);
+      // At least the commit point, a read of what was staged, and an append per partition.
+      expect(c.calls_per_commit).toBeGreaterThan(c.partitions);
+      expect(c.commit_calls['dynamodb.TransactWriteItems']).toBeGreaterThan(0);
+    }
+    expect(f.isolation.records).toBe(20);
+    expect(f.isolation.read_committed_vs_uncommitted).toBeGreaterThan(0);
+  }, 120_000);
 });

@@ -494,6 +494,34 @@ describe('a topic deleted and re-created under the same name', () => {
   });
 });
 
+describe('isolation.level', () => {
+  it('keeps the level an instance was made with, and reads only committed transactions at read_committed', async () => {
+    const topic = randomTopic('iso');
+    const group = randomTopic('iso');
+    await createTopic(topic, 1);
+    const tid = randomTopic('isotid');
+    const p = await s.engine.transactions.init(tid);
+    const send = (sequence: number, value: string) => s.engine.transactions.send(tid, { ...p, sequence }, topic, [{ key: null, value: Buffer.from(value), partition: 0 }]);
+    await send(0, 'aborted');
+    await s.engine.transactions.end(tid, p, 'abort');
+    await send(1, 'committed');
+    await s.engine.transactions.end(tid, p, 'commit');
+    await send(2, 'open');
+    await join(group, 'rc', [topic], { 'isolation.level': 'read_committed' });
+    await join(`${group}-u`, 'ru', [topic], { 'isolation.level': 'read_uncommitted' });
+    await join(`${group}-d`, 'default', [topic]);
+    expect((await s.engine.consumers.get(group, 'rc')).isolation).toBe('read_committed');
+    expect((await s.engine.consumers.get(`${group}-u`, 'ru')).isolation).toBe('read_uncommitted');
+    expect((await s.engine.consumers.get(`${group}-d`, 'default')).isolation).toBe('read_uncommitted');
+    // Only committed transactions are ever in the log: every level reads the committed record alone.
+    for (const [g, name] of [[group, 'rc'], [`${group}-u`, 'ru']] as const) {
+      expect(await pollValues(g, name, 1)).toEqual(['committed']);
+      expect(await poll(g, name)).toEqual([]);
+    }
+    await s.engine.transactions.end(tid, p, 'abort');
+  });
+});
+
 describe('consumer bad input', () => {
   it.each([
     ['an unknown instance', 'GET', '/consumers/nogroup/instances/nobody/records', undefined, 404, 40403],
@@ -502,6 +530,7 @@ describe('consumer bad input', () => {
     ['a bad auto.offset.reset', 'POST', '/consumers/g1', { 'auto.offset.reset': 'sometimes' }, 422, 42204],
     ['a fetch.min.bytes out of range', 'POST', '/consumers/g1', { 'fetch.min.bytes': '-5' }, 422, 40001],
     ['a non-numeric timeout', 'POST', '/consumers/g1', { 'consumer.request.timeout.ms': 'soon' }, 422, 42204],
+    ['an unknown isolation.level', 'POST', '/consumers/g1', { 'isolation.level': 'read_dirty' }, 422, 42204],
     ['malformed JSON', 'POST', '/consumers/g1', '{"name":', 400, 400],
     ['a body that is not an object', 'POST', '/consumers/g1', '[1]', 422, 422],
     ['a bad group id', 'POST', '/consumers/bad%20group', {}, 400, 40002],

@@ -21,7 +21,7 @@ function parseInstanceConfig(body: unknown): InstanceConfig {
   if (body === undefined) return {};
   if (!isObject(body)) throw new FloeError('VALIDATION', 'request body must be a JSON object');
   const config: InstanceConfig = {};
-  const known = new Set(['name', 'format', 'auto.offset.reset', 'auto.commit.enable', 'fetch.min.bytes', 'consumer.request.timeout.ms', 'partition.assignment.strategy', 'id']);
+  const known = new Set(['name', 'format', 'auto.offset.reset', 'auto.commit.enable', 'fetch.min.bytes', 'consumer.request.timeout.ms', 'partition.assignment.strategy', 'isolation.level', 'id']);
   for (const k of Object.keys(body)) if (!known.has(k)) throw new FloeError('INVALID_CONSUMER_CONFIG', `Unknown consumer config '${k}'`);
   const str = (k: string) => {
     const v = body[k];
@@ -62,6 +62,15 @@ function parseInstanceConfig(body: unknown): InstanceConfig {
   if (timeout !== undefined) config.requestTimeoutMs = timeout;
   const strategy = str('partition.assignment.strategy');
   if (strategy !== undefined) config.strategy = parseStrategy(strategy);
+  // Kafka's consumer isolation.level. Only committed transactions are ever in the log, so both read
+  // the same records; the level is kept so the instance reads as its client asked.
+  const isolation = str('isolation.level');
+  if (isolation !== undefined) {
+    if (isolation !== 'read_committed' && isolation !== 'read_uncommitted') {
+      throw new FloeError('INVALID_CONSUMER_CONFIG', `Invalid isolation.level '${isolation.slice(0, 64)}': use read_committed or read_uncommitted`);
+    }
+    config.isolation = isolation;
+  }
   return config;
 }
 

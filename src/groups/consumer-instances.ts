@@ -2,6 +2,7 @@
 // Lambda) can serve any request of any instance; nothing here keeps one in memory between requests.
 import { randomUUID } from 'node:crypto';
 import { FloeError } from '../errors.ts';
+import type { IsolationLevel } from '../fetch/fetch.ts';
 import type { InstanceState, Strategy } from '../model/group.ts';
 import { INSTANCE_IDLE_MS, type GroupsTable } from '../storage/groups-table.ts';
 import { STRATEGIES } from './assignors.ts';
@@ -17,6 +18,7 @@ export interface InstanceConfig {
   fetchMinBytes?: number;
   requestTimeoutMs?: number;
   strategy?: Strategy;
+  isolation?: IsolationLevel;
 }
 
 const NAME = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -53,6 +55,7 @@ export class ConsumerInstances {
       fetchMinBytes: config.fetchMinBytes ?? 0,
       requestTimeoutMs: config.requestTimeoutMs ?? 1000,
       strategy: config.strategy ?? 'range',
+      isolation: config.isolation ?? 'read_uncommitted',
       createdAt: now,
       lastUsed: now,
       mode: 'none',

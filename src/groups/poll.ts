@@ -86,7 +86,7 @@ export class Poll {
     let offset = state.positions[key]!;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const r = await this.fetcher.fetch({ topic, partition, offset, maxBytes });
+        const r = await this.fetcher.fetch({ topic, partition, offset, maxBytes, isolation: state.isolation ?? 'read_uncommitted' });
         state.positions[key] = r.nextOffset;
         tally.lag = Math.max(tally.lag, r.highWatermark - r.nextOffset);
         return r.records.map((x) => ({ ...x, topic, partition }));

@@ -41,6 +41,8 @@ export interface InstanceState {
   fetchMinBytes: number;
   requestTimeoutMs: number;
   strategy: Strategy;
+  /** Kafka's isolation.level; instances saved before it was kept have none (read_uncommitted). */
+  isolation?: 'read_uncommitted' | 'read_committed';
   createdAt: number;
   lastUsed: number;
   mode: 'none' | 'subscribe' | 'assign';

@@ -27,6 +27,8 @@ export interface InstanceSettings {
   /** The longest a records call waits for data (ms), at most 60 s. */
   maxWaitMs: number;
   maxBytes?: number;
+  /** The instance's `isolation.level`; the server's default (read_uncommitted) when absent. */
+  isolation?: 'read_committed' | 'read_uncommitted';
 }
 
 /**
@@ -69,7 +71,7 @@ export class ConsumerInstance {
   async create(): Promise<string> {
     const answer = await this.serial(() =>
       this.floe.request<{ instance_id: string }>('POST', `/consumers/${encodeURIComponent(this.groupId)}`, {
-        body: { format: 'binary', 'auto.offset.reset': this.settings.autoOffsetReset, 'auto.commit.enable': 'false', 'consumer.request.timeout.ms': String(this.settings.maxWaitMs) },
+        body: { format: 'binary', 'auto.offset.reset': this.settings.autoOffsetReset, 'auto.commit.enable': 'false', 'consumer.request.timeout.ms': String(this.settings.maxWaitMs), ...(this.settings.isolation ? { 'isolation.level': this.settings.isolation } : {}) },
         retry: true,
       }),
     );

@@ -75,7 +75,11 @@ export interface ConsumerOptions {
   sessionTimeout?: number;
   /** How often the consumer asks for its assignment (a heartbeat that also tells of a rebalance), ms. */
   heartbeatInterval?: number;
-  /** Only `read_uncommitted` (or kafkajs's 0): REST consumer instances read every committed record. */
+  /**
+   * kafkajs's isolation level: `read_committed` (or 1) or `read_uncommitted` (or 0, the default here),
+   * the consumer instance's `isolation.level`. Floe appends a transaction's records only when it
+   * commits, so both read the same records: never an open or aborted transaction's.
+   */
   isolationLevel?: 'read_uncommitted' | 'read_committed' | 0 | 1;
   /** The most key and value bytes one poll brings. */
   maxBytes?: number;
@@ -143,8 +147,9 @@ export class Consumer {
 
   constructor(floe: Floe, options: ConsumerOptions) {
     if (!options?.groupId) throw new FloeError('A consumer needs a groupId', { code: 40002, status: 0 });
-    if (options.isolationLevel === 'read_committed' || options.isolationLevel === 1) {
-      throw new FloeError('isolationLevel read_committed is not supported by REST consumer instances; use read_uncommitted', { code: 40002, status: 0 });
+    const level = options.isolationLevel;
+    if (level !== undefined && level !== 'read_committed' && level !== 'read_uncommitted' && level !== 0 && level !== 1) {
+      throw new FloeError(`isolationLevel must be 'read_committed' (1) or 'read_uncommitted' (0), not ${JSON.stringify(level)}`, { code: 40002, status: 0 });
     }
     this.floe = floe;
     this.options = options;
@@ -325,6 +330,7 @@ export class Consumer {
     this.instance ??= new ConsumerInstance(this.floe, this.options.groupId, {
       autoOffsetReset: this.fromBeginning ? 'earliest' : 'latest',
       maxWaitMs: Math.min(60_000, this.options.maxWaitTimeInMs ?? 1000),
+      ...(this.options.isolationLevel !== undefined ? { isolation: this.options.isolationLevel === 1 || this.options.isolationLevel === 'read_committed' ? 'read_committed' : 'read_uncommitted' } : {}),
       ...(this.options.maxBytes !== undefined ? { maxBytes: this.options.maxBytes } : {}),
     });
     if (!this.instance.exists) {

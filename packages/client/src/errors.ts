@@ -37,8 +37,22 @@ export class ConsumerInstanceNotFoundError extends FloeError {}
 export class OffsetOutOfRangeError extends FloeError {}
 /** 40904: the group moved to a new generation (a rebalance); the consumer rejoins. @example `e instanceof RebalanceInProgressError` */
 export class RebalanceInProgressError extends FloeError {}
-/** 40905: a newer epoch of this producer id exists. @example `e instanceof ProducerFencedError` */
+/**
+ * 40905: a newer epoch of this producer id exists: another producer initialized the same
+ * transactionalId, or the open transaction passed its timeout and was aborted. Not retriable: the
+ * fenced producer's transaction is gone. @example `e instanceof ProducerFencedError`
+ */
 export class ProducerFencedError extends FloeError {}
+/**
+ * 40906: the transaction cannot do this in its state (commit after abort, a send outside a
+ * transaction of a transactional producer, a second transaction while one is open).
+ * @example `e instanceof InvalidTransactionStateError`
+ */
+export class InvalidTransactionStateError extends FloeError {}
+/** 40907: a transaction not yet ended holds offsets of the group; retriable. @example `e instanceof UnstableOffsetCommitError` */
+export class UnstableOffsetCommitError extends FloeError {}
+/** 40404: the transactional id is unknown (never initialized). @example `e instanceof TransactionalIdNotFoundError` */
+export class TransactionalIdNotFoundError extends FloeError {}
 /** 42206: a sequence older than the producer's newest, no longer remembered. @example `e instanceof OutOfOrderSequenceError` */
 export class OutOfOrderSequenceError extends FloeError {}
 /** 413: the request or a record is too large. @example `e instanceof PayloadTooLargeError` */
@@ -57,6 +71,9 @@ const BY_CODE: Record<number, typeof FloeError> = {
   416: OffsetOutOfRangeError,
   40904: RebalanceInProgressError,
   40905: ProducerFencedError,
+  40906: InvalidTransactionStateError,
+  40907: UnstableOffsetCommitError,
+  40404: TransactionalIdNotFoundError,
   42206: OutOfOrderSequenceError,
   413: PayloadTooLargeError,
 };
@@ -72,7 +89,7 @@ export function errorFromResponse(status: number, body: unknown): FloeError {
   const b = (body ?? {}) as { error_code?: unknown; message?: unknown };
   const code = typeof b.error_code === 'number' ? b.error_code : status;
   const message = typeof b.message === 'string' ? b.message : `HTTP ${status}`;
-  const retriable = code === 50003 || status === 429 || status === 502 || status === 503 || status === 504;
+  const retriable = code === 50003 || code === 40907 || status === 429 || status === 502 || status === 503 || status === 504;
   const Kind = BY_CODE[code] ?? (status >= 500 ? ServerError : BadRequestError);
   return new Kind(message, { code, status, retriable });
 }

@@ -28,7 +28,7 @@ export interface RetryOptions {
 export interface DirectOptions {
   region?: string;
   /** Table names, or a prefix they share (`floe-dev-` gives `floe-dev-topics`, ...); default from FLOE_* variables. */
-  tables?: { prefix?: string; topics?: string; log?: string; objects?: string; producers?: string; groups?: string };
+  tables?: { prefix?: string; topics?: string; log?: string; objects?: string; producers?: string; groups?: string; transactions?: string };
   bucket?: string;
 }
 
@@ -82,11 +82,13 @@ export class Floe {
   }
 
   /**
-   * A batching, idempotent (by default) producer.
+   * A batching, idempotent (by default) producer; with `transactionalId`, a transactional one.
    *
    * @example
    * const producer = floe.producer({ lingerMs: 10 });
    * await producer.send({ topic: 'orders', messages: [{ key: 'alice', value: 'cup' }] });
+   * const txnProducer = floe.producer({ transactionalId: 'billing-1' });
+   * await txnProducer.connect();
    */
   producer(options: ProducerOptions = {}): Producer {
     return new Producer(this, options);

@@ -3,6 +3,7 @@
 export { Floe, type AwsCredentials, type DirectOptions, type FloeAuth, type FloeOptions, type LogLevel, type RequestOptions, type RetryOptions } from './floe.ts';
 export * from './errors.ts';
 export { murmur2, partitionForKey, StickyPartitioner } from '../../partitioner/src/index.ts';
+export { Transaction, type TransactionOffsets } from './transaction.ts';
 export { Producer, type Acks, type Message, type MessageBytes, type ProducerBatch, type ProducerOptions, type ProducerRecord, type RecordMetadata } from './producer.ts';
 export {
   Consumer,

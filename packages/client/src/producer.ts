@@ -1,11 +1,13 @@
 // The batching producer, shaped like kafkajs's: sends to one topic that arrive within `lingerMs` travel
 // in one native produce request, partitioned here (explicit, murmur2 of the key, or sticky) so the
 // client knows each record's partition before the server does. Idempotent by default: one producer id,
-// one increasing sequence per request, and a retry sends the very same body.
+// one increasing sequence per request, and a retry sends the very same body. With a transactionalId it
+// is transactional: its sends go, one request at a time, into the transactions of transaction.ts.
 import { partitionForKey, StickyPartitioner } from '../../partitioner/src/index.ts';
-import { errorFromResponse, FloeError, PartitionNotFoundError, TopicNotFoundError } from './errors.ts';
+import { errorFromResponse, FloeError, InvalidTransactionStateError, PartitionNotFoundError, ProducerFencedError, TopicNotFoundError } from './errors.ts';
 import type { Floe } from './floe.ts';
 import { TopicMetadataCache } from './topic-metadata.ts';
+import { Transaction, type TransactionChannel, type WireOffset } from './transaction.ts';
 
 /** A record's key or value: text (UTF-8), bytes, or Kafka's null. */
 export type MessageBytes = string | Buffer | Uint8Array | null;
@@ -70,6 +72,15 @@ export interface ProducerOptions {
    * so each partition's records are written in send order whatever this is.
    */
   maxInFlight?: number;
+  /** kafkajs's name for `maxInFlight`. */
+  maxInFlightRequests?: number;
+  /**
+   * Makes the producer transactional (kafkajs's option): `connect` initializes the id (fencing any
+   * older producer with the same id), and messages are sent only through `producer.transaction()`.
+   */
+  transactionalId?: string;
+  /** Kafka's transaction.timeout.ms: an open transaction older than this is aborted (1 000 to 900 000; default 60 000). */
+  transactionTimeout?: number;
   /** How long topic metadata (the partition count) is cached (ms); kafkajs's `metadataMaxAge`. */
   metadataMaxAge?: number;
 }
@@ -109,6 +120,16 @@ interface NativeProduceAnswer {
   records: Array<{ partition: number; offset?: number; error_code?: number; message?: string }>;
 }
 
+interface TransactionalProduceAnswer {
+  duplicate: boolean;
+  records: Array<{ partition: number; offset: null }>;
+}
+
+interface ProducerIds {
+  producer_id: number;
+  producer_epoch: number;
+}
+
 const MIB = 1024 * 1024;
 
 const toBuffer = (b: MessageBytes | undefined): Buffer | null =>
@@ -138,30 +159,77 @@ export class Producer {
   private readonly queue: Request[] = [];
   private readonly inFlight = new Set<Request>();
   private readonly idle: Array<() => void> = [];
-  private producerId?: Promise<{ producer_id: number; producer_epoch: number }>;
+  private producerId?: Promise<ProducerIds>;
   private sequence = 0;
   private closed = false;
+  private readonly transactionalId: string | undefined;
+  private readonly transactionTimeout: number | undefined;
+  /** The open transaction, if any: a transactional producer has at most one. */
+  private current?: Transaction;
+  /** Calls of transactions go one at a time, in order: each request's sequence is after the one before. */
+  private txnChain: Promise<unknown> = Promise.resolve();
+  /** A newer producer took the transactional id: every transactional call fails until `connect` again. */
+  private fenced?: ProducerFencedError;
 
   constructor(floe: Floe, options: ProducerOptions = {}) {
+    if (options.transactionalId !== undefined && (typeof options.transactionalId !== 'string' || options.transactionalId === '')) {
+      throw new FloeError('transactionalId must be a non-empty string', { code: 40002, status: 0 });
+    }
+    if (options.transactionalId !== undefined && options.idempotent === false) {
+      throw new FloeError('A transactional producer is idempotent: transactionalId cannot go with idempotent: false', { code: 40002, status: 0 });
+    }
     this.floe = floe;
+    this.transactionalId = options.transactionalId;
+    this.transactionTimeout = options.transactionTimeout;
     this.lingerMs = options.lingerMs ?? 5;
     this.batchBytes = options.batchBytes ?? MIB;
     this.batchRecords = options.batchRecords ?? Number.POSITIVE_INFINITY;
     this.acks = options.acks ?? 'all';
     this.idempotent = options.idempotent ?? true;
-    this.maxInFlight = Math.max(1, options.maxInFlight ?? 1);
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? options.maxInFlightRequests ?? 1);
     this.metadata = new TopicMetadataCache(floe, options.metadataMaxAge);
   }
 
   /**
    * Gets the producer id of an idempotent producer; sends work without it (they get one when needed).
+   * A transactional producer initializes its transactional id (Kafka's InitProducerId): the same
+   * producer id with the next epoch, which fences an older producer of that id and aborts its open
+   * transaction. A fenced producer connected again initializes anew.
    *
    * @example
    * await producer.connect();
    */
   async connect(): Promise<void> {
     this.closed = false;
+    if (this.fenced) {
+      this.fenced = undefined;
+      this.producerId = undefined;
+      this.current = undefined;
+    }
     if (this.idempotent) await this.ensureProducerId();
+  }
+
+  /**
+   * Begins a transaction of a transactional producer (one with `transactionalId`); one at a time.
+   *
+   * @example
+   * const txn = await producer.transaction();
+   * await txn.send({ topic: 'invoices', messages: [{ value: 'paid' }] });
+   * await txn.commit();
+   */
+  async transaction(): Promise<Transaction> {
+    if (this.transactionalId === undefined) {
+      throw new InvalidTransactionStateError('transaction() needs a transactional producer: floe.producer({ transactionalId })', { code: 40906, status: 0 });
+    }
+    if (this.closed) throw new FloeError('The producer is disconnected', { code: 400, status: 0 });
+    if (this.fenced) throw this.fenced;
+    if (this.current?.isActive()) {
+      throw new InvalidTransactionStateError('A transaction of this producer is open: commit or abort it before beginning another', { code: 40906, status: 0 });
+    }
+    await this.ensureProducerId();
+    const txn = new Transaction(this.channel());
+    this.current = txn;
+    return txn;
   }
 
   /**
@@ -171,9 +239,36 @@ export class Producer {
    * const meta = await producer.send({ topic: 'orders', messages: [{ key: 'alice', value: JSON.stringify({ cup: 1 }), headers: { source: 'web' } }] });
    */
   async send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    if (this.transactionalId !== undefined) throw this.outsideTransaction();
+    const acks = record.acks ?? this.acks;
+    const { wire, bytes } = await this.place(record);
+    let batch = this.open.get(record.topic);
+    if (batch && (batch.acks !== acks || batch.bytes + bytes > this.batchBytes || batch.records.length + wire.length > this.batchRecords)) {
+      this.close(batch);
+      batch = undefined;
+    }
+    if (!batch) {
+      batch = { topic: record.topic, records: [], bytes: 0, sends: [], acks };
+      this.open.set(record.topic, batch);
+      const b = batch;
+      b.timer = setTimeout(() => this.close(b), this.lingerMs);
+    }
+    const result = new Promise<RecordMetadata[]>((resolve, reject) => batch.sends.push({ first: batch.records.length, count: wire.length, resolve, reject }));
+    batch.records.push(...wire);
+    batch.bytes += bytes;
+    if (batch.bytes >= this.batchBytes || batch.records.length >= this.batchRecords) this.close(batch);
+    // acks=0: the send resolves once the request is on its way; the write's outcome is not reported.
+    if (acks === 0) {
+      result.catch(() => undefined);
+      return [];
+    }
+    return result;
+  }
+
+  /** The request records of a send, each on its partition when the partition count is known. */
+  private async place(record: ProducerRecord): Promise<{ wire: WireRecord[]; bytes: number }> {
     if (this.closed) throw new FloeError('The producer is disconnected', { code: 400, status: 0 });
     if (!record.messages?.length) throw new FloeError(`send to '${record.topic}' needs at least one message`, { code: 40002, status: 0 });
-    const acks = record.acks ?? this.acks;
     // The partition count decides keyed and sticky placement; an unknown topic leaves placement to the
     // server (which may create it, and uses the same partitioners).
     const partitionCount = await this.metadata.partitionCount(record.topic).catch((e: unknown) => {
@@ -202,27 +297,7 @@ export class Producer {
     } else {
       for (const [i, m] of record.messages.entries()) if (m.partition !== undefined && m.partition !== null) wire[i]!.partition = m.partition;
     }
-    let batch = this.open.get(record.topic);
-    if (batch && (batch.acks !== acks || batch.bytes + bytes > this.batchBytes || batch.records.length + wire.length > this.batchRecords)) {
-      this.close(batch);
-      batch = undefined;
-    }
-    if (!batch) {
-      batch = { topic: record.topic, records: [], bytes: 0, sends: [], acks };
-      this.open.set(record.topic, batch);
-      const b = batch;
-      b.timer = setTimeout(() => this.close(b), this.lingerMs);
-    }
-    const result = new Promise<RecordMetadata[]>((resolve, reject) => batch.sends.push({ first: batch.records.length, count: wire.length, resolve, reject }));
-    batch.records.push(...wire);
-    batch.bytes += bytes;
-    if (batch.bytes >= this.batchBytes || batch.records.length >= this.batchRecords) this.close(batch);
-    // acks=0: the send resolves once the request is on its way; the write's outcome is not reported.
-    if (acks === 0) {
-      result.catch(() => undefined);
-      return [];
-    }
-    return result;
+    return { wire, bytes };
   }
 
   /**
@@ -232,6 +307,7 @@ export class Producer {
    * await producer.sendBatch({ topicMessages: [{ topic: 'a', messages: [{ value: '1' }] }, { topic: 'b', messages: [{ value: '2' }] }] });
    */
   async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
+    if (this.transactionalId !== undefined) throw this.outsideTransaction();
     const results = await Promise.all(
       batch.topicMessages.map((t) => this.send({ topic: t.topic, messages: t.messages, ...(batch.acks !== undefined ? { acks: batch.acks } : {}) })),
     );
@@ -246,6 +322,7 @@ export class Producer {
    * await producer.flush();
    */
   async flush(): Promise<void> {
+    await this.txnChain.catch(() => undefined);
     for (const b of [...this.open.values()]) this.close(b);
     if (this.queue.length === 0 && this.inFlight.size === 0) return;
     await new Promise<void>((r) => this.idle.push(r));
@@ -313,12 +390,87 @@ export class Producer {
     }
   }
 
-  private ensureProducerId(): Promise<{ producer_id: number; producer_epoch: number }> {
-    this.producerId ??= this.floe.request<{ producer_id: number; producer_epoch: number }>('POST', '/floe/v1/producer-ids', { retry: true }).catch((e: unknown) => {
-      this.producerId = undefined;
-      throw e;
-    });
+  private ensureProducerId(): Promise<ProducerIds> {
+    if (!this.producerId) {
+      const tid = this.transactionalId;
+      // A transactional id's epoch starts its sequences afresh. A retried init after a lost answer
+      // takes one more epoch, which is as good: this producer is still the newest.
+      const ids =
+        tid === undefined
+          ? this.floe.request<ProducerIds>('POST', '/floe/v1/producer-ids', { retry: true })
+          : this.floe.request<ProducerIds>('POST', `/floe/v1/transactions/${encodeURIComponent(tid)}/init`, {
+              body: this.transactionTimeout !== undefined ? { transaction_timeout_ms: this.transactionTimeout } : {},
+              retry: true,
+            });
+      this.producerId = ids.then(
+        (r) => {
+          this.sequence = 0;
+          return r;
+        },
+        (e: unknown) => {
+          this.producerId = undefined;
+          throw e;
+        },
+      );
+    }
     return this.producerId;
+  }
+
+  private outsideTransaction(): InvalidTransactionStateError {
+    return new InvalidTransactionStateError(
+      this.current?.isActive()
+        ? 'A transaction of this producer is open: send through it (txn.send), not producer.send'
+        : 'A transactional producer sends only in a transaction: const txn = await producer.transaction(); await txn.send(...)',
+      { code: 40906, status: 0 },
+    );
+  }
+
+  /** What a transaction of this producer calls: the requests, one at a time, with the current epoch. */
+  private channel(): TransactionChannel {
+    const tid = this.transactionalId!;
+    const path = (what: string) => `/floe/v1/transactions/${encodeURIComponent(tid)}/${what}`;
+    const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+      const run = this.txnChain.catch(() => undefined).then(fn);
+      this.txnChain = run;
+      return run;
+    };
+    /** One call with the ids, retried with the same body; a fencing makes the producer fenced. */
+    const call = async <T>(method: string, url: string, body: (ids: ProducerIds) => Record<string, unknown>): Promise<T> => {
+      if (this.fenced) throw this.fenced;
+      const ids = await this.ensureProducerId();
+      const sent = { ...body(ids), producer_id: ids.producer_id, producer_epoch: ids.producer_epoch };
+      try {
+        return await this.floe.retrying(() => this.floe.request<T>(method, url, { body: sent }));
+      } catch (e) {
+        if (e instanceof ProducerFencedError) this.fenced = e;
+        throw e;
+      }
+    };
+    return {
+      serial,
+      // Placed inside the chain too: a transaction's sends reach the server in the order they were made.
+      stage: (record) =>
+        serial(async () => {
+          const { wire } = await this.place(record);
+          try {
+            // The sequence is taken when the request leaves, inside the chain: requests reach the
+            // server in sequence order, and a retry of one sends the very same body.
+            const answer = await call<TransactionalProduceAnswer>('POST', `/floe/v1/topics/${encodeURIComponent(record.topic)}/records`, () => ({
+              transactional_id: tid,
+              sequence: this.sequence++,
+              records: wire,
+            }));
+            return staged(record.topic, answer);
+          } catch (e) {
+            if (e instanceof TopicNotFoundError || e instanceof PartitionNotFoundError) this.metadata.forget(record.topic);
+            throw e;
+          } finally {
+            this.stickyFor(record.topic).nextBatch();
+          }
+        }),
+      offsets: (groupId: string, offsets: WireOffset[]) => serial(() => call<unknown>('POST', path('offsets'), () => ({ group_id: groupId, offsets })).then(() => undefined)),
+      end: (how) => call<unknown>('POST', path(how), () => ({})).then(() => undefined),
+    };
   }
 
   private async dispatch(req: Request): Promise<void> {
@@ -340,6 +492,12 @@ export class Producer {
       for (const send of batch.sends) send.reject(e);
     }
   }
+}
+
+/** A transactional send's entries: the partitions its records went to, with no offsets before the commit. */
+function staged(topic: string, answer: TransactionalProduceAnswer): RecordMetadata[] {
+  const partitions = [...new Set(answer.records.map((r) => r.partition))].sort((a, b) => a - b);
+  return partitions.map((partition) => ({ topicName: topic, partition, errorCode: 0, baseOffset: '-1', logAppendTime: '-1', logStartOffset: '-1', offsets: [] }));
 }
 
 /** One send's entries from the request's answer: its own records' offsets, by partition. */
