@@ -45,9 +45,8 @@ async function commits(engine: Engine, counter: CallCounter, run: string, partit
   const topic = `bench-txn-${run}-${partitions}p`;
   await engine.topics.create({ name: topic, partitions });
   const tid = `bench-txn-${run}-${partitions}`;
-  const ids = await engine.transactions.init(tid);
+  let ids = await engine.transactions.init(tid);
   const records = Array.from({ length: partitions }, (_, partition) => ({ key: null, value, partition }));
-  let sequence = 0;
   const commitMs: number[] = [];
   const sendMs: number[] = [];
   const commitCalls: Record<string, number> = {};
@@ -55,13 +54,15 @@ async function commits(engine: Engine, counter: CallCounter, run: string, partit
   for (let i = 0; i <= count; i++) {
     counter.reset();
     let t = performance.now();
-    await engine.transactions.send(tid, { ...ids, sequence: sequence++ }, topic, records);
+    await engine.transactions.send(tid, { ...ids, sequence: 0 }, topic, records);
     const sent = performance.now() - t;
     const staged = total(counter.snapshot());
     counter.reset();
     t = performance.now();
     const s = await engine.transactions.end(tid, ids, 'commit');
     const committed = performance.now() - t;
+    // Each end bumps the epoch: the next transaction goes on with it, sequences from 0.
+    ids = { id: s.producerId, epoch: s.epoch };
     if (s.state !== 'CompleteCommit') throw new Error(`transaction ${i} of ${tid} ended ${s.state}`);
     if (i === 0) continue; // the warm-up: topic and producer caches
     sendMs.push(sent);
@@ -108,11 +109,12 @@ async function isolationCost(engine: Engine, config: FloeConfig, run: string, tr
   const topic = `bench-txn-${run}-isolation`;
   await engine.topics.create({ name: topic, partitions: 1 });
   const tid = `bench-txn-${run}-isolation`;
-  const ids = await engine.transactions.init(tid);
+  let ids = await engine.transactions.init(tid);
   const records = Array.from({ length: perTxn }, () => ({ key: null, value, partition: 0 }));
   for (let i = 0; i < transactions; i++) {
-    await engine.transactions.send(tid, { ...ids, sequence: i }, topic, records);
-    await engine.transactions.end(tid, ids, 'commit');
+    await engine.transactions.send(tid, { ...ids, sequence: 0 }, topic, records);
+    const s = await engine.transactions.end(tid, ids, 'commit');
+    ids = { id: s.producerId, epoch: s.epoch };
   }
   const { highWatermark } = await engine.fetcher.offsets(topic, 0);
   const sum = { read_committed: { records: 0, ms: 0 }, read_uncommitted: { records: 0, ms: 0 } };

@@ -469,7 +469,13 @@ export class Producer {
           }
         }),
       offsets: (groupId: string, offsets: WireOffset[]) => serial(() => call<unknown>('POST', path('offsets'), () => ({ group_id: groupId, offsets })).then(() => undefined)),
-      end: (how) => call<unknown>('POST', path(how), () => ({})).then(() => undefined),
+      // Every end bumps the epoch (KIP-890): the answer names the ids the next transaction uses, and
+      // its sequences start from 0. A retried end sends the ended epoch and gets the same answer.
+      end: async (how) => {
+        const next = await call<ProducerIds>('POST', path(how), () => ({}));
+        this.producerId = Promise.resolve({ producer_id: next.producer_id, producer_epoch: next.producer_epoch });
+        this.sequence = 0;
+      },
     };
   }
 
