@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { randomTopic } from './support/env.ts';
-import { b64, testApp } from './support/engine.ts';
+import { b64, BINARY, testApp, V2 } from './support/engine.ts';
 import { kafkajsDecode } from './support/kafkajs-oracle.ts';
 import { GroupsTable } from '../src/storage/groups-table.ts';
 
@@ -125,6 +125,29 @@ describe('transactions', () => {
     await p.send(topic, [{ value: b64('next'), partition: 0 }]);
     await p.commit();
     expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(['kept', 'next']);
+  });
+
+  it('holds a consumer off offsets a transaction is about to move (RequireStable), then starts it from them', async () => {
+    const topic = randomTopic('txstable');
+    await createTopic(topic, 1);
+    for (let i = 0; i < 5; i++) await api.post(`/topics/${topic}`, { records: [{ value: b64(`r${i}`) }] }, { type: BINARY });
+    const group = randomTopic('txstableg');
+    const tid = randomTopic('tid');
+    const p = producer(tid, await init(tid));
+    expect((await p.offsets(group, [{ topic, partition: 0, offset: 3 }])).status).toBe(200);
+    const base = `/consumers/${group}/instances/c1`;
+    await api.post(`/consumers/${group}`, { name: 'c1', format: 'binary', 'auto.offset.reset': 'earliest', 'auto.commit.enable': 'false' }, { type: V2 });
+    await api.post(`${base}/subscription`, { topics: [topic] }, { type: V2 });
+    const unstable = await api.request('GET', `${base}/offsets`, { partitions: [{ topic, partition: 0 }] }, { type: V2 });
+    expect(unstable.status).toBe(409);
+    expect(unstable.body.error_code).toBe(40907);
+    // The first records call waits for the transaction and, while it is open, answers nothing.
+    const held = await api.get(`${base}/records?timeout=300`, { accept: BINARY });
+    expect(held.status).toBe(200);
+    expect(held.body).toEqual([]);
+    await p.commit();
+    const after = await api.get(`${base}/records?timeout=2000`, { accept: BINARY });
+    expect(after.body.map((r: any) => r.offset)).toEqual([3, 4]);
   });
 
   it('fences the older epoch after a second init: it can neither write nor commit', async () => {
