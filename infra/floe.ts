@@ -23,7 +23,7 @@ import type { Construct } from 'constructs';
 import { join } from 'node:path';
 import { DATA_PREFIX } from '../src/storage/keys.ts';
 import { FUNCTIONS, S3_ACTIONS, tableActions, type FunctionSpec } from '../src/manifest.ts';
-import { KEYS, LOG_TIME_INDEX, TTL_ATTRIBUTE, type TableName } from '../src/storage/schema.ts';
+import { KEYS, LOG_TIME_INDEX, TTL_ATTRIBUTE, TXN_DUE_INDEX, type TableName } from '../src/storage/schema.ts';
 import { FloeFunction } from './floe-function.ts';
 import type { FloeSettings, FloeTableName } from './floe-settings.ts';
 
@@ -52,7 +52,8 @@ export interface FloeResources {
 
 /**
  * The IAM statements that let code do what these manifest entries' functions do: per table the actions
- * `src/manifest.ts` lists (the log table's with its by-time index), object actions on the bucket's data
+ * `src/manifest.ts` lists (the log table's with its by-time index, the transactions table's with its
+ * by-due index), object actions on the bucket's data
  * prefix, and listing only under it. Used for the functions' roles and for grantProduce/grantConsume.
  */
 export function manifestStatements(specs: FunctionSpec[], tables: Record<TableName, Table>, bucket: Bucket): PolicyStatementProps[] {
@@ -61,7 +62,8 @@ export function manifestStatements(specs: FunctionSpec[], tables: Record<TableNa
   for (const name of tableNames) {
     const t = tables[name];
     const actions = [...new Set(specs.flatMap((s) => tableActions(s, name)))].sort();
-    statements.push({ actions, resources: name === 'log' ? [t.tableArn, `${t.tableArn}/index/${LOG_TIME_INDEX.name}`] : [t.tableArn] });
+    const index = name === 'log' ? LOG_TIME_INDEX.name : name === 'transactions' ? TXN_DUE_INDEX.name : undefined;
+    statements.push({ actions, resources: index ? [t.tableArn, `${t.tableArn}/index/${index}`] : [t.tableArn] });
   }
   const s3 = [...new Set(specs.flatMap((s) => s.s3))];
   const objectActions = s3.filter((a) => a !== 'list').map((a) => S3_ACTIONS[a]);
@@ -116,6 +118,12 @@ export function addFloe(scope: Construct, props: FloeSettings): FloeResources {
   tables.producers = table('producers', KEYS.producers.partition, { name: KEYS.producers.sort, type: AttributeType.NUMBER });
   tables.groups = table('groups', KEYS.groups.partition, { name: KEYS.groups.sort, type: AttributeType.STRING });
   tables.transactions = table('transactions', KEYS.transactions.partition, { name: KEYS.transactions.sort, type: AttributeType.STRING });
+  tables.transactions.addGlobalSecondaryIndex({
+    indexName: TXN_DUE_INDEX.name,
+    partitionKey: { name: TXN_DUE_INDEX.partition, type: AttributeType.STRING },
+    sortKey: { name: TXN_DUE_INDEX.sort, type: AttributeType.NUMBER },
+    projectionType: ProjectionType.KEYS_ONLY,
+  });
 
   // The same variable names the local runtime reads (src/config.ts).
   const environment = {

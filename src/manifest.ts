@@ -131,7 +131,7 @@ export const FUNCTIONS: FunctionSpec[] = [
       log: ['get', 'query', 'scan', 'put', 'update', 'delete', 'check'],
       objects: ['update'],
       producers: ['batchGet', 'put'],
-      transactions: ['get', 'query', 'scan', 'update'],
+      transactions: ['get', 'query', 'batchGet', 'update'],
       groups: ['put', 'delete'],
     },
     s3: ['put'],

@@ -13,7 +13,7 @@ import { runJob } from '../src/jobs/run.ts';
 import { runGc } from '../src/jobs/gc.ts';
 import type { JobSummary } from '../src/jobs/summary.ts';
 import { DATA_PREFIX } from '../src/storage/keys.ts';
-import { LOG_TIME_INDEX, type TableName } from '../src/storage/schema.ts';
+import { LOG_TIME_INDEX, TXN_DUE_INDEX, type TableName } from '../src/storage/schema.ts';
 import { TransactionsTable } from '../src/storage/transactions-table.ts';
 import { b64, BINARY, isolatedEngine, JSON_V2, V2 } from './support/engine.ts';
 import { randomTopic } from './support/env.ts';
@@ -84,7 +84,7 @@ function denied(spec: FunctionSpec, call: Call): string | undefined {
   const what = `${spec.entry} calls ${call.action} on ${call.table ?? call.key ?? '?'}${call.index ? `/index/${call.index}` : ''}`;
   if (call.action.startsWith('dynamodb:')) {
     if (!call.table || !tableActions(spec, call.table as TableName).includes(call.action)) return what;
-    if (call.index && !(call.table === 'log' && call.index === LOG_TIME_INDEX.name)) return what;
+    if (call.index && !((call.table === 'log' && call.index === LOG_TIME_INDEX.name) || (call.table === 'transactions' && call.index === TXN_DUE_INDEX.name))) return what;
     return undefined;
   }
   const granted = spec.s3.map((a) => S3_ACTIONS[a]);

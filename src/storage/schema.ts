@@ -40,6 +40,14 @@ export const KEYS = {
  */
 export const LOG_TIME_INDEX = { name: 'by-time', sort: 't' } as const;
 
+/**
+ * The transactions table's sparse global index of unfinished transactions: only a state item whose
+ * transaction is open or decided carries `os` (a shard of the transactional id, so no one index
+ * partition takes every transaction) and `due` (its deadline when open; when decided, the time after
+ * which its completion counts as stalled). The sweep queries it for what is due instead of scanning.
+ */
+export const TXN_DUE_INDEX = { name: 'by-due', partition: 'os', sort: 'due', shards: 16 } as const;
+
 /** Attribute DynamoDB's TTL deletes on, for tables whose items expire. */
 export const TTL_ATTRIBUTE = { producers: 'ttl', groups: 'ttl', transactions: 'ttl' } as const;
 
@@ -124,10 +132,22 @@ export function createTableInputs(names: TableNames): CreateTableCommandInput[] 
       AttributeDefinitions: [
         { AttributeName: KEYS.transactions.partition, AttributeType: S },
         { AttributeName: KEYS.transactions.sort, AttributeType: S },
+        { AttributeName: TXN_DUE_INDEX.partition, AttributeType: S },
+        { AttributeName: TXN_DUE_INDEX.sort, AttributeType: N },
       ],
       KeySchema: [
         { AttributeName: KEYS.transactions.partition, KeyType: 'HASH' },
         { AttributeName: KEYS.transactions.sort, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: TXN_DUE_INDEX.name,
+          KeySchema: [
+            { AttributeName: TXN_DUE_INDEX.partition, KeyType: 'HASH' },
+            { AttributeName: TXN_DUE_INDEX.sort, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
       ],
     },
   ];

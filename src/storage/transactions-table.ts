@@ -9,7 +9,10 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import { conditionally } from './aws-errors.ts';
 import type { AwsClients } from './clients.ts';
-import { queryAll, scanAll } from './pages.ts';
+import { createHash } from 'node:crypto';
+import { consistentBatchGet } from './batch-get.ts';
+import { queryAll } from './pages.ts';
+import { TXN_DUE_INDEX } from './schema.ts';
 
 /** Kafka's transaction states, by their names. */
 export type TxnStateName = 'Empty' | 'Ongoing' | 'PrepareCommit' | 'PrepareAbort' | 'CompleteCommit' | 'CompleteAbort';
@@ -86,6 +89,11 @@ const NO_PARTITION = '-';
 /** Staged items live this long after their transaction's deadline (the state item is kept). */
 const STAGED_TTL_S = 24 * 3600;
 
+/** The index shard of a transactional id. */
+export function shardOf(tid: string): string {
+  return String(createHash('md5').update(tid).digest().readUInt16BE(0) % TXN_DUE_INDEX.shards);
+}
+
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 export const writeSortKey = (epoch: number, seq: number) => `w#${pad(epoch, 5)}#${pad(seq, 16)}`;
 const offsetsPrefix = (n: number) => `o#${pad(n, 16)}#`;
@@ -148,7 +156,7 @@ export class TransactionsTable {
    * Sets fields of the state item on condition it is still `read` (and, with `beforeDeadline`, that
    * the open transaction's deadline is after that time); false when not.
    */
-  update(read: TxnState, set: Record<string, unknown>, now: number, options: { beforeDeadline?: number } = {}): Promise<boolean> {
+  update(read: TxnState, set: Record<string, unknown>, now: number, options: { beforeDeadline?: number; remove?: string[] } = {}): Promise<boolean> {
     const c = sameState(read);
     const names: Record<string, string> = { ...c.names };
     const values: Record<string, unknown> = { ...c.values, ':now': now };
@@ -168,7 +176,7 @@ export class TransactionsTable {
         new UpdateCommand({
           TableName: this.table,
           Key: { t: read.transactionalId, s: STATE_SORT_KEY },
-          UpdateExpression: `SET ${parts.join(', ')}`,
+          UpdateExpression: `SET ${parts.join(', ')}${options.remove?.length ? ` REMOVE ${options.remove.join(', ')}` : ''}`,
           ConditionExpression: condition,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -192,7 +200,9 @@ export class TransactionsTable {
     if (read.state === 'Ongoing') {
       condition += ' AND deadline > :now';
     } else {
-      set.push('#st = :ongoing', 'n = :n1', 'txnEpoch = :repoch', 'firstSeq = :first', 'startedAt = :now', 'deadline = :deadline');
+      // Into the index of unfinished transactions, due at its deadline.
+      set.push('#st = :ongoing', 'n = :n1', 'txnEpoch = :repoch', 'firstSeq = :first', 'startedAt = :now', 'deadline = :deadline', 'os = :os', 'due = :deadline');
+      values[':os'] = shardOf(read.transactionalId);
       values[':ongoing'] = 'Ongoing';
       values[':n1'] = read.n + 1;
       values[':first'] = read.lastSeq + 1;
@@ -276,15 +286,22 @@ export class TransactionsTable {
     return items as unknown as StagedOffsets[];
   }
 
-  /** State items of transactions that are open or between their decision and its completion. */
-  async scanUnfinished(): Promise<TxnState[]> {
-    const items = await scanAll(this.clients, {
-      TableName: this.table,
-      FilterExpression: 's = :state AND #st IN (:o, :pc, :pa)',
-      ExpressionAttributeNames: { '#st': 'st' },
-      ExpressionAttributeValues: { ':state': STATE_SORT_KEY, ':o': 'Ongoing', ':pc': 'PrepareCommit', ':pa': 'PrepareAbort' },
-      ConsistentRead: true,
-    });
-    return items.map(stateFromItem);
+  /**
+   * State items of unfinished transactions that are due (an open one past its deadline, a decided one
+   * whose completion stalled), from the sparse index, then read consistently.
+   */
+  async dueUnfinished(now: number): Promise<TxnState[]> {
+    const keys: Array<{ t: string; s: string }> = [];
+    for (let shard = 0; shard < TXN_DUE_INDEX.shards; shard++) {
+      const items = await queryAll(this.clients, {
+        TableName: this.table,
+        IndexName: TXN_DUE_INDEX.name,
+        KeyConditionExpression: 'os = :os AND due <= :now',
+        ExpressionAttributeValues: { ':os': String(shard), ':now': now },
+      });
+      for (const i of items) keys.push({ t: i.t as string, s: i.s as string });
+    }
+    const found = await consistentBatchGet(this.clients, keys.map((key) => ({ table: this.table, key })));
+    return found.filter((i): i is Record<string, unknown> => i !== undefined).map(stateFromItem);
   }
 }

@@ -233,7 +233,7 @@ export class TransactionCoordinator {
       if (s.state === 'Ongoing') {
         // A commit only before the deadline: past it the transaction is the sweep's to abort.
         const now = Date.now();
-        const ok = await this.deps.table.update(s, { st: how === 'commit' ? 'PrepareCommit' : 'PrepareAbort', decidedAt: now }, now, how === 'commit' ? { beforeDeadline: now } : {});
+        const ok = await this.deps.table.update(s, { st: how === 'commit' ? 'PrepareCommit' : 'PrepareAbort', decidedAt: now, due: now + STALE_DECISION_MS }, now, how === 'commit' ? { beforeDeadline: now } : {});
         if (!ok) return RETRY;
       }
       // No transaction open (Empty, or the last one ended): nothing to end. Decided: finish it.
@@ -268,13 +268,13 @@ export class TransactionCoordinator {
    */
   async sweep(now = Date.now()): Promise<{ expired: number; completed: number }> {
     const out = { expired: 0, completed: 0 };
-    const unfinished = await this.deps.table.scanUnfinished();
-    await mapBounded(unfinished, 4, async (s) => {
+    const due = await this.deps.table.dueUnfinished(now);
+    await mapBounded(due, 4, async (s) => {
       if (s.state === 'Ongoing') {
         if (s.deadline! > now) return;
         await this.expire(s);
         out.expired++;
-      } else if (s.updatedAt <= now - STALE_DECISION_MS) {
+      } else if (s.state === 'PrepareCommit' || s.state === 'PrepareAbort') {
         await this.finish(s, 'abort');
         out.completed++;
       }
@@ -313,7 +313,8 @@ export class TransactionCoordinator {
     const s = await retrying(`aborting the timed-out transaction of '${read.transactionalId}'`, async (attempt) => {
       const s = attempt === 0 ? read : (await this.deps.table.get(read.transactionalId))!;
       if (s.state !== 'Ongoing') return s;
-      return (await this.deps.table.update(s, { st: 'PrepareAbort', epoch: s.epoch + 1, decidedAt: Date.now() }, Date.now())) ? s : RETRY;
+      const now = Date.now();
+      return (await this.deps.table.update(s, { st: 'PrepareAbort', epoch: s.epoch + 1, decidedAt: now, due: now + STALE_DECISION_MS }, now)) ? s : RETRY;
     });
     return this.finish((await this.deps.table.get(s.transactionalId))!, 'abort');
   }
@@ -325,7 +326,8 @@ export class TransactionCoordinator {
   private async finish(s: TxnState, open: 'abort' | 'commit'): Promise<TxnState> {
     if (s.state === 'Ongoing') {
       if (open !== 'abort') throw new Error('only an abort ends a transaction that was not decided');
-      if (!(await this.deps.table.update(s, { st: 'PrepareAbort', decidedAt: Date.now() }, Date.now()))) return this.finish((await this.deps.table.get(s.transactionalId))!, open);
+      const now = Date.now();
+      if (!(await this.deps.table.update(s, { st: 'PrepareAbort', decidedAt: now, due: now + STALE_DECISION_MS }, now))) return this.finish((await this.deps.table.get(s.transactionalId))!, open);
       s = (await this.deps.table.get(s.transactionalId))!;
     }
     if (s.state === 'PrepareCommit') await this.rollForward(s);
@@ -343,6 +345,8 @@ export class TransactionCoordinator {
       s,
       { st: s.state === 'PrepareCommit' ? 'CompleteCommit' : 'CompleteAbort', endedAt: Date.now(), pid: id, epoch, lastSeq: -1, endedPid: s.producerId, endedEpoch: s.epoch },
       Date.now(),
+      // Out of the index of unfinished transactions.
+      { remove: ['os', 'due'] },
     );
     return (await this.deps.table.get(s.transactionalId))!;
   }

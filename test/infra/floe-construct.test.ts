@@ -84,7 +84,7 @@ describe('grants for direct mode', () => {
       objects: [table('Objects')],
       producers: [table('Producers')],
       groups: [table('Groups')],
-      transactions: [table('Transactions')],
+      transactions: [table('Transactions'), { 'Fn::Join': ['', [table('Transactions'), '/index/by-due']] }],
       data: { 'Fn::Join': ['', [arn(id(/^LogData/, 'AWS::S3::Bucket')), '/data/*']] },
     };
     return { statements: policies[0]!.Properties.PolicyDocument.Statement as Statement[], refs };
@@ -98,7 +98,7 @@ describe('grants for direct mode', () => {
       { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: refs.objects[0] },
       { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], Resource: refs.producers[0] },
       // Transactions: the producer's state and staged writes, and the group offsets a commit applies.
-      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: refs.transactions[0] },
+      { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'], Resource: refs.transactions },
       { Effect: 'Allow', Action: ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem'], Resource: refs.groups[0] },
       { Effect: 'Allow', Action: 's3:PutObject', Resource: refs.data },
     ]);

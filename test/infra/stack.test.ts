@@ -149,7 +149,11 @@ describe('storage', () => {
     }
     template.hasResourceProperties('AWS::DynamoDB::Table', { KeySchema: [{ AttributeName: 'g', KeyType: 'HASH' }, { AttributeName: 's', KeyType: 'RANGE' }], TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } });
     template.hasResourceProperties('AWS::DynamoDB::Table', { KeySchema: [{ AttributeName: 'p', KeyType: 'HASH' }, { AttributeName: 'pid', KeyType: 'RANGE' }], TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } });
-    template.hasResourceProperties('AWS::DynamoDB::Table', { KeySchema: [{ AttributeName: 't', KeyType: 'HASH' }, { AttributeName: 's', KeyType: 'RANGE' }], TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true } });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 't', KeyType: 'HASH' }, { AttributeName: 's', KeyType: 'RANGE' }],
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      GlobalSecondaryIndexes: [{ IndexName: 'by-due', KeySchema: [{ AttributeName: 'os', KeyType: 'HASH' }, { AttributeName: 'due', KeyType: 'RANGE' }], Projection: { ProjectionType: 'KEYS_ONLY' } }],
+    });
   });
 
   it('keeps the data bucket private, encrypted, TLS-only, logged and retained, and aborts stale uploads', () => {
