@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { randomTopic } from './support/env.ts';
 import { b64, testApp } from './support/engine.ts';
 import { kafkajsDecode } from './support/kafkajs-oracle.ts';
 import { GroupsTable } from '../src/storage/groups-table.ts';
+import { TransactionsTable } from '../src/storage/transactions-table.ts';
 
 const { api, engine } = testApp();
 const groupsTable = new GroupsTable(engine.clients, engine.config.tables.groups);
@@ -133,6 +134,27 @@ describe('transactions', () => {
     expect(c.status).toBe(409);
     expect(c.body.error_code).toBe(40905);
     expect(await readAll(topic, 0)).toEqual([]);
+  });
+
+  it('a sweep that read a transaction before it ended leaves the next one of its producer open', async () => {
+    const topic = randomTopic('txsweep');
+    await engine.topics.create({ name: topic, partitions: 1 });
+    const tid = randomTopic('tid');
+    const p = producer(tid, await init(tid, 1000));
+    await p.send(topic, [{ value: b64('first') }]);
+    // What a sweep's scan read: the first transaction, open. It commits, and the next one begins,
+    // before the sweep gets to it, past the first one's deadline.
+    const table = new TransactionsTable(engine.clients, engine.config.tables.transactions);
+    const stale = (await table.scanUnfinished()).find((x) => x.transactionalId === tid)!;
+    expect((await p.commit()).body.state).toBe('CompleteCommit');
+    expect((await p.send(topic, [{ value: b64('second') }])).status).toBe(200);
+    vi.spyOn(TransactionsTable.prototype, 'scanUnfinished').mockResolvedValueOnce([stale]);
+    await engine.transactions.sweep(stale.deadline! + 1);
+    // The second transaction has not passed its timeout: it is still open, and its producer can commit it.
+    expect((await api.get(`/floe/v1/transactions/${tid}`)).body.state).toBe('Ongoing');
+    const c = await p.commit();
+    expect(c.status, JSON.stringify(c.body)).toBe(200);
+    expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(['first', 'second']);
   });
 
   it('commits a transaction over 200 partitions', async () => {

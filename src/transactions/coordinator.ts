@@ -264,7 +264,7 @@ export class TransactionCoordinator {
     await mapBounded(unfinished, 4, async (s) => {
       if (s.state === 'Ongoing') {
         if (s.deadline! > now) return;
-        await this.expire(s);
+        await this.expire(s, now);
         out.expired++;
       } else if (s.updatedAt <= now - STALE_DECISION_MS) {
         await this.finish(s, 'abort');
@@ -300,14 +300,19 @@ export class TransactionCoordinator {
     return s;
   }
 
-  /** Aborts an open transaction past its timeout, bumping the epoch so its producer is fenced (KIP-890). */
-  private async expire(read: TxnState): Promise<TxnState> {
-    const s = await retrying(`aborting the timed-out transaction of '${read.transactionalId}'`, async (attempt) => {
+  /**
+   * Aborts an open transaction past its timeout, bumping the epoch so its producer is fenced (KIP-890).
+   * Only the transaction `read` describes: by the time this runs it may have ended (a commit decided
+   * just before its deadline) and its producer begun the next one, which is not this one to end.
+   */
+  private async expire(read: TxnState, now = Date.now()): Promise<TxnState> {
+    await retrying(`aborting the timed-out transaction of '${read.transactionalId}'`, async (attempt) => {
       const s = attempt === 0 ? read : (await this.deps.table.get(read.transactionalId))!;
-      if (s.state !== 'Ongoing') return s;
+      if (s.state !== 'Ongoing' || s.n !== read.n || s.deadline! > now) return s;
       return (await this.deps.table.update(s, { st: 'PrepareAbort', epoch: s.epoch + 1, decidedAt: Date.now() }, Date.now())) ? s : RETRY;
     });
-    return this.finish((await this.deps.table.get(s.transactionalId))!, 'abort');
+    const s = (await this.deps.table.get(read.transactionalId))!;
+    return s.state === 'Ongoing' ? s : this.finish(s, 'abort');
   }
 
   /**
