@@ -76,8 +76,8 @@ export interface TxnCheckResult {
   abortedReads: string[];
   /** Values polled before their transaction's commit was called. */
   precommittedReads: string[];
-  /** Committed (or maybe committed) transactions only partly in the final read. */
-  torn: string[];
+  /** Committed (or maybe committed) transactions only partly in the final read, with what of them is missing. */
+  torn: Array<{ txn: string; visible: number; missing: string[] }>;
   /** Transactions whose commit was acknowledged with none of their values in the final read. */
   lostWrites: string[];
   /** Values at more than one offset. */
@@ -214,7 +214,7 @@ export function checkTransactions(history: TxnOp[], final: TxnFinal): TxnCheckRe
   for (const v of fencedVisible) fenced.push(`value ${v} sent after its epoch was fenced is visible`);
 
   // All or nothing: a committed transaction whole in the final read, each ambiguous send whole or absent.
-  const torn: string[] = [];
+  const torn: TxnCheckResult['torn'] = [];
   const lostWrites: string[] = [];
   const counts = { committed: 0, aborted: 0, ambiguous: 0, refused: 0, abandoned: 0 };
   for (const t of txns.values()) {
@@ -225,7 +225,10 @@ export function checkTransactions(history: TxnOp[], final: TxnFinal): TxnCheckRe
     const anyVisible = groups.some((vs) => vs.some((v) => finalAt.has(v)));
     const partAcked = [...t.acked].some((v) => !finalAt.has(v));
     const partAmbiguous = [...t.ambiguous.values()].some((vs) => vs.some((v) => finalAt.has(v)) && !vs.every((v) => finalAt.has(v)));
-    if (anyVisible && (partAcked || partAmbiguous)) torn.push(t.key);
+    if (anyVisible && (partAcked || partAmbiguous)) {
+      const all = groups.flat();
+      torn.push({ txn: t.key, visible: all.filter((v) => finalAt.has(v)).length, missing: all.filter((v) => !finalAt.has(v)) });
+    }
     else if (f === 'committed' && !anyVisible && t.acked.size > 0) lostWrites.push(t.key);
   }
 
