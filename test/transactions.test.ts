@@ -107,7 +107,8 @@ describe('transactions', () => {
     await zombie.send(topic, [{ value: b64('zombie-open') }]);
     const second = await init(tid);
     expect(second.producer_id).toBe(first.producer_id);
-    expect(second.producer_epoch).toBe(first.producer_epoch + 1);
+    // One epoch fenced the open transaction as it was aborted, the next is the new producer's.
+    expect(second.producer_epoch).toBe(first.producer_epoch + 2);
     // The second init aborted the zombie's open transaction.
     const w = await zombie.send(topic, [{ value: b64('zombie-late') }]);
     expect(w.status).toBe(409);
@@ -118,6 +119,31 @@ describe('transactions', () => {
     await current.send(topic, [{ value: b64('current') }]);
     await current.commit();
     expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(['current']);
+  });
+
+  it('fences the older epoch even when the init that aborted its transaction dies before it answers', async () => {
+    const topic = randomTopic('txinitdie');
+    await engine.topics.create({ name: topic, partitions: 1 });
+    const tid = randomTopic('tid');
+    const old = producer(tid, await init(tid));
+    await old.send(topic, [{ value: b64('before') }]);
+    // The new init's process dies right after the open transaction is decided aborted: no later state write lands.
+    const update = TransactionsTable.prototype.update;
+    let decided = false;
+    vi.spyOn(TransactionsTable.prototype, 'update').mockImplementation(async function (this: TransactionsTable, read, set, now) {
+      if (decided) throw new Error('the process died');
+      const ok = await update.call(this, read, set, now);
+      if (ok && set.st === 'PrepareAbort') decided = true;
+      return ok;
+    });
+    await expect(engine.transactions.init(tid)).rejects.toThrow('the process died');
+    vi.restoreAllMocks();
+    // The old producer may not begin a new transaction with the rest of the aborted one's writes.
+    const w = await old.send(topic, [{ value: b64('after') }]);
+    expect(w.status, JSON.stringify(w.body)).toBe(409);
+    expect(w.body.error_code).toBe(40905);
+    expect((await old.commit()).body.error_code).toBe(40905);
+    expect(await readAll(topic, 0, 'read_uncommitted')).toEqual([]);
   });
 
   it('aborts a transaction left open past its timeout, and fences its producer', async () => {

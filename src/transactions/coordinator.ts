@@ -108,6 +108,12 @@ export class TransactionCoordinator {
         const id = await this.deps.producers.allocateId();
         return (await this.deps.table.create(tid, id, timeoutMs, Date.now())) ? { id, epoch: 0 } : RETRY;
       }
+      if (s.state === 'Ongoing') {
+        // The abort and the fence are one write: an init that died between the two would leave the old
+        // producer current, free to begin a new transaction with the rest of the aborted one's writes.
+        if (!(await this.deps.table.update(s, { st: 'PrepareAbort', epoch: s.epoch + 1, decidedAt: Date.now() }, Date.now()))) return RETRY;
+        s = (await this.deps.table.get(tid))!;
+      }
       s = await this.finish(s, 'abort');
       let id = s.producerId;
       let epoch = s.epoch + 1;
