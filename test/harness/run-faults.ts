@@ -3,6 +3,7 @@
 // `--transactions` runs the transactional workload instead (txn-workload.ts: `--producers` transactional
 // ids, `--consumers` read_committed readers, a consume-transform-produce loop and zombies); it exits 1
 // when any anomaly count is not zero.
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config.ts';
@@ -32,6 +33,8 @@ const { values } = parseArgs({
     // production age limit, which a run this short cannot wait for, prevents).
     'no-cleaner': { type: 'boolean', default: false },
     transactions: { type: 'boolean', default: false },
+    // With --transactions: the whole history as JSON to this file, when an anomaly was found.
+    history: { type: 'string' },
   },
 });
 const txn = values.transactions;
@@ -88,6 +91,7 @@ try {
           incomplete: r.incomplete.slice(0, 20),
         }),
       );
+      if (values.history) await writeFile(values.history, JSON.stringify(result.history));
       process.exitCode = 1;
     }
   } else {
