@@ -500,13 +500,18 @@ describe('isolation.level', () => {
     const group = randomTopic('iso');
     await createTopic(topic, 1);
     const tid = randomTopic('isotid');
-    const p = await s.engine.transactions.init(tid);
-    const send = (sequence: number, value: string) => s.engine.transactions.send(tid, { ...p, sequence }, topic, [{ key: null, value: Buffer.from(value), partition: 0 }]);
-    await send(0, 'aborted');
-    await s.engine.transactions.end(tid, p, 'abort');
-    await send(1, 'committed');
-    await s.engine.transactions.end(tid, p, 'commit');
-    await send(2, 'open');
+    let p = await s.engine.transactions.init(tid);
+    const send = (value: string) => s.engine.transactions.send(tid, { ...p, sequence: 0 }, topic, [{ key: null, value: Buffer.from(value), partition: 0 }]);
+    // Each end bumps the epoch: the next transaction goes on with the one it answers.
+    const end = async (how: 'commit' | 'abort') => {
+      const ended = await s.engine.transactions.end(tid, p, how);
+      p = { id: ended.producerId, epoch: ended.epoch };
+    };
+    await send('aborted');
+    await end('abort');
+    await send('committed');
+    await end('commit');
+    await send('open');
     await join(group, 'rc', [topic], { 'isolation.level': 'read_committed' });
     await join(`${group}-u`, 'ru', [topic], { 'isolation.level': 'read_uncommitted' });
     await join(`${group}-d`, 'default', [topic]);
@@ -518,7 +523,7 @@ describe('isolation.level', () => {
       expect(await pollValues(g, name, 1)).toEqual(['committed']);
       expect(await poll(g, name)).toEqual([]);
     }
-    await s.engine.transactions.end(tid, p, 'abort');
+    await end('abort');
   });
 });
 

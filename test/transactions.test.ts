@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { randomTopic } from './support/env.ts';
 import { b64, BINARY, testApp, V2 } from './support/engine.ts';
 import { kafkajsDecode } from './support/kafkajs-oracle.ts';
 import { GroupsTable } from '../src/storage/groups-table.ts';
+import { TransactionsTable } from '../src/storage/transactions-table.ts';
 
 const { api, engine } = testApp();
 const groupsTable = new GroupsTable(engine.clients, engine.config.tables.groups);
@@ -159,7 +160,8 @@ describe('transactions', () => {
     await zombie.send(topic, [{ value: b64('zombie-open') }]);
     const second = await init(tid);
     expect(second.producer_id).toBe(first.producer_id);
-    expect(second.producer_epoch).toBeGreaterThan(first.producer_epoch);
+    // An epoch fenced the open transaction as it was aborted (and its end bumped one more); the next is the new producer's.
+    expect(second.producer_epoch).toBeGreaterThan(first.producer_epoch + 1);
     // The second init aborted the zombie's open transaction.
     const w = await zombie.send(topic, [{ value: b64('zombie-late') }]);
     expect(w.status).toBe(409);
@@ -170,6 +172,31 @@ describe('transactions', () => {
     await current.send(topic, [{ value: b64('current') }]);
     await current.commit();
     expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(['current']);
+  });
+
+  it('fences the older epoch even when the init that aborted its transaction dies before it answers', async () => {
+    const topic = randomTopic('txinitdie');
+    await engine.topics.create({ name: topic, partitions: 1 });
+    const tid = randomTopic('tid');
+    const old = producer(tid, await init(tid));
+    await old.send(topic, [{ value: b64('before') }]);
+    // The new init's process dies right after the open transaction is decided aborted: no later state write lands.
+    const update = TransactionsTable.prototype.update;
+    let decided = false;
+    vi.spyOn(TransactionsTable.prototype, 'update').mockImplementation(async function (this: TransactionsTable, read, set, now) {
+      if (decided) throw new Error('the process died');
+      const ok = await update.call(this, read, set, now);
+      if (ok && set.st === 'PrepareAbort') decided = true;
+      return ok;
+    });
+    await expect(engine.transactions.init(tid)).rejects.toThrow('the process died');
+    vi.restoreAllMocks();
+    // The old producer may not begin a new transaction with the rest of the aborted one's writes.
+    const w = await old.send(topic, [{ value: b64('after') }]);
+    expect(w.status, JSON.stringify(w.body)).toBe(409);
+    expect(w.body.error_code).toBe(40905);
+    expect((await old.commit()).body.error_code).toBe(40905);
+    expect(await readAll(topic, 0, 'read_uncommitted')).toEqual([]);
   });
 
   it('aborts a transaction left open past its timeout, and fences its producer', async () => {
@@ -186,6 +213,27 @@ describe('transactions', () => {
     expect(c.status).toBe(409);
     expect(c.body.error_code).toBe(40905);
     expect(await readAll(topic, 0)).toEqual([]);
+  });
+
+  it('a sweep that read a transaction before it ended leaves the next one of its producer open', async () => {
+    const topic = randomTopic('txsweep');
+    await engine.topics.create({ name: topic, partitions: 1 });
+    const tid = randomTopic('tid');
+    const p = producer(tid, await init(tid, 1000));
+    await p.send(topic, [{ value: b64('first') }]);
+    // What a sweep's scan read: the first transaction, open. It commits, and the next one begins,
+    // before the sweep gets to it, past the first one's deadline.
+    const table = new TransactionsTable(engine.clients, engine.config.tables.transactions);
+    const stale = (await table.scanUnfinished()).find((x) => x.transactionalId === tid)!;
+    expect((await p.commit()).body.state).toBe('CompleteCommit');
+    expect((await p.send(topic, [{ value: b64('second') }])).status).toBe(200);
+    vi.spyOn(TransactionsTable.prototype, 'dueUnfinished').mockResolvedValueOnce([stale]);
+    await engine.transactions.sweep(stale.deadline! + 1);
+    // The second transaction has not passed its timeout: it is still open, and its producer can commit it.
+    expect((await api.get(`/floe/v1/transactions/${tid}`)).body.state).toBe('Ongoing');
+    const c = await p.commit();
+    expect(c.status, JSON.stringify(c.body)).toBe(200);
+    expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(['first', 'second']);
   });
 
   it('commits a transaction over 200 partitions', async () => {

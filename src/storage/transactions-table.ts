@@ -11,7 +11,7 @@ import { conditionally } from './aws-errors.ts';
 import type { AwsClients } from './clients.ts';
 import { createHash } from 'node:crypto';
 import { consistentBatchGet } from './batch-get.ts';
-import { queryAll } from './pages.ts';
+import { queryAll, scanAll } from './pages.ts';
 import { TXN_DUE_INDEX } from './schema.ts';
 
 /** Kafka's transaction states, by their names. */
@@ -303,5 +303,20 @@ export class TransactionsTable {
     }
     const found = await consistentBatchGet(this.clients, keys.map((key) => ({ table: this.table, key })));
     return found.filter((i): i is Record<string, unknown> => i !== undefined).map(stateFromItem);
+  }
+
+  /**
+   * Every state item of a transaction that is open or decided, by a full scan: for checks and
+   * tools that must not trust the index (the sweep queries `dueUnfinished`).
+   */
+  async scanUnfinished(): Promise<TxnState[]> {
+    const items = await scanAll(this.clients, {
+      TableName: this.table,
+      FilterExpression: 's = :state AND #st IN (:o, :pc, :pa)',
+      ExpressionAttributeNames: { '#st': 'st' },
+      ExpressionAttributeValues: { ':state': STATE_SORT_KEY, ':o': 'Ongoing', ':pc': 'PrepareCommit', ':pa': 'PrepareAbort' },
+      ConsistentRead: true,
+    });
+    return items.map(stateFromItem);
   }
 }

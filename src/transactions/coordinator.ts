@@ -108,6 +108,13 @@ export class TransactionCoordinator {
         const id = await this.deps.producers.allocateId();
         return (await this.deps.table.create(tid, id, timeoutMs, Date.now())) ? { id, epoch: 0 } : RETRY;
       }
+      if (s.state === 'Ongoing') {
+        // The abort and the fence are one write: an init that died between the two would leave the old
+        // producer current, free to begin a new transaction with the rest of the aborted one's writes.
+        const now = Date.now();
+        if (!(await this.deps.table.update(s, { st: 'PrepareAbort', epoch: s.epoch + 1, decidedAt: now, due: now + STALE_DECISION_MS }, now))) return RETRY;
+        s = (await this.deps.table.get(tid))!;
+      }
       s = await this.finish(s, 'abort');
       let id = s.producerId;
       let epoch = s.epoch + 1;
@@ -272,7 +279,7 @@ export class TransactionCoordinator {
     await mapBounded(due, 4, async (s) => {
       if (s.state === 'Ongoing') {
         if (s.deadline! > now) return;
-        await this.expire(s);
+        await this.expire(s, now);
         out.expired++;
       } else if (s.state === 'PrepareCommit' || s.state === 'PrepareAbort') {
         await this.finish(s, 'abort');
@@ -308,15 +315,20 @@ export class TransactionCoordinator {
     return s;
   }
 
-  /** Aborts an open transaction past its timeout, bumping the epoch so its producer is fenced (KIP-890). */
-  private async expire(read: TxnState): Promise<TxnState> {
-    const s = await retrying(`aborting the timed-out transaction of '${read.transactionalId}'`, async (attempt) => {
+  /**
+   * Aborts an open transaction past its timeout, bumping the epoch so its producer is fenced (KIP-890).
+   * Only the transaction `read` describes: by the time this runs it may have ended (a commit decided
+   * just before its deadline) and its producer begun the next one, which is not this one to end.
+   */
+  private async expire(read: TxnState, now = Date.now()): Promise<TxnState> {
+    await retrying(`aborting the timed-out transaction of '${read.transactionalId}'`, async (attempt) => {
       const s = attempt === 0 ? read : (await this.deps.table.get(read.transactionalId))!;
-      if (s.state !== 'Ongoing') return s;
-      const now = Date.now();
-      return (await this.deps.table.update(s, { st: 'PrepareAbort', epoch: s.epoch + 1, decidedAt: now, due: now + STALE_DECISION_MS }, now)) ? s : RETRY;
+      if (s.state !== 'Ongoing' || s.n !== read.n || s.deadline! > now) return s;
+      const at = Date.now();
+      return (await this.deps.table.update(s, { st: 'PrepareAbort', epoch: s.epoch + 1, decidedAt: at, due: at + STALE_DECISION_MS }, at)) ? s : RETRY;
     });
-    return this.finish((await this.deps.table.get(s.transactionalId))!, 'abort');
+    const s = (await this.deps.table.get(read.transactionalId))!;
+    return s.state === 'Ongoing' ? s : this.finish(s, 'abort');
   }
 
   /**

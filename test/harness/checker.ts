@@ -112,22 +112,8 @@ export function check(history: Op[], final: FinalRead): CheckResult {
   }
 
   // Polls: monotonic per consumer and partition, no skipped offsets, values consistent.
-  const nonMonotonicPolls: CheckResult['nonMonotonicPolls'] = [];
-  const pollSkips: CheckResult['pollSkips'] = [];
-  const lastPolled = new Map<string, number>();
-  for (const op of polls) {
-    if (op.outcome !== 'ok') continue;
-    const key = `${op.process}:${op.partition}`;
-    for (const r of op.records) {
-      note(op.partition, r.offset, r.value);
-      const prev = lastPolled.get(key);
-      if (prev !== undefined) {
-        if (r.offset <= prev) nonMonotonicPolls.push({ process: op.process, partition: op.partition, offsets: [prev, r.offset] });
-        else for (let x = prev + 1; x < r.offset; x++) if (finalValue.has(`${op.partition}:${x}`)) pollSkips.push({ process: op.process, partition: op.partition, skipped: x });
-      }
-      lastPolled.set(key, r.offset);
-    }
-  }
+  for (const op of polls) if (op.outcome === 'ok') for (const r of op.records) note(op.partition, r.offset, r.value);
+  const { nonMonotonicPolls, pollSkips } = pollOrder(polls, (partition, offset) => finalValue.has(`${partition}:${offset}`));
 
   // Sends: a process sends one request at a time, so its acknowledged offsets per partition increase.
   const nonMonotonicSends: CheckResult['nonMonotonicSends'] = [];
@@ -179,4 +165,31 @@ export function check(history: Op[], final: FinalRead): CheckResult {
       unseen.length === 0 &&
       unexplainedDuplicates === 0,
   };
+}
+
+/**
+ * The order of each reader's polls per partition: the offsets it was given must strictly increase, and
+ * may jump only over offsets with no record in the final read (`present` says which have one). The
+ * partition is whatever names one (a number, or "topic/partition").
+ */
+export function pollOrder<P extends string | number>(
+  polls: Array<{ process: string; partition: P; outcome: Outcome; records: Array<{ offset: number }> }>,
+  present: (partition: P, offset: number) => boolean,
+): { nonMonotonicPolls: Array<{ process: string; partition: P; offsets: [number, number] }>; pollSkips: Array<{ process: string; partition: P; skipped: number }> } {
+  const nonMonotonicPolls: Array<{ process: string; partition: P; offsets: [number, number] }> = [];
+  const pollSkips: Array<{ process: string; partition: P; skipped: number }> = [];
+  const lastPolled = new Map<string, number>();
+  for (const op of polls) {
+    if (op.outcome !== 'ok') continue;
+    const key = `${op.process}:${op.partition}`;
+    for (const r of op.records) {
+      const prev = lastPolled.get(key);
+      if (prev !== undefined) {
+        if (r.offset <= prev) nonMonotonicPolls.push({ process: op.process, partition: op.partition, offsets: [prev, r.offset] });
+        else for (let x = prev + 1; x < r.offset; x++) if (present(op.partition, x)) pollSkips.push({ process: op.process, partition: op.partition, skipped: x });
+      }
+      lastPolled.set(key, r.offset);
+    }
+  }
+  return { nonMonotonicPolls, pollSkips };
 }

@@ -1,5 +1,9 @@
 // `npm run test:faults -- --ops N --seed S [--idempotent --single-attempt --no-cleaner --producers P --consumers C --partitions K --crash-every N --max-seconds T]`:
 // the long fault run, on its own emulators, ending in one JSON line with the checker's counts.
+// `--transactions` runs the transactional workload instead (txn-workload.ts: `--producers` transactional
+// ids, `--consumers` read_committed readers, a consume-transform-produce loop and zombies); it exits 1
+// when any anomaly count is not zero.
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../src/config.ts';
@@ -7,6 +11,7 @@ import { startEmulators } from '../../src/local/emulators.ts';
 import { createClients } from '../../src/storage/clients.ts';
 import { ensureStorage } from '../../src/storage/setup.ts';
 import { DEFAULT_FAULTS } from './faults.ts';
+import { runTxnWorkload, txnSummary } from './txn-workload.ts';
 import { runWorkload, summary } from './workload.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -15,8 +20,9 @@ const { values } = parseArgs({
   options: {
     ops: { type: 'string', default: '100000' },
     seed: { type: 'string', default: String(Date.now() % 1_000_000) },
-    producers: { type: 'string', default: '8' },
-    consumers: { type: 'string', default: '4' },
+    // 8 and 4; with --transactions, 3 and 2.
+    producers: { type: 'string' },
+    consumers: { type: 'string' },
     partitions: { type: 'string', default: '4' },
     'crash-every': { type: 'string', default: '200' },
     'max-seconds': { type: 'string', default: '3600' },
@@ -26,8 +32,12 @@ const { values } = parseArgs({
     // No merging beside the workload (merges rewrite entries a probing producer looks for, as the
     // production age limit, which a run this short cannot wait for, prevents).
     'no-cleaner': { type: 'boolean', default: false },
+    transactions: { type: 'boolean', default: false },
+    // With --transactions: the whole history as JSON to this file, when an anomaly was found.
+    history: { type: 'string' },
   },
 });
+const txn = values.transactions;
 
 const run = randomBytes(4).toString('hex');
 const emulators = process.env.AWS_ENDPOINT_URL ? undefined : await startEmulators();
@@ -42,28 +52,70 @@ const env = {
 const config = loadConfig(env);
 await ensureStorage(createClients(config), config.tables, config.bucket);
 const seed = Number(values.seed);
-console.error(`fault run: seed ${seed}, ${values.ops} operations`);
+console.error(`${txn ? 'transactional ' : ''}fault run: seed ${seed}, ${values.ops} operations`);
 try {
-  const result = await runWorkload({
-    config,
-    topic: `faults-${run}`,
-    seed,
-    ops: Number(values.ops),
-    maxMs: Number(values['max-seconds']) * 1000,
-    producers: Number(values.producers),
-    consumers: Number(values.consumers),
-    partitions: Number(values.partitions),
-    rates: DEFAULT_FAULTS,
-    crashEvery: Number(values['crash-every']),
-    idempotent: values.idempotent,
-    sdkRetries: !values['single-attempt'],
-    cleaner: !values['no-cleaner'],
-  });
-  const s = summary(result);
-  console.log(JSON.stringify({ seed, idempotent: values.idempotent, ...s }));
-  if (!s.valid) {
-    console.error(JSON.stringify({ lost: result.result.lost.slice(0, 20), inconsistent: result.result.inconsistent.slice(0, 20), skips: result.result.pollSkips.slice(0, 20), unseen: result.result.unseen.slice(0, 20) }));
-    process.exitCode = 1;
+  if (txn) {
+    const ops = Number(values.ops);
+    const result = await runTxnWorkload({
+      config,
+      prefix: `faults-${run}`,
+      seed,
+      ops,
+      maxMs: Number(values['max-seconds']) * 1000,
+      rates: DEFAULT_FAULTS,
+      crashEvery: Number(values['crash-every']),
+      sdkRetries: !values['single-attempt'],
+      producers: Number(values.producers ?? 3),
+      readers: Number(values.consumers ?? 2),
+      // Enough input that the consume-transform-produce loop does not run dry.
+      inputRecords: Math.max(200, Math.ceil(ops / 8)),
+    });
+    const s = txnSummary(result);
+    console.log(JSON.stringify({ seed, mode: 'transactions', ...s }));
+    if (!s.valid) {
+      const r = result.result;
+      console.error(
+        JSON.stringify({
+          aborted: r.abortedReads.slice(0, 20),
+          precommitted: r.precommittedReads.slice(0, 20),
+          torn: r.torn.slice(0, 20),
+          lost: r.lostWrites.slice(0, 20),
+          duplicates: r.duplicates.slice(0, 20),
+          inconsistent: r.inconsistent.slice(0, 20),
+          skips: r.pollSkips.slice(0, 20),
+          non_monotonic: r.nonMonotonicPolls.slice(0, 20),
+          offsets_without_outputs: r.offsetsWithoutOutputs.slice(0, 20),
+          outputs_without_offsets: r.outputsWithoutOffsets.slice(0, 20),
+          fenced: r.fenced.slice(0, 20),
+          open_past_timeout: r.openPastTimeout.slice(0, 20),
+          incomplete: r.incomplete.slice(0, 20),
+        }),
+      );
+      if (values.history) await writeFile(values.history, JSON.stringify(result.history));
+      process.exitCode = 1;
+    }
+  } else {
+    const result = await runWorkload({
+      config,
+      topic: `faults-${run}`,
+      seed,
+      ops: Number(values.ops),
+      maxMs: Number(values['max-seconds']) * 1000,
+      producers: Number(values.producers ?? 8),
+      consumers: Number(values.consumers ?? 4),
+      partitions: Number(values.partitions),
+      rates: DEFAULT_FAULTS,
+      crashEvery: Number(values['crash-every']),
+      idempotent: values.idempotent,
+      sdkRetries: !values['single-attempt'],
+      cleaner: !values['no-cleaner'],
+    });
+    const s = summary(result);
+    console.log(JSON.stringify({ seed, idempotent: values.idempotent, ...s }));
+    if (!s.valid) {
+      console.error(JSON.stringify({ lost: result.result.lost.slice(0, 20), inconsistent: result.result.inconsistent.slice(0, 20), skips: result.result.pollSkips.slice(0, 20), unseen: result.result.unseen.slice(0, 20) }));
+      process.exitCode = 1;
+    }
   }
 } finally {
   await emulators?.stop();

@@ -11,7 +11,8 @@ import { MERGE_MIN_AGE_MS } from '../../src/model/lifetimes.ts';
 import { readEntries } from '../../src/jobs/rewrite.ts';
 import { partitionKey } from '../../src/storage/keys.ts';
 import { check, type CheckResult, type FinalRead, type Op } from './checker.ts';
-import { CrashError, FaultInjector, prng, type FaultKind, type FaultRates } from './faults.ts';
+import { prng, type FaultKind, type FaultRates } from './faults.ts';
+import { Processes } from './processes.ts';
 
 export interface WorkloadOptions {
   config: FloeConfig;
@@ -66,43 +67,22 @@ export interface WorkloadResult {
   elapsedMs: number;
 }
 
-interface Process {
-  engine: Engine;
-  injector: FaultInjector;
-}
-
 export async function runWorkload(o: WorkloadOptions): Promise<WorkloadResult> {
   const started = Date.now();
   const history: Op[] = [];
-  const faults: Record<FaultKind, number> = { 'fail-before-send': 0, 'lose-response': 0, throttle: 0, 'server-error': 0, latency: 0, crash: 0 };
-  let crashes = 0;
-  let holesFilled = 0;
-  const crashesAt: Record<string, number> = {};
   let opsDone = 0;
   o = { ...o, config: { ...o.config, holeFillMs: o.holeFillMs ?? 500 } };
   const done = () => opsDone >= o.ops || Date.now() - started >= o.maxMs;
 
   const admin = createEngine(o.config, createClients(o.config));
   await admin.topics.create({ name: o.topic, partitions: o.partitions });
-
-  const spawnProcess = (seed: number): Process => {
-    const clients = createClients(o.config, o.sdkRetries === false ? { maxAttempts: 1 } : {});
-    const random = prng(seed ^ 0x5bd1e995);
-    const crashAtCall = o.crashEvery > 0 ? 1 + Math.floor(random() * o.crashEvery * 2) : undefined;
-    const injector = new FaultInjector({ seed, rates: o.rates, ...(crashAtCall !== undefined ? { crashAtCall } : {}) }).attach(clients);
-    return { engine: createEngine(o.config, clients), injector };
-  };
-  const retire = (p: Process) => {
-    for (const [k, v] of Object.entries(p.injector.injected)) faults[k as FaultKind] += v;
-    holesFilled += p.engine.watermarks.holesFilled;
-    if (p.injector.crashedAt) crashesAt[p.injector.crashedAt] = (crashesAt[p.injector.crashedAt] ?? 0) + 1;
-  };
+  const pool = new Processes({ config: o.config, rates: o.rates, crashEvery: o.crashEvery, ...(o.sdkRetries !== undefined ? { sdkRetries: o.sdkRetries } : {}) });
 
   const producer = async (index: number) => {
     const name = `producer-${index}`;
     const random = prng(o.seed * 7919 + index);
     let generation = 0;
-    let proc = spawnProcess(o.seed * 1_000_003 + index * 1000 + generation);
+    let proc = pool.spawn(o.seed * 1_000_003 + index * 1000 + generation);
     let seq = 0;
     // The producer id belongs to the client, which outlives any Floe process that serves it.
     const producerId = o.idempotent ? await admin.producer.allocateProducerId() : undefined;
@@ -126,21 +106,17 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadResult> {
           const definite = e instanceof FloeError && e.status < 500;
           history.push({ type: 'produce', process: name, sendId, attempt, partition, values, outcome: definite ? 'fail' : 'unknown', error: (e as Error).message });
           if (definite) break;
-          if (e instanceof CrashError || proc.injector.crashed) {
-            crashes++;
-            retire(proc);
-            proc = spawnProcess(o.seed * 1_000_003 + index * 1000 + ++generation);
-          }
+          proc = pool.replaceIfCrashed(proc, e, () => o.seed * 1_000_003 + index * 1000 + ++generation);
         }
       }
     }
-    retire(proc);
+    pool.retire(proc);
   };
 
   const consumer = async (index: number) => {
     const name = `consumer-${index}`;
     let generation = 0;
-    let proc = spawnProcess(o.seed * 2_000_003 + index * 1000 + generation);
+    let proc = pool.spawn(o.seed * 2_000_003 + index * 1000 + generation);
     const positions = new Array<number>(o.partitions).fill(0);
     const random = prng(o.seed * 5_000_011 + index);
     let turn = index;
@@ -157,20 +133,16 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadResult> {
         if (r.records.length === 0) await new Promise((res) => setTimeout(res, 5));
       } catch (e) {
         history.push({ type: 'poll', process: name, partition, from: positions[partition]!, outcome: 'fail', records: [] });
-        if (e instanceof CrashError || proc.injector.crashed) {
-          crashes++;
-          retire(proc);
-          proc = spawnProcess(o.seed * 2_000_003 + index * 1000 + ++generation);
-        }
+        proc = pool.replaceIfCrashed(proc, e, () => o.seed * 2_000_003 + index * 1000 + ++generation);
       }
     }
-    retire(proc);
+    pool.retire(proc);
   };
 
   const cleanerStats = { runs: 0, rewrote: 0 };
   const cleaner = async () => {
     let generation = 0;
-    let proc = spawnProcess(o.seed * 3_000_017 + generation);
+    let proc = pool.spawn(o.seed * 3_000_017 + generation);
     while (!done()) {
       try {
         // As if every batch were past the age merging waits for: the tail is merged while it is read.
@@ -178,15 +150,11 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadResult> {
         cleanerStats.runs++;
         cleanerStats.rewrote += s.rewrote.batches;
       } catch (e) {
-        if (e instanceof CrashError || proc.injector.crashed) {
-          crashes++;
-          retire(proc);
-          proc = spawnProcess(o.seed * 3_000_017 + ++generation);
-        }
+        proc = pool.replaceIfCrashed(proc, e, () => o.seed * 3_000_017 + ++generation);
       }
       await new Promise((res) => setTimeout(res, 20));
     }
-    retire(proc);
+    pool.retire(proc);
   };
 
   await Promise.all([
@@ -195,11 +163,11 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadResult> {
     ...(o.cleaner === false ? [] : [cleaner()]),
   ]);
   const final = await finalRead(admin, o.topic, o.partitions);
-  return { result: check(history, final), faults, history, crashes, crashesAt, holesFilled, cleaner: cleanerStats, elapsedMs: Date.now() - started };
+  return { result: check(history, final), faults: pool.faults, history, crashes: pool.crashes, crashesAt: pool.crashesAt, holesFilled: pool.holesFilled, cleaner: cleanerStats, elapsedMs: Date.now() - started };
 }
 
 /** Runs a read again after a transient error (a reset connection), up to ten times. */
-async function steady<T>(read: () => Promise<T>): Promise<T> {
+export async function steady<T>(read: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await read();
@@ -231,7 +199,9 @@ export async function finalRead(engine: Engine, topic: string, partitions: numbe
       const expected = i === 0 ? head.logStartOffset : entries[i - 1]!.lastOffset + 1;
       if (e.baseOffset !== expected) throw new Error(`index of ${topic}/${p} does not tile the log: entry at ${e.baseOffset}, expected ${expected}`);
     });
-    const direct = (await steady(() => readEntries(engine, entries))).flatMap((d) => d.records.map((r) => ({ offset: r.offset, value: r.value!.toString() })));
+    // Control batches (a transaction's commit markers) hold offsets but no records a reader gets.
+    const data = entries.filter((e) => !e.isControl);
+    const direct = (await steady(() => readEntries(engine, data))).flatMap((d) => d.records.map((r) => ({ offset: r.offset, value: r.value!.toString() })));
 
     const fetched: Array<{ offset: number; value: string }> = [];
     let offset = head.logStartOffset;
