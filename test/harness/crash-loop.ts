@@ -52,6 +52,10 @@ async function readAll(base: string, partition: number): Promise<Map<number, str
   }
 }
 
+/** Acknowledged records each round waits for before its kill, and the longest it waits for them. */
+const MIN_ACKED_PER_ROUND = 10;
+const MAX_ROUND_MS = 60_000;
+
 export async function crashLoop(options: { rounds: number; seed: number; producers?: number; log?: (line: string) => void }): Promise<CrashLoopResult> {
   const log = options.log ?? (() => undefined);
   const random = prng(options.seed);
@@ -100,7 +104,14 @@ export async function crashLoop(options: { rounds: number; seed: number; produce
         }
       };
       const load = Promise.all(Array.from({ length: options.producers ?? 4 }, (_, i) => producer(i)));
-      await new Promise((r) => setTimeout(r, 150 + random() * 1500));
+      // The kill comes at a random moment, but only once the round has acknowledged a few requests:
+      // a loaded machine acknowledges fewer per second, and a round that wrote nothing proves nothing.
+      const delay = 150 + random() * 1500;
+      const from = acked.size;
+      const started = Date.now();
+      while ((Date.now() - started < delay || acked.size - from < MIN_ACKED_PER_ROUND) && Date.now() - started < MAX_ROUND_MS) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
       server.kill('SIGKILL');
       await new Promise((r) => server!.once('exit', r));
       killed = true;
