@@ -7,9 +7,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FloeError } from '../src/errors.ts';
 import { COMMIT_DEADLINE_MS } from '../src/model/lifetimes.ts';
-import type { PlannedBatch } from '../src/produce/types.ts';
 import { TransactionsTable, type StagedWrite, type TxnState } from '../src/storage/transactions-table.ts';
-import { TransactionCoordinator, type TransactionsDeps } from '../src/transactions/coordinator.ts';
+import { stagedBatch, TransactionCoordinator, type TransactionsDeps } from '../src/transactions/coordinator.ts';
 import { DEFAULT_FAULTS } from './harness/faults.ts';
 import { runTxnWorkload, txnSummary, type TxnWorkloadOptions } from './harness/txn-workload.ts';
 import { randomTopic, testConfig } from './support/env.ts';
@@ -88,18 +87,7 @@ describe('the transactional checker finds planted bugs', () => {
       const [w] = (await deps.table.writesOf(s)) as StagedWrite[];
       const b = w?.batches[0];
       if (w && b) {
-        const batch: PlannedBatch = {
-          partition: b.partition,
-          recordIndexes: Array.from({ length: b.count }, (_, i) => i),
-          bytes: Buffer.alloc(0),
-          length: b.length,
-          position: b.position,
-          firstTimestamp: b.firstTimestamp,
-          maxTimestamp: b.maxTimestamp,
-          timestamps: [],
-          objectKey: w.objectKey,
-          transactional: true,
-        };
+        const batch = stagedBatch(w, b);
         try {
           const topic = await deps.topics.resolve(w.topic);
           await deps.appender.append(topic, [batch], w.objectKey, 0, { id: s.producerId, epoch: s.txnEpoch, sequence: s.n * 2 ** 20 }, { deadline: Date.now() + COMMIT_DEADLINE_MS });

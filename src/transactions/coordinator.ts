@@ -22,7 +22,7 @@ import { newObjectKey, objectKeyTime, topicPartitionKey } from '../storage/keys.
 import type { ObjectsTable } from '../storage/objects-table.ts';
 import type { ProducersTable } from '../storage/producers-table.ts';
 import { RETRY, retrying } from '../storage/retry.ts';
-import type { StagedOffset, StagedWrite, TransactionsTable, TxnState } from '../storage/transactions-table.ts';
+import type { StagedBatch, StagedOffset, StagedWrite, TransactionsTable, TxnState } from '../storage/transactions-table.ts';
 import type { Topic, TopicService } from '../topics/topics.ts';
 import { validateTopicName } from '../topics/names.ts';
 
@@ -374,18 +374,7 @@ export class TransactionCoordinator {
         const key = `${w.topicId}#${b.partition}`;
         let entry = byPartition.get(key);
         if (!entry) byPartition.set(key, (entry = { topic: w.topic, topicId: w.topicId, partition: b.partition, batches: [] }));
-        entry.batches.push({
-          partition: b.partition,
-          recordIndexes: Array.from({ length: b.count }, (_, i) => i),
-          bytes: EMPTY,
-          length: b.length,
-          position: b.position,
-          firstTimestamp: b.firstTimestamp,
-          maxTimestamp: b.maxTimestamp,
-          timestamps: [],
-          objectKey: w.objectKey,
-          transactional: true,
-        });
+        entry.batches.push(stagedBatch(w, b));
       }
     }
     // Each partition's batches in chunks, the marker after its last. Chunk i of every partition is
@@ -482,6 +471,22 @@ export class TransactionCoordinator {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A staged batch as the appender takes it: in its own object, bytes not at hand, transactional. */
+export function stagedBatch(w: StagedWrite, b: StagedBatch): PlannedBatch {
+  return {
+    partition: b.partition,
+    recordIndexes: Array.from({ length: b.count }, (_, i) => i),
+    bytes: EMPTY,
+    length: b.length,
+    position: b.position,
+    firstTimestamp: b.firstTimestamp,
+    maxTimestamp: b.maxTimestamp,
+    timestamps: [],
+    objectKey: w.objectKey,
+    transactional: true,
+  };
+}
 
 /** One partition's chunk of a roll-forward. */
 interface Unit {

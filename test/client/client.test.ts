@@ -5,9 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigResourceTypes, partitionForKey, TopicNotFoundError, type ConsumerEvent, type Floe, type KafkaMessage } from '../../packages/client/src/index.ts';
 import { randomTopic } from '../support/env.ts';
 import { DEFAULT_FAULTS, FaultInjector } from '../harness/faults.ts';
-import { countingFetch, faultyFetch, readPartition, setUp, waitFor, type Mode, type Setup } from './support.ts';
+import { countingFetch, faultyFetch, readPartition, setUp, waitFor, type Mode, type Setup, FAST_RETRY, newTopic } from './support.ts';
 
-const FAST_RETRY = { retries: 8, initialRetryTime: 20, maxRetryTime: 200 };
 
 describe.each<Mode>(['http', 'direct'])('client (%s)', (mode) => {
   let s: Setup;
@@ -18,11 +17,7 @@ describe.each<Mode>(['http', 'direct'])('client (%s)', (mode) => {
   });
   afterAll(() => s.close());
 
-  async function createTopic(partitions: number): Promise<string> {
-    const topic = randomTopic('client');
-    expect(await floe.admin().createTopics({ topics: [{ topic, numPartitions: partitions }] })).toBe(true);
-    return topic;
-  }
+  const createTopic = (partitions: number) => newTopic(floe, 'client', partitions);
 
   it('gives each of many sends within one linger window its own offsets from one shared request', async () => {
     const topic = await createTopic(1);

@@ -3,11 +3,22 @@
 // requests, and reading a partition back through the native API.
 import { inject } from 'vitest';
 import { Floe, type FloeOptions } from '../../packages/client/src/index.ts';
+import { randomTopic } from '../support/env.ts';
 import { testServer, type TestServer } from '../support/server.ts';
 
 export type Mode = 'http' | 'direct';
 
 export const SESSION_MS = 3000;
+
+/** Client retries fast enough for tests. */
+export const FAST_RETRY = { retries: 8, initialRetryTime: 20, maxRetryTime: 200 };
+
+/** A new topic of `partitions` partitions, made through the client's admin. */
+export async function newTopic(floe: Floe, prefix: string, partitions: number): Promise<string> {
+  const topic = randomTopic(prefix);
+  if (!(await floe.admin().createTopics({ topics: [{ topic, numPartitions: partitions }] }))) throw new Error(`topic ${topic} was not created`);
+  return topic;
+}
 
 export interface Setup {
   floe(options?: Omit<FloeOptions, 'url' | 'direct'>): Floe;

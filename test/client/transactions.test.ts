@@ -4,9 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidTransactionStateError, ProducerFencedError, type Floe, type KafkaMessage } from '../../packages/client/src/index.ts';
 import { randomTopic } from '../support/env.ts';
-import { countingFetch, faultyFetch, setUp, waitFor, type Mode, type Setup } from './support.ts';
+import { countingFetch, faultyFetch, setUp, waitFor, type Mode, type Setup, FAST_RETRY, newTopic } from './support.ts';
 
-const FAST_RETRY = { retries: 8, initialRetryTime: 20, maxRetryTime: 200 };
 
 /** Every value of a partition, read at the given isolation level through the native API. */
 async function values(floe: Floe, topic: string, partition: number, isolation: 'read_committed' | 'read_uncommitted' = 'read_committed'): Promise<string[]> {
@@ -25,11 +24,7 @@ describe.each<Mode>(['http', 'direct'])('client transactions (%s)', (mode) => {
   });
   afterAll(() => s.close());
 
-  async function createTopic(partitions: number): Promise<string> {
-    const topic = randomTopic('ctxn');
-    expect(await floe.admin().createTopics({ topics: [{ topic, numPartitions: partitions }] })).toBe(true);
-    return topic;
-  }
+  const createTopic = (partitions: number) => newTopic(floe, 'ctxn', partitions);
 
   it('publishes sends to two topics at the commit, all at once, to a read_committed consumer', async () => {
     const orders = await createTopic(2);
