@@ -5,43 +5,36 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigResourceTypes, partitionForKey, TopicNotFoundError, type ConsumerEvent, type Floe, type KafkaMessage } from '../../packages/client/src/index.ts';
 import { randomTopic } from '../support/env.ts';
 import { DEFAULT_FAULTS, FaultInjector } from '../harness/faults.ts';
-import { countingFetch, faultyFetch, readPartition, setUp, waitFor, type Mode, type Setup, FAST_RETRY, newTopic } from './support.ts';
+import { countingFetch, faultyFetch, readPartition, setUp, waitFor, type Mode, type Setup, FAST_RETRY, newTopic, suiteClient } from './support.ts';
 
 
 describe.each<Mode>(['http', 'direct'])('client (%s)', (mode) => {
-  let s: Setup;
-  let floe: Floe;
-  beforeAll(async () => {
-    s = await setUp(mode);
-    floe = s.floe({ retry: FAST_RETRY });
-  });
-  afterAll(() => s.close());
-
-  const createTopic = (partitions: number) => newTopic(floe, 'client', partitions);
+  const client = suiteClient(mode);
+  const createTopic = (partitions: number) => newTopic(client.floe, 'client', partitions);
 
   it('gives each of many sends within one linger window its own offsets from one shared request', async () => {
     const topic = await createTopic(1);
-    const producer = floe.producer({ lingerMs: 50 });
+    const producer = client.floe.producer({ lingerMs: 50 });
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => producer.send({ topic, messages: [{ value: `v${i}a` }, { value: `v${i}b` }] })));
     // Sends made in this order got offsets in this order, two each, with none shared.
     const offsets = results.flatMap((r) => r.flatMap((m) => m.offsets));
     expect(offsets).toEqual(Array.from({ length: 20 }, (_, i) => i));
     expect(results[3]).toEqual([{ topicName: topic, partition: 0, errorCode: 0, baseOffset: '6', logAppendTime: '-1', logStartOffset: '-1', offsets: [6, 7] }]);
-    const read = await readPartition(floe, topic, 0);
+    const read = await readPartition(client.floe, topic, 0);
     expect(read.map((r) => r.value)).toEqual(Array.from({ length: 10 }, (_, i) => [`v${i}a`, `v${i}b`]).flat());
     await producer.disconnect();
   });
 
   it('puts keyed messages on the murmur2 partition of their key and keyless ones of one batch on one partition', async () => {
     const topic = await createTopic(6);
-    const producer = floe.producer({ lingerMs: 20 });
+    const producer = client.floe.producer({ lingerMs: 20 });
     const keys = Array.from({ length: 30 }, (_, i) => `key-${i}`);
     const meta = await producer.send({ topic, messages: keys.map((k) => ({ key: k, value: `for ${k}` })) });
     const keyless = await producer.send({ topic, messages: Array.from({ length: 5 }, (_, i) => ({ value: `keyless ${i}` })) });
     expect(keyless).toHaveLength(1);
     await producer.disconnect();
     const seen = new Map<string, number>();
-    for (let p = 0; p < 6; p++) for (const r of await readPartition(floe, topic, p)) if (r.key) seen.set(r.key, p);
+    for (let p = 0; p < 6; p++) for (const r of await readPartition(client.floe, topic, p)) if (r.key) seen.set(r.key, p);
     for (const k of keys) expect(seen.get(k), k).toBe(partitionForKey(Buffer.from(k), 6));
     expect(new Set(meta.map((m) => m.partition)).size).toBeGreaterThan(1);
   });
@@ -49,7 +42,7 @@ describe.each<Mode>(['http', 'direct'])('client (%s)', (mode) => {
   it('carries headers and timestamps to a consumer, and gives a group two members that split a topic and one that takes all after the other leaves', async () => {
     const topic = await createTopic(4);
     const groupId = randomTopic('group');
-    const producer = floe.producer();
+    const producer = client.floe.producer();
     const ts = Date.UTC(2024, 0, 1);
     await producer.send({ topic, messages: Array.from({ length: 40 }, (_, i) => ({ partition: i % 4, value: `m${i}`, headers: { n: String(i) }, timestamp: ts + i })) });
 
@@ -57,7 +50,7 @@ describe.each<Mode>(['http', 'direct'])('client (%s)', (mode) => {
     const partitionsOf = { a: new Set<number>(), b: new Set<number>() };
     const joins = { a: [] as ConsumerEvent[], b: [] as ConsumerEvent[] };
     const make = (name: 'a' | 'b') => {
-      const c = floe.consumer({ groupId, fromBeginning: true, heartbeatInterval: 300, maxWaitTimeInMs: 300 });
+      const c = client.floe.consumer({ groupId, fromBeginning: true, heartbeatInterval: 300, maxWaitTimeInMs: 300 });
       c.on('consumer.group_join', (e) => joins[name].push(e));
       return c;
     };
@@ -100,10 +93,10 @@ describe.each<Mode>(['http', 'direct'])('client (%s)', (mode) => {
   it('redelivers the message whose handler failed, tells it as a crash, and commits the next offset', async () => {
     const topic = await createTopic(1);
     const groupId = randomTopic('group');
-    const producer = floe.producer();
+    const producer = client.floe.producer();
     await producer.send({ topic, messages: ['a', 'b', 'c'].map((value) => ({ value })) });
     await producer.disconnect();
-    const consumer = floe.consumer({ groupId, fromBeginning: true, maxWaitTimeInMs: 300 });
+    const consumer = client.floe.consumer({ groupId, fromBeginning: true, maxWaitTimeInMs: 300 });
     const crashes: ConsumerEvent[] = [];
     consumer.on('consumer.crash', (e) => crashes.push(e));
     const seen: string[] = [];
@@ -124,20 +117,20 @@ describe.each<Mode>(['http', 'direct'])('client (%s)', (mode) => {
     expect(seen).toEqual(['a', 'b', 'c']);
     expect(crashes).toHaveLength(1);
     expect((crashes[0]!.payload.error as Error).message).toBe('boom');
-    const [offsets] = await floe.admin().fetchOffsets({ groupId, topics: [topic] });
+    const [offsets] = await client.floe.admin().fetchOffsets({ groupId, topics: [topic] });
     expect(offsets!.partitions).toEqual([{ partition: 0, offset: '3', metadata: null, lag: '0', high: '3' }]);
     await consumer.disconnect();
   });
 
   it('administers topics, configs, offsets and groups as kafkajs does', async () => {
-    const admin = floe.admin();
+    const admin = client.floe.admin();
     const topic = await createTopic(2);
     expect(await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] })).toBe(false);
     expect(await admin.listTopics()).toContain(topic);
     const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
     expect(topics[0]!.partitions.map((p) => p.partitionId)).toEqual([0, 1]);
 
-    const producer = floe.producer();
+    const producer = client.floe.producer();
     const t0 = Date.now();
     await producer.send({ topic, messages: [{ partition: 0, value: 'x', timestamp: t0 - 10_000 }, { partition: 0, value: 'y', timestamp: t0 }, { partition: 1, value: 'z', timestamp: t0 }] });
     await producer.disconnect();
@@ -156,7 +149,7 @@ describe.each<Mode>(['http', 'direct'])('client (%s)', (mode) => {
 
     // A group that read partition 0 to its end, then left.
     const groupId = randomTopic('group');
-    const consumer = floe.consumer({ groupId, fromBeginning: true, maxWaitTimeInMs: 300 });
+    const consumer = client.floe.consumer({ groupId, fromBeginning: true, maxWaitTimeInMs: 300 });
     let read = 0;
     await consumer.subscribe({ topics: [topic] });
     await consumer.run({ eachMessage: async () => void read++ });
@@ -176,7 +169,7 @@ describe.each<Mode>(['http', 'direct'])('client (%s)', (mode) => {
     const [afterSet] = await admin.fetchOffsets({ groupId, topics: [topic] });
     expect(afterSet!.partitions[0]!.offset).toBe('1');
     // A group with a live member is not deleted; once empty it is, offsets and all.
-    const member = floe.consumer({ groupId, maxWaitTimeInMs: 300 });
+    const member = client.floe.consumer({ groupId, maxWaitTimeInMs: 300 });
     await member.subscribe({ topics: [topic] });
     await member.run({ eachMessage: async () => undefined });
     await waitFor(async () => (await admin.describeGroups([groupId])).groups[0]!.members.length === 1, 10_000, 'a live member');

@@ -1,7 +1,7 @@
 // What the client tests share: a Floe in either mode (over HTTP against a real loopback server, or
 // direct mode on the test run's tables and bucket), fetch wrappers that count or break produce
 // requests, and reading a partition back through the native API.
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { Floe, type FloeOptions } from '../../packages/client/src/index.ts';
 import { randomTopic } from '../support/env.ts';
 import { testServer, type TestServer } from '../support/server.ts';
@@ -12,6 +12,23 @@ export const SESSION_MS = 3000;
 
 /** Client retries fast enough for tests. */
 export const FAST_RETRY = { retries: 8, initialRetryTime: 20, maxRetryTime: 200 };
+
+/** A suite's client in `mode`, with FAST_RETRY: set up before the suite's tests, closed after them. */
+export function suiteClient(mode: Mode): { readonly floe: Floe } {
+  let setup: Setup | undefined;
+  let floe: Floe | undefined;
+  beforeAll(async () => {
+    setup = await setUp(mode);
+    floe = setup.floe({ retry: FAST_RETRY });
+  });
+  afterAll(() => setup?.close());
+  return {
+    get floe(): Floe {
+      if (!floe) throw new Error('the suite client is used before its suite started');
+      return floe;
+    },
+  };
+}
 
 /** A new topic of `partitions` partitions, made through the client's admin. */
 export async function newTopic(floe: Floe, prefix: string, partitions: number): Promise<string> {

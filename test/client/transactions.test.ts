@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidTransactionStateError, ProducerFencedError, type Floe, type KafkaMessage } from '../../packages/client/src/index.ts';
 import { randomTopic } from '../support/env.ts';
-import { countingFetch, faultyFetch, setUp, waitFor, type Mode, type Setup, FAST_RETRY, newTopic } from './support.ts';
+import { countingFetch, faultyFetch, setUp, waitFor, type Mode, type Setup, FAST_RETRY, newTopic, suiteClient } from './support.ts';
 
 
 /** Every value of a partition, read at the given isolation level through the native API. */
@@ -16,20 +16,13 @@ async function values(floe: Floe, topic: string, partition: number, isolation: '
 }
 
 describe.each<Mode>(['http', 'direct'])('client transactions (%s)', (mode) => {
-  let s: Setup;
-  let floe: Floe;
-  beforeAll(async () => {
-    s = await setUp(mode);
-    floe = s.floe({ retry: FAST_RETRY });
-  });
-  afterAll(() => s.close());
-
-  const createTopic = (partitions: number) => newTopic(floe, 'ctxn', partitions);
+  const client = suiteClient(mode);
+  const createTopic = (partitions: number) => newTopic(client.floe, 'ctxn', partitions);
 
   it('publishes sends to two topics at the commit, all at once, to a read_committed consumer', async () => {
     const orders = await createTopic(2);
     const audit = await createTopic(1);
-    const producer = floe.producer({ transactionalId: randomTopic('tid'), transactionTimeout: 30_000 });
+    const producer = client.floe.producer({ transactionalId: randomTopic('tid'), transactionTimeout: 30_000 });
     await producer.connect();
     const txn = await producer.transaction();
     expect(txn.isActive()).toBe(true);
@@ -37,12 +30,12 @@ describe.each<Mode>(['http', 'direct'])('client transactions (%s)', (mode) => {
     expect(meta.map((m) => [m.partition, m.baseOffset, m.offsets])).toEqual([[0, '-1', []], [1, '-1', []]]);
     await txn.sendBatch({ topicMessages: [{ topic: audit, messages: [{ key: 'k', value: 'a0' }] }, { topic: orders, messages: [{ value: 'o3', partition: 1 }] }] });
     // Open: nothing of it is in either log.
-    for (const [t, p] of [[orders, 0], [orders, 1], [audit, 0]] as const) expect(await values(floe, t, p, 'read_uncommitted')).toEqual([]);
+    for (const [t, p] of [[orders, 0], [orders, 1], [audit, 0]] as const) expect(await values(client.floe, t, p, 'read_uncommitted')).toEqual([]);
     await txn.commit();
     expect(txn.isActive()).toBe(false);
 
     const got: Array<{ topic: string; message: KafkaMessage }> = [];
-    const consumer = floe.consumer({ groupId: randomTopic('ctxng'), fromBeginning: true, isolationLevel: 'read_committed', maxWaitTimeInMs: 300, heartbeatInterval: 300 });
+    const consumer = client.floe.consumer({ groupId: randomTopic('ctxng'), fromBeginning: true, isolationLevel: 'read_committed', maxWaitTimeInMs: 300, heartbeatInterval: 300 });
     await consumer.connect();
     await consumer.subscribe({ topics: [orders, audit] });
     await consumer.run({ eachMessage: async ({ topic, message }) => void got.push({ topic, message }) });
@@ -51,14 +44,14 @@ describe.each<Mode>(['http', 'direct'])('client transactions (%s)', (mode) => {
     const seen = (t: string) => got.filter((g) => g.topic === t).map((g) => g.message.value!.toString()).sort();
     expect(seen(orders)).toEqual(['o0', 'o1', 'o2', 'o3']);
     expect(seen(audit)).toEqual(['a0']);
-    expect(await values(floe, orders, 0)).toEqual(['o0', 'o2']);
-    expect(await values(floe, orders, 1)).toEqual(['o1', 'o3']);
+    expect(await values(client.floe, orders, 0)).toEqual(['o0', 'o2']);
+    expect(await values(client.floe, orders, 1)).toEqual(['o1', 'o3']);
     await producer.disconnect();
   });
 
   it('leaves nothing of an aborted transaction, and the next one of the same producer commits', async () => {
     const topic = await createTopic(2);
-    const producer = floe.producer({ transactionalId: randomTopic('tid') });
+    const producer = client.floe.producer({ transactionalId: randomTopic('tid') });
     await producer.connect();
     const dropped = await producer.transaction();
     await dropped.send({ topic, messages: [{ value: 'dropped-0', partition: 0 }, { value: 'dropped-1', partition: 1 }] });
@@ -70,8 +63,8 @@ describe.each<Mode>(['http', 'direct'])('client transactions (%s)', (mode) => {
     await kept.send({ topic, messages: [{ value: 'kept', partition: 0 }] });
     await kept.commit();
     for (const isolation of ['read_committed', 'read_uncommitted'] as const) {
-      expect(await values(floe, topic, 0, isolation)).toEqual(['kept']);
-      expect(await values(floe, topic, 1, isolation)).toEqual([]);
+      expect(await values(client.floe, topic, 0, isolation)).toEqual(['kept']);
+      expect(await values(client.floe, topic, 1, isolation)).toEqual([]);
     }
     // A transaction with nothing in it ends without a call, after an abort as after a commit.
     const empty = await producer.transaction();
@@ -82,9 +75,9 @@ describe.each<Mode>(['http', 'direct'])('client transactions (%s)', (mode) => {
   it("moves the group's offsets with sendOffsets only when the transaction commits", async () => {
     const source = await createTopic(2);
     const groupId = randomTopic('ctxng');
-    const admin = floe.admin();
+    const admin = client.floe.admin();
     const committed = async () => (await admin.fetchOffsets({ groupId, topics: [source] }))[0]!.partitions.map((p) => p.offset);
-    const producer = floe.producer({ transactionalId: randomTopic('tid') });
+    const producer = client.floe.producer({ transactionalId: randomTopic('tid') });
     await producer.connect();
     const aborted = await producer.transaction();
     await aborted.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: source, partitions: [{ partition: 0, offset: '7' }, { partition: 1, offset: 9 }] }] });
@@ -102,12 +95,12 @@ describe.each<Mode>(['http', 'direct'])('client transactions (%s)', (mode) => {
   it('fences the older of two producers with one transactionalId: its send and its commit reject with ProducerFencedError', async () => {
     const topic = await createTopic(1);
     const transactionalId = randomTopic('tid');
-    const first = floe.producer({ transactionalId });
+    const first = client.floe.producer({ transactionalId });
     await first.connect();
     const zombie = await first.transaction();
     await zombie.send({ topic, messages: [{ value: 'zombie-open' }] });
 
-    const second = floe.producer({ transactionalId });
+    const second = client.floe.producer({ transactionalId });
     await second.connect();
     const late = zombie.send({ topic, messages: [{ value: 'zombie-late' }] });
     await expect(late).rejects.toBeInstanceOf(ProducerFencedError);
@@ -118,21 +111,21 @@ describe.each<Mode>(['http', 'direct'])('client transactions (%s)', (mode) => {
     const current = await second.transaction();
     await current.send({ topic, messages: [{ value: 'second' }] });
     // A third producer takes the id while the second's transaction is open: its commit is refused.
-    const third = floe.producer({ transactionalId });
+    const third = client.floe.producer({ transactionalId });
     await third.connect();
     await expect(current.commit()).rejects.toBeInstanceOf(ProducerFencedError);
     const last = await third.transaction();
     await last.send({ topic, messages: [{ value: 'third' }] });
     await last.commit();
-    expect(await values(floe, topic, 0)).toEqual(['third']);
+    expect(await values(client.floe, topic, 0)).toEqual(['third']);
     for (const p of [first, second, third]) await p.disconnect();
   });
 
   it('refuses what kafkajs refuses: a plain send of a transactional producer, a transaction of a plain one, two at once', async () => {
     const topic = await createTopic(1);
-    const plain = floe.producer();
+    const plain = client.floe.producer();
     await expect(plain.transaction()).rejects.toBeInstanceOf(InvalidTransactionStateError);
-    const producer = floe.producer({ transactionalId: randomTopic('tid') });
+    const producer = client.floe.producer({ transactionalId: randomTopic('tid') });
     await producer.connect();
     await expect(producer.send({ topic, messages: [{ value: 'x' }] })).rejects.toThrow(/only in a transaction/);
     const txn = await producer.transaction();
@@ -140,7 +133,7 @@ describe.each<Mode>(['http', 'direct'])('client transactions (%s)', (mode) => {
     await expect(producer.sendBatch({ topicMessages: [{ topic, messages: [{ value: 'x' }] }] })).rejects.toBeInstanceOf(InvalidTransactionStateError);
     await expect(producer.transaction()).rejects.toBeInstanceOf(InvalidTransactionStateError);
     await expect(txn.sendOffsets({ consumerGroupId: 'g', topics: [{ topic, partitions: [{ partition: 0, offset: 'soon' }] }] })).rejects.toThrow(/non-negative integer/);
-    expect(() => floe.producer({ transactionalId: 'x', idempotent: false })).toThrow(/idempotent/);
+    expect(() => client.floe.producer({ transactionalId: 'x', idempotent: false })).toThrow(/idempotent/);
     await txn.abort();
     await producer.disconnect();
     await plain.disconnect();
