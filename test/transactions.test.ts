@@ -4,6 +4,8 @@ import { b64, BINARY, testApp, V2 } from './support/engine.ts';
 import { kafkajsDecode } from './support/kafkajs-oracle.ts';
 import { GroupsTable } from '../src/storage/groups-table.ts';
 import { TransactionsTable } from '../src/storage/transactions-table.ts';
+import { TransactionCoordinator } from '../src/transactions/coordinator.ts';
+import { RetriableStorageError } from '../src/errors.ts';
 
 const { api, engine } = testApp();
 const groupsTable = new GroupsTable(engine.clients, engine.config.tables.groups);
@@ -197,6 +199,33 @@ describe('transactions', () => {
     expect(w.body.error_code).toBe(40905);
     expect((await old.commit()).body.error_code).toBe(40905);
     expect(await readAll(topic, 0, 'read_uncommitted')).toEqual([]);
+  });
+
+  it('answers a commit it decided as committed when an init completed it and fenced the producer before the answer', async () => {
+    const topic = randomTopic('txdecided');
+    await createTopic(topic, 1);
+    const tid = randomTopic('tid');
+    const p = producer(tid, await init(tid));
+    await p.send(topic, [{ value: b64('decided') }]);
+    // The commit is decided; before this call completes it, a new producer of the id inits (which
+    // completes it and fences the old epoch), and the roll-forward of this call fails once.
+    const finish = (TransactionCoordinator.prototype as any).finish;
+    let first = true;
+    vi.spyOn(TransactionCoordinator.prototype as any, 'finish').mockImplementation(async function (this: unknown, s: any, open: unknown) {
+      if (first && s.state === 'PrepareCommit') {
+        first = false;
+        await engine.transactions.init(tid);
+        throw new RetriableStorageError('injected: the roll-forward failed');
+      }
+      return finish.call(this, s, open);
+    });
+    const c = await p.commit();
+    vi.restoreAllMocks();
+    expect(c.status, JSON.stringify(c.body)).toBe(200);
+    expect(c.body.state).toBe('CompleteCommit');
+    expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(['decided']);
+    // The epoch it answers is fenced: the new producer holds the id.
+    expect((await p.send(topic, [{ value: b64('late') }])).body.error_code).toBe(40905);
   });
 
   it('aborts a transaction left open past its timeout, and fences its producer', async () => {

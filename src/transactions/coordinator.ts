@@ -225,11 +225,21 @@ export class TransactionCoordinator {
     const endedAs = (state: TxnState['state']) => (state === 'CompleteCommit' || state === 'PrepareCommit' ? 'commit' : 'abort');
     const refuse = (s: TxnState) =>
       new FloeError('INVALID_TXN_STATE', `cannot ${how}: transaction ${s.n} of '${tid}' was ${how === 'commit' ? 'aborted' : 'committed'}`);
+    // The transaction this call decided the end of, once it has: a decision is final, whoever
+    // completes it (another call, an init, the sweep).
+    let decided: TxnState | undefined;
     return retrying(`ending the transaction of '${tid}'`, async () => {
       const s = await this.read(tid);
       if (s.endedProducerId === producer.id && s.endedEpoch === producer.epoch && (s.state === 'CompleteCommit' || s.state === 'CompleteAbort')) {
         if (endedAs(s.state) !== how) throw refuse(s);
         return s;
+      }
+      if (decided && (s.producerId !== producer.id || s.epoch !== producer.epoch)) {
+        // An init came between this call's decision and its answer: it completed the transaction as
+        // decided (or will: finish it here) and fenced this producer. The answer is the decision, with
+        // an epoch that stays fenced, not "fenced", which would tell a committed transaction as lost.
+        if (s.n === decided.n && (s.state === 'PrepareCommit' || s.state === 'PrepareAbort')) await this.finish(s, how);
+        return { ...s, state: how === 'commit' ? 'CompleteCommit' : 'CompleteAbort', producerId: producer.id, epoch: producer.epoch + 1 } satisfies TxnState;
       }
       this.checkProducer(tid, producer, s);
       if (s.state === 'Ongoing' && s.deadline! <= Date.now()) {
@@ -242,6 +252,7 @@ export class TransactionCoordinator {
         const now = Date.now();
         const ok = await this.deps.table.update(s, { st: how === 'commit' ? 'PrepareCommit' : 'PrepareAbort', decidedAt: now, due: now + STALE_DECISION_MS }, now, how === 'commit' ? { beforeDeadline: now } : {});
         if (!ok) return RETRY;
+        decided = s;
       }
       // No transaction open (Empty, or the last one ended): nothing to end. Decided: finish it.
       return this.finish((await this.deps.table.get(tid))!, how);
