@@ -9,6 +9,8 @@ export interface FloeConfig {
   region: string;
   /** Set for DynamoDB Local + the S3 emulator, or LocalStack; unset in AWS. */
   endpoints: { dynamodb: string | undefined; s3: string | undefined };
+  /** Where triggers invoke Lambda functions: LocalStack (or another Lambda API) when set; AWS otherwise. */
+  lambdaEndpoint: string | undefined;
   tables: TableNames;
   bucket: string;
   /** Kafka's auto.create.topics.enable: producing to a missing topic creates it. */
@@ -46,6 +48,7 @@ const schema = z.object({
   AWS_ENDPOINT_URL: z.string().url().optional(),
   AWS_ENDPOINT_URL_DYNAMODB: z.string().url().optional(),
   AWS_ENDPOINT_URL_S3: z.string().url().optional(),
+  AWS_ENDPOINT_URL_LAMBDA: z.string().url().optional(),
   FLOE_TABLE_PREFIX: z.string().regex(/^[a-zA-Z0-9_.-]*$/).default('floe-'),
   FLOE_TOPICS_TABLE: z.string().min(3).optional(),
   FLOE_LOG_TABLE: z.string().min(3).optional(),
@@ -53,6 +56,7 @@ const schema = z.object({
   FLOE_PRODUCERS_TABLE: z.string().min(3).optional(),
   FLOE_GROUPS_TABLE: z.string().min(3).optional(),
   FLOE_TRANSACTIONS_TABLE: z.string().min(3).optional(),
+  FLOE_TRIGGERS_TABLE: z.string().min(3).optional(),
   FLOE_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name').default('floe-data'),
   FLOE_AUTO_CREATE_TOPICS: bool.default(true),
   FLOE_DEFAULT_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(1),
@@ -87,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
       dynamodb: e.AWS_ENDPOINT_URL_DYNAMODB ?? e.AWS_ENDPOINT_URL,
       s3: e.AWS_ENDPOINT_URL_S3 ?? e.AWS_ENDPOINT_URL,
     },
+    lambdaEndpoint: e.AWS_ENDPOINT_URL_LAMBDA ?? e.AWS_ENDPOINT_URL,
     tables: {
       topics: e.FLOE_TOPICS_TABLE ?? fromPrefix.topics,
       log: e.FLOE_LOG_TABLE ?? fromPrefix.log,
@@ -94,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): FloeConfig {
       producers: e.FLOE_PRODUCERS_TABLE ?? fromPrefix.producers,
       groups: e.FLOE_GROUPS_TABLE ?? fromPrefix.groups,
       transactions: e.FLOE_TRANSACTIONS_TABLE ?? fromPrefix.transactions,
+      triggers: e.FLOE_TRIGGERS_TABLE ?? fromPrefix.triggers,
     },
     bucket: e.FLOE_BUCKET,
     autoCreateTopics: e.FLOE_AUTO_CREATE_TOPICS,

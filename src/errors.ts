@@ -30,6 +30,8 @@ export const ERROR_KINDS = {
   INVALID_TXN_STATE: { status: 409, errorCode: 40906, retriable: false },
   UNSTABLE_OFFSET_COMMIT: { status: 409, errorCode: 40907, retriable: true },
   TRANSACTIONAL_ID_NOT_FOUND: { status: 404, errorCode: 40404, retriable: false },
+  TRIGGER_NOT_FOUND: { status: 404, errorCode: 40405, retriable: false },
+  TRIGGER_ALREADY_EXISTS: { status: 409, errorCode: 40908, retriable: false },
   OUT_OF_ORDER_SEQUENCE: { status: 422, errorCode: 42206, retriable: false },
   PAYLOAD_TOO_LARGE: { status: 413, errorCode: 413, retriable: false },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, errorCode: 415, retriable: false },

@@ -165,12 +165,13 @@ export class GroupsTable {
   /**
    * Committed offsets of the partitions, for a consumer about to start from them: refused with a
    * retriable error while a transaction holds offsets of the group that it has not yet committed or
-   * aborted (Kafka's RequireStable), so no consumer starts from offsets about to move.
+   * aborted (Kafka's RequireStable), so no consumer starts from offsets about to move. A reader that
+   * knows no transaction writes the group's offsets (a trigger's own group) skips that check.
    */
-  async getOffsets(group: string, partitions: Array<[string, number]>): Promise<Map<string, CommittedOffset>> {
+  async getOffsets(group: string, partitions: Array<[string, number]>, options: { requireStable?: boolean } = {}): Promise<Map<string, CommittedOffset>> {
     const out = new Map<string, CommittedOffset>();
     if (partitions.length === 0) return out;
-    await this.assertStable(group);
+    if (options.requireStable !== false) await this.assertStable(group);
     const items = await consistentBatchGet(this.clients, partitions.map(([t, p]) => ({ table: this.table, key: { g: group, s: offsetSortKey(t, p) } })));
     partitions.forEach(([t, p], i) => {
       const item = items[i];

@@ -72,3 +72,21 @@ export function parseTopicPartitionKey(key: string): [string, number] {
 export function offsetSortKey(topic: string, partition: number): string {
   return `${OFFSET_PREFIX}${topicPartitionKey(topic, partition)}`;
 }
+
+// Triggers table: the trigger's own item, and one item per lane (a source partition, or a dead-letter
+// partition being redriven) holding its lease and retry state.
+export const TRIGGER_SORT_KEY = 'trigger';
+export const LANE_PREFIX = 'lane#';
+export const REDRIVE_PREFIX = 'redrive#';
+
+export function laneSortKey(topic: string, partition: number): string {
+  return `${LANE_PREFIX}${topicPartitionKey(topic, partition)}`;
+}
+
+export function redriveSortKey(partition: number): string {
+  return `${REDRIVE_PREFIX}${partition}`;
+}
+
+export function parseLaneSortKey(key: string): [string, number] {
+  return parseTopicPartitionKey(key.slice(LANE_PREFIX.length));
+}

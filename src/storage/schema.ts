@@ -1,7 +1,7 @@
 // The DynamoDB tables and the S3 bucket, described once. The local runtime and the tests create them
 // from these definitions, and the CDK stack reads the same key names, so the three cannot drift apart.
 //
-// Why six tables rather than one: each Lambda function is granted only the tables it touches
+// Why seven tables rather than one: each Lambda function is granted only the tables it touches
 // (fetch reads `topics` and `log`; only produce writes `producers`; only the jobs write `objects`
 // besides produce), which IAM expresses per table far more simply than per key prefix.
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
@@ -19,6 +19,8 @@ export interface TableNames {
   groups: string;
   /** transactional ids: the state of each one's transaction, its staged writes and offsets. */
   transactions: string;
+  /** topic triggers: each one's settings, and per source partition its lease, retries and errors. */
+  triggers: string;
 }
 
 export type TableName = keyof TableNames;
@@ -31,6 +33,7 @@ export const KEYS = {
   producers: { partition: 'p', sort: 'pid' },
   groups: { partition: 'g', sort: 's' },
   transactions: { partition: 't', sort: 's' },
+  triggers: { partition: 'n', sort: 's' },
 } as const;
 
 /**
@@ -59,6 +62,7 @@ export function tableNamesFromPrefix(prefix: string): TableNames {
     producers: `${prefix}producers`,
     groups: `${prefix}groups`,
     transactions: `${prefix}transactions`,
+    triggers: `${prefix}triggers`,
   };
 }
 
@@ -148,6 +152,18 @@ export function createTableInputs(names: TableNames): CreateTableCommandInput[] 
           ],
           Projection: { ProjectionType: 'KEYS_ONLY' },
         },
+      ],
+    },
+    {
+      TableName: names.triggers,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: KEYS.triggers.partition, AttributeType: S },
+        { AttributeName: KEYS.triggers.sort, AttributeType: S },
+      ],
+      KeySchema: [
+        { AttributeName: KEYS.triggers.partition, KeyType: 'HASH' },
+        { AttributeName: KEYS.triggers.sort, KeyType: 'RANGE' },
       ],
     },
   ];
