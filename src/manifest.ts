@@ -26,7 +26,7 @@ export const DDB_ACTIONS: Record<Access, string> = {
 export const S3_ACTIONS: Record<S3Access, string> = { get: 's3:GetObject', put: 's3:PutObject', delete: 's3:DeleteObject', list: 's3:ListBucket' };
 
 export interface FunctionSpec {
-  entry: 'produce' | 'fetch' | 'admin' | 'consumers' | 'retention' | 'compaction' | 'gc';
+  entry: 'produce' | 'fetch' | 'admin' | 'consumers' | 'triggers' | 'dispatcher' | 'retention' | 'compaction' | 'gc';
   http: boolean;
   tables: Partial<Record<TableName, Access[]>>;
   s3: S3Access[];
@@ -34,7 +34,11 @@ export interface FunctionSpec {
   /** Serves API Gateway's `$default` route: any request no other route matches (answered 404/405 by the app). */
   defaultRoute?: boolean;
   /** The stack property that sets the job's schedule. */
-  schedule?: 'retentionMinutes' | 'compactionMinutes' | 'gcMinutes';
+  schedule?: 'retentionMinutes' | 'compactionMinutes' | 'gcMinutes' | 'triggerSweepMinutes';
+  /** Woken by the DynamoDB stream of this table (the trigger dispatcher, by the log table's partition heads). */
+  stream?: TableName;
+  /** Invokes users' functions: granted lambda:InvokeFunction on each trigger's function only, by the trigger's construct. */
+  invokes?: boolean;
 }
 
 /**
@@ -121,6 +125,46 @@ export const FUNCTIONS: FunctionSpec[] = [
       ['ANY', '/floe/v1/groups'],
       ['ANY', '/floe/v1/groups/{proxy+}'],
     ],
+  },
+  {
+    entry: 'triggers',
+    http: true,
+    // The trigger settings and lanes; the starting offsets committed in the trigger's group (on
+    // condition the group is unchanged) and a seek's, with the lane's fence; partition offsets, offsets
+    // by time, and one record per partition that is behind, for lag (a fetch below the high watermark,
+    // so it never helps one along); the dead-letter topic created with the trigger. Also the custom
+    // resource that registers the triggers of @floe/cdk's FloeEventSource.
+    tables: {
+      topics: ['get', 'put'],
+      log: ['get', 'query'],
+      groups: ['get', 'query', 'batchGet', 'put', 'check'],
+      triggers: ['get', 'query', 'scan', 'put', 'update', 'delete'],
+    },
+    s3: ['get'],
+    routes: [
+      ['ANY', '/floe/v1/triggers'],
+      ['ANY', '/floe/v1/triggers/{proxy+}'],
+    ],
+  },
+  {
+    entry: 'dispatcher',
+    http: false,
+    // Woken by the log table's stream and a one-minute sweep: leases and lane state in the triggers
+    // table (the trigger read again when a lane run goes on), offsets committed in the trigger's group
+    // (a transaction with the lease's condition), partition heads read in one BatchGetItem, fetches of
+    // the source partitions (at the tail, filling a dead producer's hole), and dead letters appended
+    // through the produce path (which re-creates a deleted dead-letter topic).
+    tables: {
+      topics: ['get', 'put'],
+      log: ['get', 'query', 'batchGet', 'put', 'update', 'check'],
+      objects: ['update'],
+      groups: ['batchGet', 'put'],
+      triggers: ['get', 'query', 'scan', 'update'],
+    },
+    s3: ['get', 'put'],
+    schedule: 'triggerSweepMinutes',
+    stream: 'log',
+    invokes: true,
   },
   {
     entry: 'retention',

@@ -7,6 +7,7 @@ import { consumerRoutes } from './consumers.ts';
 import { errorResponse } from './http-errors.ts';
 import { nativeRoutes } from './native.ts';
 import { transactionRoutes } from './transactions.ts';
+import { triggerRoutes } from './triggers.ts';
 import type { AppOptions } from './options.ts';
 import { v2TopicRoutes } from './v2-topics.ts';
 import { v3Routes } from './v3.ts';
@@ -18,6 +19,7 @@ export function createApp(engine: Engine, options: AppOptions = {}): Hono {
   v3Routes(app, engine, options);
   nativeRoutes(app, engine, options);
   transactionRoutes(app, engine, options);
+  triggerRoutes(app, engine, options);
   consumerRoutes(app, engine, options);
   app.notFound((c) => notFound(app, c));
   app.onError((err, c) => errorResponse(c, err));

@@ -5,15 +5,10 @@ import type { Context, Hono } from 'hono';
 import type { Engine } from '../engine/engine.ts';
 import { FloeError } from '../errors.ts';
 import { requestBodies } from './body.ts';
-import { requireJsonBody } from './media.ts';
 import type { AppOptions } from './options.ts';
 
 /** Bodies of these calls are small: offsets of many partitions at most. */
 const MAX_BODY_BYTES = 1024 * 1024;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function integer(v: unknown, name: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new FloeError('VALIDATION', `${name} must be an integer`);
@@ -29,13 +24,7 @@ export function producerOf(body: Record<string, unknown>): { id: number; epoch: 
 export function transactionRoutes(app: Hono, engine: Engine, options: AppOptions): void {
   const bodies = requestBodies(options.readBody);
   const tid = (c: Context) => c.req.param('tid')!;
-  const objectBody = async (c: Context, optional = false): Promise<Record<string, unknown>> => {
-    if (!optional) requireJsonBody(c);
-    const body = await bodies.json(c, MAX_BODY_BYTES, { optional });
-    if (body === undefined) return {};
-    if (!isObject(body)) throw new FloeError('VALIDATION', 'request body must be a JSON object');
-    return body;
-  };
+  const objectBody = (c: Context, optional = false) => bodies.object(c, MAX_BODY_BYTES, { optional, code: 'VALIDATION' });
 
   app.post('/floe/v1/transactions/:tid/init', async (c) => {
     const body = await objectBody(c, true);

@@ -21,6 +21,12 @@ import { mapBounded } from '../map-bounded.ts';
 import { Watermarks } from '../watermark/watermark.ts';
 import { TransactionsTable } from '../storage/transactions-table.ts';
 import { TransactionCoordinator } from '../transactions/coordinator.ts';
+import { TriggersTable } from '../storage/triggers-table.ts';
+import { LambdaFunctions } from '../storage/functions.ts';
+import { TriggerDispatcher, type DispatcherDeps } from '../triggers/dispatcher.ts';
+import { TriggerService } from '../triggers/service.ts';
+import { Targets, type TargetInvoker } from '../triggers/targets.ts';
+import type { AttemptEvent } from '../triggers/lane.ts';
 
 export interface Engine {
   config: FloeConfig;
@@ -35,12 +41,36 @@ export interface Engine {
   consumers: ConsumerManager;
   groupAdmin: GroupAdmin;
   transactions: TransactionCoordinator;
+  triggers: TriggerService;
+  /** Delivers triggers' records; runs only where a runtime wakes it (the local server, the dispatcher function). */
+  dispatcher: TriggerDispatcher;
   /** Work started for acks=0 produces, so a server can let it finish before it stops. */
   background: Set<Promise<unknown>>;
 }
 
-export function createEngine(config: FloeConfig, clients: AwsClients, options: { metrics?: Metrics } = {}): Engine {
+export interface EngineOptions {
+  metrics?: Metrics;
+  /**
+   * The local runtime: triggers may call modules and URLs, and this process's dispatcher is woken by its
+   * own commits and told of trigger changes at once.
+   */
+  local?: boolean;
+  /** The API URL that trigger events name as `bootstrapServers`. */
+  apiUrl?: string;
+  /** Replaces how trigger targets are called (fault tests wrap it). */
+  targets?: TargetInvoker;
+  onTriggerAttempt?: (e: AttemptEvent) => void;
+  onTriggerCommitted?: DispatcherDeps['onCommitted'];
+  /** Shortest trigger lease (ms; 60 s by default): fault runs shorten it so a crashed dispatcher's lanes come back soon. */
+  triggerLeaseMs?: number;
+  /** First trigger retry's backoff (ms; 1 s by default), doubling per attempt. */
+  triggerBackoffMs?: number;
+  triggerLog?: (line: string) => void;
+}
+
+export function createEngine(config: FloeConfig, clients: AwsClients, options: EngineOptions = {}): Engine {
   const metrics = options.metrics ?? NO_METRICS;
+  let dispatcher: TriggerDispatcher | undefined;
   const log = new LogTable(clients, config.tables.log);
   const objects = new ObjectsTable(config.tables.objects, clients);
   const bucket = new DataBucket(clients, config.bucket);
@@ -62,7 +92,10 @@ export function createEngine(config: FloeConfig, clients: AwsClients, options: {
     producers,
     watermarks,
     metrics,
-    onCommit: (id, p) => notifier.notify(id, p),
+    onCommit: (id, p) => {
+      notifier.notify(id, p);
+      if (options.local) void dispatcher?.wake(id, p).catch(() => undefined);
+    },
     // A group's object holds at most what one request may carry.
     groupCommit: { windowMs: config.groupCommitMs, maxBytes: config.maxRequestBytes },
   });
@@ -82,5 +115,43 @@ export function createEngine(config: FloeConfig, clients: AwsClients, options: {
     appender: producer.batchAppender,
     upload: (t, records, p) => producer.upload(t, records, p),
   });
-  return { config, clients, topics, producer, fetcher, log, objects, bucket, watermarks, consumers, groupAdmin, transactions, background: new Set() };
+  const triggersTable = new TriggersTable(clients, config.tables.triggers);
+  dispatcher = new TriggerDispatcher({
+    clients,
+    triggers: triggersTable,
+    groups,
+    topics,
+    fetcher,
+    log,
+    targets: options.targets ?? new Targets(new LambdaFunctions(config.region, config.lambdaEndpoint), options.local === true),
+    produce: async (topic, records) => {
+      const r = await producer.produce(topic, records);
+      const failed = r.records.find((x) => 'error' in x);
+      if (failed && 'error' in failed) throw failed.error;
+    },
+    bootstrapServers: options.apiUrl ?? process.env.FLOE_API_URL ?? '',
+    ...(options.onTriggerAttempt ? { onAttempt: options.onTriggerAttempt } : {}),
+    ...(options.onTriggerCommitted ? { onCommitted: options.onTriggerCommitted } : {}),
+    ...(options.triggerLeaseMs !== undefined ? { leaseMs: options.triggerLeaseMs } : {}),
+    ...(options.triggerBackoffMs !== undefined ? { backoffBaseMs: options.triggerBackoffMs } : {}),
+    ...(options.triggerLog ? { logLine: options.triggerLog } : {}),
+  });
+  const d = dispatcher;
+  const triggers = new TriggerService({
+    clients,
+    triggers: triggersTable,
+    groups,
+    topics,
+    fetcher,
+    region: config.region,
+    policy: { localTargets: options.local === true },
+    onChange: options.local
+      ? (t, redrives) => {
+          d.invalidate();
+          // Deliver at once what the change made due (a resume, a seek back, a redrive).
+          void d.kick(t.name, redrives).catch(() => undefined);
+        }
+      : undefined,
+  });
+  return { config, clients, topics, producer, fetcher, log, objects, bucket, watermarks, consumers, groupAdmin, transactions, triggers, dispatcher, background: new Set() };
 }

@@ -21,6 +21,10 @@ export interface LocalOptions {
   /** Background jobs to run on timers, built once the engine exists. */
   jobs?: (engine: Engine) => TimedJob[];
   log?: (line: string) => void;
+  /** Where the trigger dispatcher reports failures it recovers from (the log by default). */
+  triggerLog?: (line: string) => void;
+  /** How often the trigger sweep runs (ms). */
+  triggerSweepMs?: number;
 }
 
 export interface LocalServer {
@@ -96,7 +100,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalServe
   try {
     const clients = createClients(config);
     await ensureStorage(clients, config.tables, config.bucket);
-    const engine = createEngine(config, clients);
+    const engine = createEngine(config, clients, { local: true, ...(options.triggerLog ? { triggerLog: options.triggerLog } : { triggerLog: log }) });
     const app = createApp(engine, { readBody: readNodeBody });
     const host = options.host ?? env.HOST ?? '127.0.0.1';
     const port = options.port ?? Number(env.PORT ?? 8082);
@@ -105,7 +109,11 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalServe
       server.once('error', reject);
     });
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${listening.port}`;
-    timers = startTimers(options.jobs?.(engine) ?? [], log);
+    engine.dispatcher.setBootstrapServers(url);
+    // Triggers: this process's commits wake the dispatcher; the sweep catches retries that came due
+    // and commits of other processes (the DynamoDB stream and the one-minute sweep do this in AWS).
+    const sweep: TimedJob = { name: 'trigger-sweep', intervalMs: options.triggerSweepMs ?? 1000, run: async () => void (await engine.dispatcher.sweep({ wait: false })) };
+    timers = startTimers([...(options.jobs?.(engine) ?? []), sweep], log);
     const state: RunningState = {
       pid: process.pid,
       url,
@@ -125,6 +133,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalServe
         stopped ??= (async () => {
           await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
           await timers?.stop();
+          await engine.dispatcher.stop();
           // acks=0 writes already answered: let them land before storage goes away.
           await Promise.allSettled([...engine.background]);
           await emulators?.stop();
