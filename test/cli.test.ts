@@ -1,32 +1,8 @@
 // The CLI end to end: spawned as a user runs it, against a real server on loopback.
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomTopic } from './support/env.ts';
 import { testServer, type TestServer } from './support/server.ts';
-
-const CLI = ['--import', 'tsx', 'packages/cli/src/main.ts'];
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `floe ...args` (optionally behind a shell pipeline feeding its stdin). */
-function floe(args: string[], options: { stdin?: string; pipeFrom?: string } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const quoted = [process.execPath, ...CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    const child = options.pipeFrom ? spawn('sh', ['-c', `${options.pipeFrom} | ${quoted}`], { env: { ...process.env, FLOE_DATA_DIR: '/nonexistent' } }) : spawn(process.execPath, [...CLI, ...args], { env: { ...process.env, FLOE_DATA_DIR: '/nonexistent' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    if (options.stdin !== undefined) child.stdin.end(options.stdin);
-    else if (!options.pipeFrom) child.stdin.end();
-  });
-}
+import { floe } from './support/cli.ts';
 
 let server: TestServer;
 let url: string[];

@@ -10,6 +10,7 @@ import { consume, type ConsumeOptions } from './consume.ts';
 import { UsageError } from './format.ts';
 import { groupsDescribe, groupsList, groupsReset, offsets, topicsAlter, topicsCreate, topicsDelete, topicsDescribe, topicsList, type ResetOptions } from './admin.ts';
 import { produce, type ProduceOptions } from './produce.ts';
+import { triggerOptions, triggersCreate, triggersDescribe, triggersList, triggersRedrive, triggersSeek, triggersUpdate, type TriggerFlags } from './triggers.ts';
 
 /** The server `--url` names, else the local one `npm start` wrote down, else the default port. */
 export function defaultUrl(env: NodeJS.ProcessEnv = process.env): string {
@@ -163,6 +164,42 @@ export function buildProgram(): Command {
       else to = { kind: 'shift', by: o.shiftBy! };
       await groupsReset(client(program), { group: g, topic: o.topic, to, execute: o.execute === true, ...(partitions ? { partitions } : {}) });
     });
+
+  const triggers = program.command('triggers').description('topic triggers: a topic invokes a function with MSK-shaped events');
+  triggerOptions(triggers.command('create').argument('<name>'), int, collect).action(async (n: string, o: TriggerFlags) => triggersCreate(client(program), n, o));
+  triggerOptions(triggers.command('update').argument('<name>'), int, collect).action(async (n: string, o: TriggerFlags) => triggersUpdate(client(program), n, o));
+  triggers.command('list').action(async () => triggersList(client(program)));
+  triggers.command('describe').argument('<name>').action(async (n: string) => triggersDescribe(client(program), n));
+  triggers.command('pause').argument('<name>').action(async (n: string) => {
+    await client(program).triggers().pause(n);
+    process.stdout.write(`Paused trigger ${n}.\n`);
+  });
+  triggers.command('resume').argument('<name>').action(async (n: string) => {
+    await client(program).triggers().resume(n);
+    process.stdout.write(`Resumed trigger ${n}.\n`);
+  });
+  triggers.command('delete').argument('<name>').action(async (n: string) => {
+    await client(program).triggers().delete(n);
+    process.stdout.write(`Deleted trigger ${n}.\n`);
+  });
+  triggers
+    .command('seek')
+    .argument('<name>')
+    .requiredOption('--to <position>', 'earliest | latest | an offset | @<ISO time or epoch ms>')
+    .option('--topic <topic>', 'only this topic')
+    .option('--partition <n>', 'only this partition', int('--partition'))
+    .action(async (n: string, o: { to: string; topic?: string; partition?: number }) =>
+      triggersSeek(client(program), n, o.to, { ...(o.topic !== undefined ? { topic: o.topic } : {}), ...(o.partition !== undefined ? { partition: o.partition } : {}) }),
+    );
+  triggers
+    .command('redrive')
+    .argument('<name>')
+    .option('--partition <n>', 'only this dead-letter partition', int('--partition'))
+    .option('--from <offset>', 'from this dead-letter offset', int('--from'))
+    .option('--to <offset>', 'to this dead-letter offset (inclusive)', int('--to'))
+    .action(async (n: string, o: { partition?: number; from?: number; to?: number }) =>
+      triggersRedrive(client(program), n, { ...(o.partition !== undefined ? { partition: o.partition } : {}), ...(o.from !== undefined ? { from_offset: o.from } : {}), ...(o.to !== undefined ? { to_offset: o.to } : {}) }),
+    );
 
   program
     .command('offsets')

@@ -3,6 +3,7 @@
 // authentication, or to the same HTTP app running in-process over the caller's own AWS credentials.
 import { createHash, createHmac } from 'node:crypto';
 import { Admin } from './admin.ts';
+import { Triggers } from './triggers.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
 import { errorFromResponse, FloeError, NetworkError } from './errors.ts';
 import { Producer, type ProducerOptions } from './producer.ts';
@@ -28,7 +29,7 @@ export interface RetryOptions {
 export interface DirectOptions {
   region?: string;
   /** Table names, or a prefix they share (`floe-dev-` gives `floe-dev-topics`, ...); default from FLOE_* variables. */
-  tables?: { prefix?: string; topics?: string; log?: string; objects?: string; producers?: string; groups?: string; transactions?: string };
+  tables?: { prefix?: string; topics?: string; log?: string; objects?: string; producers?: string; groups?: string; transactions?: string; triggers?: string };
   bucket?: string;
 }
 
@@ -114,6 +115,16 @@ export class Floe {
    */
   admin(): Admin {
     return new Admin(this);
+  }
+
+  /**
+   * Topic triggers: a topic invokes a function with MSK-shaped events.
+   *
+   * @example
+   * await floe.triggers().create({ name: 'billing', topic: 'orders', target: { type: 'lambda', function: 'billing' } });
+   */
+  triggers(): Triggers {
+    return new Triggers(this);
   }
 
   /**

@@ -20,3 +20,4 @@ export {
 } from './consumer.ts';
 export { Admin, ConfigResourceTypes, type ConfigEntry, type GroupDescription, type GroupOffsets, type ITopicConfig, type PartitionMetadata, type ResourceConfigQuery, type TopicPartitionOffsets } from './admin.ts';
 export { TopicMetadataCache } from './topic-metadata.ts';
+export { Triggers, type SeekTo, type TriggerConfig, type TriggerDescription, type TriggerPartition, type TriggerTarget, type TriggerView } from './triggers.ts';
