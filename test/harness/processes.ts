@@ -3,7 +3,7 @@
 // with a new one (new engine, empty caches), as a Lambda container would be. The pool keeps the counts
 // of faults and crashes over all the processes it made.
 import type { FloeConfig } from '../../src/config.ts';
-import { createEngine, type Engine } from '../../src/engine/engine.ts';
+import { createEngine, type Engine, type EngineOptions } from '../../src/engine/engine.ts';
 import { createClients } from '../../src/storage/clients.ts';
 import { CrashError, FaultInjector, prng, type FaultKind, type FaultRates } from './faults.ts';
 
@@ -19,6 +19,8 @@ export interface ProcessOptions {
   crashEvery: number;
   /** The SDK's own retries (default on). */
   sdkRetries?: boolean;
+  /** Options of each process's engine (a trigger run's target and observers), given its seed and injector. */
+  engineOptions?: (seed: number, injector: FaultInjector) => EngineOptions;
 }
 
 export class Processes {
@@ -35,7 +37,7 @@ export class Processes {
     const random = prng(seed ^ 0x5bd1e995);
     const crashAtCall = this.o.crashEvery > 0 ? 1 + Math.floor(random() * this.o.crashEvery * 2) : undefined;
     const injector = new FaultInjector({ seed, rates: this.o.rates, ...(crashAtCall !== undefined ? { crashAtCall } : {}) }).attach(clients);
-    return { engine: createEngine(this.o.config, clients), injector };
+    return { engine: createEngine(this.o.config, clients, this.o.engineOptions?.(seed, injector) ?? {}), injector };
   }
 
   /** Adds a process's counts to the pool's; call once, when it is dead or the run is over. */

@@ -3,6 +3,9 @@
 // `--transactions` runs the transactional workload instead (txn-workload.ts: `--producers` transactional
 // ids, `--consumers` read_committed readers, a consume-transform-produce loop and zombies); it exits 1
 // when any anomaly count is not zero.
+// `--triggers` runs the trigger workload (trigger-workload.ts): `--ops` records produced at `--rate` a
+// second to `--partitions` partitions, delivered by `--dispatchers` dispatcher processes under faults and
+// crashes to a handler that fails in every way; it exits 1 when any anomaly count is not zero.
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +14,7 @@ import { startEmulators } from '../../src/local/emulators.ts';
 import { createClients } from '../../src/storage/clients.ts';
 import { ensureStorage } from '../../src/storage/setup.ts';
 import { DEFAULT_FAULTS } from './faults.ts';
+import { runTriggerWorkload, triggerSummary } from './trigger-workload.ts';
 import { runTxnWorkload, txnSummary } from './txn-workload.ts';
 import { runWorkload, summary } from './workload.ts';
 
@@ -33,11 +37,16 @@ const { values } = parseArgs({
     // production age limit, which a run this short cannot wait for, prevents).
     'no-cleaner': { type: 'boolean', default: false },
     transactions: { type: 'boolean', default: false },
-    // With --transactions: the whole history as JSON to this file, when an anomaly was found.
+    triggers: { type: 'boolean', default: false },
+    // With --triggers: dispatcher processes, and records produced a second.
+    dispatchers: { type: 'string', default: '3' },
+    rate: { type: 'string', default: '20' },
+    // With --transactions or --triggers: the whole history as JSON to this file, when an anomaly was found.
     history: { type: 'string' },
   },
 });
 const txn = values.transactions;
+const triggers = values.triggers;
 
 const run = randomBytes(4).toString('hex');
 const emulators = process.env.AWS_ENDPOINT_URL ? undefined : await startEmulators();
@@ -52,9 +61,41 @@ const env = {
 const config = loadConfig(env);
 await ensureStorage(createClients(config), config.tables, config.bucket);
 const seed = Number(values.seed);
-console.error(`${txn ? 'transactional ' : ''}fault run: seed ${seed}, ${values.ops} operations`);
+console.error(`${txn ? 'transactional ' : triggers ? 'trigger ' : ''}fault run: seed ${seed}, ${values.ops} ${triggers ? 'records' : 'operations'}`);
 try {
-  if (txn) {
+  if (triggers) {
+    const result = await runTriggerWorkload({
+      config,
+      prefix: `faults-${run}`,
+      seed,
+      records: Number(values.ops),
+      recordsPerSecond: Number(values.rate),
+      maxMs: Number(values['max-seconds']) * 1000,
+      partitions: Number(values.partitions),
+      dispatchers: Number(values.dispatchers),
+      rates: DEFAULT_FAULTS,
+      crashEvery: Number(values['crash-every']),
+      sdkRetries: !values['single-attempt'],
+    });
+    const s = triggerSummary(result);
+    console.log(JSON.stringify({ seed, mode: 'triggers', ...s }));
+    if (!s.valid) {
+      const r = result.result;
+      console.error(
+        JSON.stringify({
+          lost: r.lost.slice(0, 20),
+          out_of_order: r.outOfOrder.slice(0, 20),
+          skipped: r.skipped.slice(0, 20),
+          unexplained_duplicates: r.unexplainedDuplicates.slice(0, 20),
+          bad_dead_letters: r.badDeadLetters.slice(0, 20),
+          commit_regressions: r.commitRegressions.slice(0, 20),
+          dispatcher_log: result.log.slice(-20),
+        }),
+      );
+      if (values.history) await writeFile(values.history, JSON.stringify({ ...result.history, committed: Object.fromEntries([...result.history.committed].map(([t, m]) => [t, Object.fromEntries(m)])) }));
+      process.exitCode = 1;
+    }
+  } else if (txn) {
     const ops = Number(values.ops);
     const result = await runTxnWorkload({
       config,
