@@ -18,6 +18,7 @@ import { costPerGb, PRICES } from './prices.ts';
 import { fanoutBench } from './fanout.ts';
 import { sdkBench } from './sdk.ts';
 import { TRANSACTIONS_PLAN, transactionsBench } from './transactions.ts';
+import { triggersBench } from './triggers.ts';
 import { consumerRead, endToEnd, fetchPathRead, fillPartition, floorRead, mbPerS, rssRead, type ReadRun } from './read.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -411,6 +412,12 @@ async function main(): Promise<void> {
     table.push(['txn read_committed', `${txn.isolation.records} records`, `${txn.isolation.read_committed_records_per_s} rec/s`, '', `uncommitted ${txn.isolation.read_uncommitted_records_per_s} rec/s`, `x${txn.isolation.read_committed_vs_uncommitted}`]);
     const txn8 = txn.commits.find((c) => c.partitions === 8)!;
 
+    // Triggers: produce-to-handler latency, a backlog through a no-op handler, calls per batch.
+    const trig = await triggersBench(config, run, QUICK);
+    lines.push({ workload: 'triggers', record_bytes: 100, ...trig });
+    table.push(['trigger latency', `${trig.latency_records} x 1 record`, `p50 ${trig.trigger_p50_ms} ms`, '', `p99 ${trig.trigger_p99_ms} ms`, 'window 0, in-process handler']);
+    table.push(['trigger backlog', `${trig.backlog_records} x 100 B, 4p`, `${trig.trigger_records_per_s} rec/s`, `batch ${trig.batch_size}`, `${trig.invocations} invocations`, `${trig.storage_calls_per_batch} calls/batch`]);
+
     const codecRatios = await codec();
 
     const costOf = (key: string, recordsPerRequest: number) => {
@@ -472,6 +479,10 @@ async function main(): Promise<void> {
       txn_commit_p99_ms: txn8.commit_p99_ms,
       txn_calls_per_commit_8p: txn8.calls_per_commit,
       read_committed_vs_uncommitted: txn.isolation.read_committed_vs_uncommitted,
+      trigger_p50_ms: trig.trigger_p50_ms,
+      trigger_p99_ms: trig.trigger_p99_ms,
+      trigger_records_per_s: trig.trigger_records_per_s,
+      trigger_storage_calls_per_batch: trig.storage_calls_per_batch,
     };
     const widths = [20, 22, 24, 12, 24, 28];
     console.log(`Floe benchmark (${QUICK ? 'quick' : 'full'}), headline: 100 x 1 KB records per request, 8 partitions, 8 producers`);

@@ -19,6 +19,9 @@ export const KNOWN_CONSUMER = { group: 'fuzz-group', instance: 'fuzz-instance' }
 /** A transactional id initialized before the run, so generated transaction calls reach it. */
 export const KNOWN_TRANSACTION = 'fuzz-txn';
 
+/** A trigger created before the run (on the known topic, a Lambda target), so generated trigger calls reach it. */
+export const KNOWN_TRIGGER = 'fuzz-trigger';
+
 const weirdSegment = fc.oneof(
   fc.constantFrom('..', '.', '%2e%2e', '..%2F..%2Fetc', '%00', 'a%2Fb', '-1', '0', '1', '99999999999', '1e3', 'NaN', '%E2%80%AE', 'x'.repeat(260), '__proto__', 'constructor'),
   fc.stringMatching(/^[a-zA-Z0-9._-]{1,12}$/),
@@ -61,6 +64,37 @@ const jsonish = fc.oneof(
   // Transactions: init, offsets, commit and abort bodies, and transactional writes.
   fc.record({ transaction_timeout_ms: fc.oneof(fc.integer({ min: -5, max: 2_000_000 }), fc.string({ maxLength: 3 }), fc.constant(null)), producer_id: fc.oneof(fc.integer({ min: -1, max: 3 }), fc.string({ maxLength: 2 }), fc.constant(null)), producer_epoch: fc.oneof(fc.integer({ min: -1, max: 40_000 }), fc.double(), fc.string({ maxLength: 2 })), group_id: fc.oneof(fc.constant(KNOWN_CONSUMER.group), weirdSegment, fc.integer()), generation_id: fc.oneof(fc.integer({ min: -2, max: 5 }), fc.string({ maxLength: 2 })), member_id: fc.oneof(fc.string({ maxLength: 6 }), fc.integer()), offsets: fc.oneof(fc.constant('x'), fc.array(fc.record({ topic: fc.oneof(weirdSegment, fc.integer()), partition: fc.oneof(fc.integer({ min: -2, max: 9 }), fc.string({ maxLength: 3 })), offset: fc.oneof(fc.integer({ min: -3, max: 10 ** 6 }), fc.double()), metadata: fc.oneof(fc.string({ maxLength: 8 }), fc.integer()) }, { requiredKeys: [] }), { maxLength: 3 })) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
   fc.record({ transactional_id: fc.oneof(fc.constant(KNOWN_TRANSACTION), weirdSegment, fc.integer()), producer_id: fc.oneof(fc.integer({ min: -1, max: 3 }), fc.string({ maxLength: 2 })), producer_epoch: fc.integer({ min: -1, max: 40_000 }), sequence: fc.oneof(fc.integer({ min: -1, max: 2 ** 32 }), fc.string({ maxLength: 2 })), records: fc.array(fc.record({ value: fc.oneof(fc.base64String(), fc.integer()), partition: fc.integer({ min: -1, max: 4 }) }, { requiredKeys: [] }), { maxLength: 3 }) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  // Triggers: create and PATCH bodies, seek and redrive.
+  fc
+    .record(
+      {
+        name: fc.oneof(fc.constant(KNOWN_TRIGGER), weirdSegment, fc.integer()),
+        topic: fc.oneof(weirdSegment, fc.integer(), fc.constant(null)),
+        topics: fc.oneof(fc.array(weirdSegment, { maxLength: 2 }), fc.string({ maxLength: 3 })),
+        target: fc.oneof(
+          fc.record({ type: fc.constantFrom('lambda', 'module', 'http', 'ftp', 1), function: fc.oneof(fc.string({ maxLength: 8 }), fc.integer()), path: fc.string({ maxLength: 8 }), url: fc.constantFrom('http://127.0.0.1:9/', 'file:///etc/passwd', 'x'), timeout_ms: fc.integer({ min: -1, max: 10 ** 7 }) }, { requiredKeys: [] }),
+          fc.string({ maxLength: 4 }),
+        ),
+        batch_size: fc.oneof(fc.integer({ min: -1, max: 20_000 }), fc.string({ maxLength: 3 })),
+        max_batching_window_ms: fc.integer({ min: -1, max: 10 ** 6 }),
+        starting_position: fc.constantFrom('LATEST', 'TRIM_HORIZON', 'AT_TIMESTAMP', 'nope', 3),
+        starting_timestamp: fc.oneof(fc.integer({ min: -1, max: 2 ** 45 }), fc.constant(null)),
+        filters: fc.oneof(fc.constant('x'), fc.array(fc.record({ pattern: fc.oneof(fc.constantFrom('{"value":{"a":["x"]}}', '{"value":{"a":[{"numeric":[">",1]}]}}', '{"nope":1}', '{', '[]'), fc.json()) }, { requiredKeys: [] }), { maxLength: 6 })),
+        retry_attempts: fc.integer({ min: -2, max: 20_000 }),
+        maximum_record_age_ms: fc.integer({ min: -2, max: 10 ** 7 }),
+        bisect_on_error: fc.oneof(fc.boolean(), fc.string({ maxLength: 2 })),
+        dead_letter_topic: fc.oneof(weirdSegment, fc.integer()),
+        parallelism: fc.oneof(fc.constant(null), fc.record({ by: fc.constantFrom('key', 'value'), max: fc.integer({ min: -1, max: 200 }) }, { requiredKeys: [] })),
+        enabled: fc.oneof(fc.boolean(), fc.integer()),
+        to: fc.constantFrom('earliest', 'latest', 'offset', 'timestamp', 'nope'),
+        offset: fc.integer({ min: -2, max: 100 }),
+        partition: fc.oneof(fc.integer({ min: -1, max: 5 }), fc.string({ maxLength: 2 })),
+        from_offset: fc.integer({ min: -2, max: 10 }),
+        to_offset: fc.integer({ min: -2, max: 10 }),
+      },
+      { requiredKeys: [] },
+    )
+    .map((v) => JSON.stringify(v)),
   // Deep nesting, as a key or value and as a whole body.
   fc.integer({ min: 900, max: 20_000 }).map((d) => `{"records":[{"value":${'['.repeat(d)}${']'.repeat(d)}}]}`),
   fc.integer({ min: 900, max: 20_000 }).map((d) => `{"value":{"type":"JSON","data":${'{"a":'.repeat(d)}1${'}'.repeat(d)}}}`),
@@ -102,6 +136,8 @@ export function requestArbitrary(knownTopic: string): fc.Arbitrary<FuzzRequest> 
     topic.map((t) => `/floe/v1/topics/${t}/records`),
     fc.constant('/floe/v1/producer-ids'),
     fc.tuple(fc.oneof({ arbitrary: fc.constant(KNOWN_TRANSACTION), weight: 3 }, { arbitrary: weirdSegment, weight: 1 }), fc.constantFrom('', '/init', '/offsets', '/commit', '/abort', '/nope')).map(([t, a]) => `/floe/v1/transactions/${t}${a}`),
+    fc.constant('/floe/v1/triggers'),
+    fc.tuple(fc.oneof({ arbitrary: fc.constant(KNOWN_TRIGGER), weight: 3 }, { arbitrary: weirdSegment, weight: 1 }), fc.constantFrom('', '/pause', '/resume', '/seek', '/redrive', '/nope')).map(([t, a]) => `/floe/v1/triggers/${t}${a}`),
     fc.string({ maxLength: 30 }).map((s) => `/${encodeURIComponent(s)}`),
   );
   return fc.record({
@@ -114,14 +150,15 @@ export function requestArbitrary(knownTopic: string): fc.Arbitrary<FuzzRequest> 
 
 /**
  * What a rejected request must leave as it was: the topic list, every known partition's offsets and
- * configs, and every item of the groups table (groups, instances, committed offsets) and of the
- * transactions table (states, staged writes and offsets).
+ * configs, and every item of the groups table (groups, instances, committed offsets), of the
+ * transactions table (states, staged writes and offsets) and of the triggers table (settings, lanes).
  */
 export async function snapshot(app: Hono, engine: Engine): Promise<string> {
   const topics = (await (await app.request('/topics')).json()) as string[];
   const groups = await scanAll(engine.clients, { TableName: engine.config.tables.groups, ConsistentRead: true });
   const transactions = await scanAll(engine.clients, { TableName: engine.config.tables.transactions, ConsistentRead: true });
-  const parts: unknown[] = [topics, ...[groups, transactions].map((items) => items.map((i) => JSON.stringify(canonical(i))).sort())];
+  const triggers = await scanAll(engine.clients, { TableName: engine.config.tables.triggers, ConsistentRead: true });
+  const parts: unknown[] = [topics, ...[groups, transactions, triggers].map((items) => items.map((i) => JSON.stringify(canonical(i))).sort())];
   for (const t of topics) {
     const meta = (await (await app.request(`/topics/${t}`)).json()) as { partitions: Array<{ partition: number }>; configs: unknown };
     parts.push(meta.configs);
