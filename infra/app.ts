@@ -38,6 +38,7 @@ export function propsFromContext(app: App): FloeStackProps {
       retentionMinutes: num('retentionMinutes', DEFAULTS.schedules.retentionMinutes, 1, 1440),
       compactionMinutes: num('compactionMinutes', DEFAULTS.schedules.compactionMinutes, 1, 1440),
       gcMinutes: num('gcMinutes', DEFAULTS.schedules.gcMinutes, 1, 1440),
+      triggerSweepMinutes: num('triggerSweepMinutes', DEFAULTS.schedules.triggerSweepMinutes, 1, 60),
     },
     memory: { httpMb: num('httpMemoryMb', DEFAULTS.memory.httpMb, 128, 10240), jobsMb: num('jobsMemoryMb', DEFAULTS.memory.jobsMb, 128, 10240) },
     throttle: { rateLimit: num('rateLimit', DEFAULTS.throttle.rateLimit, 1, 100000), burstLimit: num('burstLimit', DEFAULTS.throttle.burstLimit, 1, 100000) },

@@ -7,6 +7,7 @@ import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { Function as Lambda } from 'aws-cdk-lib/aws-lambda';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
+import type { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -36,13 +37,14 @@ export class Floe extends Construct {
   readonly tables: Record<FloeTableName, Table>;
   readonly api: HttpApi;
   readonly alarmTopic: Topic;
-  /** Each function by its manifest entry: produce, fetch, admin, consumers, retention, compaction, gc. */
+  /** Each function by its manifest entry: produce, fetch, admin, consumers, triggers, dispatcher, retention, compaction, gc. */
   readonly functions: Map<string, Lambda>;
   /**
    * FLOE_TOPICS_TABLE, FLOE_LOG_TABLE, ..., FLOE_BUCKET: set them on a function that uses the client in
    * direct mode, which reads them when `tables` and `bucket` are not given.
    */
   readonly environment: Record<string, string>;
+  private readonly provider: () => Provider;
 
   constructor(scope: Construct, id: string, props: FloeProps = {}) {
     super(scope, id);
@@ -60,7 +62,18 @@ export class Floe extends Construct {
       if (existsSync(PACKAGED_BUNDLES)) settings.functionCode = PACKAGED_BUNDLES;
       else if (!existsSync(`${REPO_ROOT}/functions`)) throw new Error(`Floe: no prebuilt function bundles in ${PACKAGED_BUNDLES} (build @floe/cdk) and no functions/ sources to bundle`);
     }
-    ({ bucket: this.bucket, tables: this.tables, api: this.api, alarmTopic: this.alarmTopic, functions: this.functions, environment: this.environment } = addFloe(this, settings));
+    ({ bucket: this.bucket, tables: this.tables, api: this.api, alarmTopic: this.alarmTopic, functions: this.functions, environment: this.environment, triggerProvider: this.provider } =
+      addFloe(this, settings));
+  }
+
+  /**
+   * The provider of `Custom::FloeTrigger` resources, which register topic triggers with this Floe's
+   * triggers function on deploy and remove them on delete; created on first use. FloeEventSource uses it.
+   * @example
+   * fn.addEventSource(new FloeEventSource(log, { topic: 'orders', startingPosition: StartingPosition.LATEST }));
+   */
+  triggerProvider(): Provider {
+    return this.provider();
   }
 
   /**

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface FloeFunctionProps {
-  /** File under functions/, without extension: produce, fetch, admin, consumers, retention, compaction, gc. */
+  /** File under functions/, without extension: an entry of src/manifest.ts (produce, fetch, ..., dispatcher, gc). */
   entry: string;
   /**
    * A directory holding this function's prebuilt bundle, `index.mjs` (and its source map), as
@@ -34,6 +34,8 @@ export interface FloeFunctionProps {
   tracing: boolean;
   /** Lambda's own retries of a failed asynchronous invocation (scheduled jobs); Lambda's default is 2. */
   asyncRetryAttempts?: number;
+  /** Concurrency reserved for (and limiting) the function; unreserved unless given. */
+  reservedConcurrency?: number;
 }
 
 /**
@@ -73,6 +75,7 @@ export class FloeFunction extends Construct {
       loggingFormat: LoggingFormat.JSON,
       tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       ...(props.asyncRetryAttempts !== undefined ? { retryAttempts: props.asyncRetryAttempts } : {}),
+      ...(props.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       environment: {
         ...props.environment,
         NODE_OPTIONS: '--enable-source-maps',

@@ -6,8 +6,8 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 /** IAM (SigV4) authorization, or a JWT authorizer, which API Gateway requires to name an issuer and an audience. */
 export type FloeAuth = { mode: 'iam' } | { mode: 'jwt'; issuer: string; audience: string[] };
 
-/** Floe's six tables (src/storage/schema.ts's TableName, which infra/floe.ts checks this against). */
-export type FloeTableName = 'topics' | 'log' | 'objects' | 'producers' | 'groups' | 'transactions';
+/** Floe's seven tables (src/storage/schema.ts's TableName, which infra/floe.ts checks this against). */
+export type FloeTableName = 'topics' | 'log' | 'objects' | 'producers' | 'groups' | 'transactions' | 'triggers';
 
 /** Every setting of a Floe deployment; the CDK app reads them from context, the `Floe` construct fills in defaults. */
 export interface FloeSettings {
@@ -15,7 +15,8 @@ export interface FloeSettings {
   /** retain (default): bucket and tables outlive the stack; destroy: for development stacks only. */
   dataOnDelete: 'retain' | 'destroy';
   auth: FloeAuth;
-  schedules: { retentionMinutes: number; compactionMinutes: number; gcMinutes: number };
+  /** Minutes between runs of each job; `triggerSweepMinutes` is the trigger dispatcher's sweep for missed wake-ups and due retries. */
+  schedules: { retentionMinutes: number; compactionMinutes: number; gcMinutes: number; triggerSweepMinutes: number };
   memory: { httpMb: number; jobsMb: number };
   throttle: { rateLimit: number; burstLimit: number };
   logRetention: RetentionDays;
@@ -40,7 +41,7 @@ export interface FloeSettings {
 export const DEFAULTS = {
   dataOnDelete: 'retain',
   auth: { mode: 'iam' },
-  schedules: { retentionMinutes: 5, compactionMinutes: 15, gcMinutes: 60 },
+  schedules: { retentionMinutes: 5, compactionMinutes: 15, gcMinutes: 60, triggerSweepMinutes: 1 },
   memory: { httpMb: 1024, jobsMb: 2048 },
   throttle: { rateLimit: 1000, burstLimit: 2000 },
   logRetention: RetentionDays.ONE_MONTH,

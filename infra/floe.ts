@@ -1,7 +1,8 @@
-// Floe's resources, added to any scope: the data bucket, the five tables, one function per role with
-// only the permissions that role uses, the HTTP API, the job schedules, alarms that notify a topic, and a
-// dashboard. The repository's FloeStack adds them to itself (so its logical IDs are the stack's own);
-// the `Floe` construct, which @floe/cdk publishes, adds them under itself in a user's stack.
+// Floe's resources, added to any scope: the data bucket, the seven tables, one function per role with
+// only the permissions that role uses, the HTTP API, the job schedules, the trigger dispatcher's stream
+// wake-ups (floe-triggers.ts), alarms that notify a topic, and a dashboard. The repository's FloeStack
+// adds them to itself (so its logical IDs are the stack's own); the `Floe` construct, which @floe/cdk
+// publishes, adds them under itself in a user's stack.
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey, HttpStage, LogGroupLogDestination, type IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -9,7 +10,7 @@ import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigateway
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, Dashboard, GraphWidget, MathExpression, Metric, TreatMissingData, type AlarmProps } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal, type PolicyStatementProps } from 'aws-cdk-lib/aws-iam';
@@ -19,6 +20,7 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, CfnBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { Provider } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { join } from 'node:path';
 import { DATA_PREFIX } from '../src/storage/keys.ts';
@@ -26,6 +28,7 @@ import { FUNCTIONS, S3_ACTIONS, tableActions, type FunctionSpec } from '../src/m
 import { KEYS, LOG_TIME_INDEX, TTL_ATTRIBUTE, TXN_DUE_INDEX, type TableName } from '../src/storage/schema.ts';
 import { FloeFunction } from './floe-function.ts';
 import type { FloeSettings, FloeTableName } from './floe-settings.ts';
+import { createTriggerProvider, DISPATCHER_CONCURRENCY, DISPATCHER_TIMEOUT, wakeOnPartitionHeads } from './floe-triggers.ts';
 
 export { DEFAULTS, type FloeAuth, type FloeSettings, type FloeTableName } from './floe-settings.ts';
 
@@ -44,10 +47,12 @@ export interface FloeResources {
   tables: Record<TableName, Table>;
   api: HttpApi;
   alarmTopic: Topic;
-  /** Each function by its manifest entry: produce, fetch, admin, consumers, retention, compaction, gc. */
+  /** Each function by its manifest entry: produce, fetch, admin, consumers, triggers, dispatcher, retention, compaction, gc. */
   functions: Map<string, Lambda>;
   /** The variables that name the tables and the bucket (src/config.ts reads them; so does direct mode). */
   environment: Record<string, string>;
+  /** The provider of FloeEventSource's `Custom::FloeTrigger` resources, created on first use (a deployment without one has none). */
+  triggerProvider: () => Provider;
 }
 
 /**
@@ -100,6 +105,8 @@ export function addFloe(scope: Construct, props: FloeSettings): FloeResources {
   });
 
   const tables = {} as Record<TableName, Table>;
+  // A table a function is woken by has a stream of its keys: all the dispatcher reads of a change.
+  const streamed = new Set(FUNCTIONS.flatMap((f) => (f.stream ? [f.stream] : [])));
   const table = (name: TableName, partition: string, sort?: { name: string; type: AttributeType }) =>
     new Table(scope, `${name[0]!.toUpperCase()}${name.slice(1)}Table`, {
       partitionKey: { name: partition, type: AttributeType.STRING },
@@ -110,6 +117,7 @@ export function addFloe(scope: Construct, props: FloeSettings): FloeResources {
       encryption: TableEncryption.AWS_MANAGED,
       removalPolicy: removal,
       ...(name in TTL_ATTRIBUTE ? { timeToLiveAttribute: TTL_ATTRIBUTE[name as keyof typeof TTL_ATTRIBUTE] } : {}),
+      ...(streamed.has(name) ? { stream: StreamViewType.KEYS_ONLY } : {}),
     });
   tables.topics = table('topics', KEYS.topics.partition);
   tables.log = table('log', KEYS.log.partition, { name: KEYS.log.sort, type: AttributeType.NUMBER });
@@ -124,6 +132,7 @@ export function addFloe(scope: Construct, props: FloeSettings): FloeResources {
     sortKey: { name: TXN_DUE_INDEX.sort, type: AttributeType.NUMBER },
     projectionType: ProjectionType.KEYS_ONLY,
   });
+  tables.triggers = table('triggers', KEYS.triggers.partition, { name: KEYS.triggers.sort, type: AttributeType.STRING });
 
   // The same variable names the local runtime reads (src/config.ts).
   const environment = {
@@ -133,6 +142,7 @@ export function addFloe(scope: Construct, props: FloeSettings): FloeResources {
     FLOE_PRODUCERS_TABLE: tables.producers.tableName,
     FLOE_GROUPS_TABLE: tables.groups.tableName,
     FLOE_TRANSACTIONS_TABLE: tables.transactions.tableName,
+    FLOE_TRIGGERS_TABLE: tables.triggers.tableName,
     FLOE_BUCKET: bucket.bucketName,
     // A Lambda instance serves one request at a time: nothing to group its produce with, only a wait.
     FLOE_GROUP_COMMIT_MS: '0',
@@ -218,15 +228,21 @@ export function addFloe(scope: Construct, props: FloeSettings): FloeResources {
       entry: spec.entry,
       ...(props.functionCode ? { code: join(props.functionCode, spec.entry) } : {}),
       memoryMb: spec.http ? props.memory.httpMb : props.memory.jobsMb,
-      // A job may take a Lambda's full 15 minutes.
-      timeout: spec.http ? HTTP_TIMEOUT : Duration.minutes(15),
-      environment: spec.http ? { ...environment, ...httpLimits } : environment,
+      // A job may take a Lambda's full 15 minutes; the dispatcher, woken by a stream, less (floe-triggers.ts).
+      timeout: spec.http ? HTTP_TIMEOUT : spec.stream ? DISPATCHER_TIMEOUT : Duration.minutes(15),
+      environment: {
+        ...environment,
+        ...(spec.http ? httpLimits : {}),
+        // The events a trigger sends name the API as their `bootstrapServers`.
+        ...(spec.invokes ? { FLOE_API_URL: api.apiEndpoint } : {}),
+      },
       logRetention: props.logRetention,
       removalPolicy: removal,
       serviceName: `floe-${spec.entry}`,
       tracing: props.tracing,
       // A job's next scheduled run is its retry: Lambda's own retries would only overlap it.
       ...(spec.schedule ? { asyncRetryAttempts: 0 } : {}),
+      ...(spec.invokes ? { reservedConcurrency: DISPATCHER_CONCURRENCY } : {}),
     });
     functions.set(spec.entry, f.fn);
     for (const statement of manifestStatements([spec], tables, bucket)) f.fn.addToRolePolicy(new PolicyStatement(statement));
@@ -236,6 +252,11 @@ export function addFloe(scope: Construct, props: FloeSettings): FloeResources {
     }
     if (spec.defaultRoute) {
       new HttpRoute(scope, 'DefaultRoute', { httpApi: api, routeKey: HttpRouteKey.DEFAULT, integration, authorizer });
+    }
+    if (spec.stream) {
+      // The one stream there is: partition heads of the log table (its filter is written for their keys).
+      if (spec.stream !== 'log') throw new Error(`${spec.entry}: only the log table's stream wakes a function, not ${spec.stream}'s`);
+      wakeOnPartitionHeads(f.fn, tables.log);
     }
     if (spec.schedule) {
       new Rule(scope, `${spec.entry}Schedule`, { schedule: Schedule.rate(Duration.minutes(props.schedules[spec.schedule])), targets: [new LambdaFunction(f.fn, { retryAttempts: 0 })] });
@@ -332,5 +353,7 @@ export function addFloe(scope: Construct, props: FloeSettings): FloeResources {
     id: `AwsSolutions-IAM5[Resource::<${dataLogicalId}.Arn>/${DATA_PREFIX}*]`,
     reason: 'Object actions are granted on the data/ prefix of the one data bucket: object keys are generated per request, so no narrower resource exists.',
   });
-  return { bucket, tables, api, alarmTopic, functions, environment };
+  let provider: Provider | undefined;
+  const triggerProvider = () => (provider ??= createTriggerProvider(scope, functions.get('triggers')!, { logRetention: props.logRetention, removalPolicy: removal }));
+  return { bucket, tables, api, alarmTopic, functions, environment, triggerProvider };
 }

@@ -1,12 +1,14 @@
-// Least privilege that still works: every route of the HTTP API and every job is driven through the
-// engine against DynamoDB Local and the S3 emulator, each AWS call is recorded as the IAM action it
-// needs, and each is checked against the grants of the function API Gateway would send it to (the
-// same list the CDK stack builds its routes and role policies from). A call outside a function's
+// Least privilege that still works: every route of the HTTP API, every job, the trigger dispatcher's
+// runs and the trigger custom resource's events are driven through the engine against DynamoDB Local
+// and the S3 emulator, each AWS call is recorded as the IAM action it needs, and each is checked
+// against the grants of the function that makes it (for a request, the one API Gateway would send it
+// to: the same list the CDK stack builds its routes and role policies from). A call outside a function's
 // grants would be an AccessDenied in a real account; a grant no call uses is access to take away.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DDB_ACTIONS, FUNCTIONS, routeOf, S3_ACTIONS, tableActions, type FunctionSpec } from '../src/manifest.ts';
 import { createApp } from '../src/api/app.ts';
-import { createEngine, type Engine } from '../src/engine/engine.ts';
+import { createEngine, type Engine, type EngineOptions } from '../src/engine/engine.ts';
+import { FloeError } from '../src/errors.ts';
 import { partitionKey } from '../src/storage/keys.ts';
 import { createClients } from '../src/storage/clients.ts';
 import { runJob } from '../src/jobs/run.ts';
@@ -15,6 +17,7 @@ import type { JobSummary } from '../src/jobs/summary.ts';
 import { DATA_PREFIX } from '../src/storage/keys.ts';
 import { LOG_TIME_INDEX, TXN_DUE_INDEX, type TableName } from '../src/storage/schema.ts';
 import { TransactionsTable } from '../src/storage/transactions-table.ts';
+import type { TargetInvoker } from '../src/triggers/targets.ts';
 import { b64, BINARY, isolatedEngine, JSON_V2, V2 } from './support/engine.ts';
 import { randomTopic } from './support/env.ts';
 import { appClient, readInProcessBody, type HttpClient, type Reply } from './support/http.ts';
@@ -116,10 +119,11 @@ class GrantRun {
   private readonly engines = new Map<string, { engine: Engine; api: HttpClient }>();
   private readonly calls: Call[] = [];
 
-  functionEngine(entry: string): { engine: Engine; api: HttpClient } {
+  /** The engine of one function, made on first use (with `options`, which only that first use applies). */
+  functionEngine(entry: string, options: EngineOptions = {}): { engine: Engine; api: HttpClient } {
     let e = this.engines.get(entry);
     if (!e) {
-      const engine = createEngine(config, createClients(config));
+      const engine = createEngine(config, createClients(config), options);
       record(engine, this.calls);
       e = { engine, api: appClient(createApp(engine, { awaitUnacknowledgedWrites: true, readBody: readInProcessBody }), { type: V2 }) };
       this.engines.set(entry, e);
@@ -141,11 +145,19 @@ class GrantRun {
 
   /** Runs one job on its function's engine and checks its calls against that function's grants. */
   async job(name: 'retention' | 'compaction' | 'gc', run: (e: Engine) => Promise<JobSummary>): Promise<JobSummary> {
-    const e = this.functionEngine(name).engine;
+    return this.invoke(name, name, run);
+  }
+
+  /**
+   * Runs `work` on a function's engine as an invocation other than an HTTP request (a job, a stream
+   * batch or sweep of the dispatcher, a custom resource event of the triggers function) and checks its calls.
+   */
+  async invoke<T>(entry: FunctionSpec['entry'], what: string, work: (e: Engine) => Promise<T>, options: EngineOptions = {}): Promise<T> {
+    const e = this.functionEngine(entry, options).engine;
     this.calls.length = 0;
-    const summary = await run(e);
-    this.check(FUNCTIONS.find((f) => f.entry === name)!, name);
-    return summary;
+    const result = await work(e);
+    this.check(FUNCTIONS.find((f) => f.entry === entry)!, what);
+    return result;
   }
 
   private check(spec: FunctionSpec, what: string): void {
@@ -389,6 +401,128 @@ async function scheduledJobs(run: GrantRun): Promise<void> {
   expect((await run.job('gc', (e) => runGc(e, { now: Date.now() + 3600_000 }))).removed.objects).toBeGreaterThan(0);
 }
 
+/** A user's function, as a trigger names it: never called, as the dispatcher's engine answers for it (IAM_TARGETS). */
+const TARGET_FUNCTION = 'arn:aws:lambda:us-east-1:123456789012:function:iam-grants-target';
+const POISON = 'poison';
+
+/**
+ * Answers for the trigger's function without calling Lambda (whose lambda:InvokeFunction grant is per
+ * function, by FloeEventSource, and no table's): a batch holding the poison record fails, others succeed.
+ */
+const IAM_TARGETS: TargetInvoker = {
+  invoke: async (_target, _event, payload) => (payload.includes(`"${b64(POISON)}"`) ? { ok: false, error: 'poison record', unknown: false } : { ok: true, answer: undefined }),
+};
+
+const json = { type: 'application/json' };
+
+/**
+ * Every trigger route: create (its dead-letter topic and starting offsets), list, describe with lag,
+ * PATCH (a topic added, a new dead-letter topic), pause, resume, seek to each kind of position, redrive
+ * and delete, on topics of its own. Returns a trigger left in place, for the dispatcher's run.
+ */
+async function triggerRoutes(run: GrantRun): Promise<{ name: string; topic: string }> {
+  const { send } = run;
+  const setup = createEngine(config, createClients(config));
+  const topic = randomTopic('iamtt');
+  const added = randomTopic('iamta');
+  await setup.topics.create({ name: topic, partitions: 2 });
+  await setup.topics.create({ name: added, partitions: 1 });
+  await setup.producer.produce(topic, [{ key: Buffer.from('k'), value: Buffer.from('before the trigger') }]);
+  const name = randomTopic('iamtr');
+  const created = (await ok(
+    send('POST', '/floe/v1/triggers', { ...json, body: { name, topic, target: { type: 'lambda', function: TARGET_FUNCTION }, starting_position: 'TRIM_HORIZON', batch_size: 10, max_batching_window_ms: 0, retry_attempts: 0, bisect_on_error: false } }),
+    201,
+  )) as { name: string };
+  expect(created.name).toBe(name);
+  await ok(send('POST', '/floe/v1/triggers', { ...json, body: { name, topic, target: { type: 'lambda', function: TARGET_FUNCTION } } }), 409);
+  await ok(send('GET', '/floe/v1/triggers'));
+  await ok(send('GET', `/floe/v1/triggers/${name}`)); // lag > 0: the oldest record is fetched for its time
+  await ok(send('PATCH', `/floe/v1/triggers/${name}`, { ...json, body: { topics: [topic, added], dead_letter_topic: `${name}.dead` } }));
+  await ok(send('POST', `/floe/v1/triggers/${name}/pause`));
+  await ok(send('POST', `/floe/v1/triggers/${name}/resume`));
+  await ok(send('POST', `/floe/v1/triggers/${name}/seek`, { ...json, body: { to: 'latest' } }));
+  await ok(send('POST', `/floe/v1/triggers/${name}/seek`, { ...json, body: { to: 'offset', offset: 0, topic, partition: 0 } }));
+  await ok(send('POST', `/floe/v1/triggers/${name}/seek`, { ...json, body: { to: 'timestamp', timestamp: Date.now() - 60_000, topic: added } }));
+  await ok(send('POST', `/floe/v1/triggers/${name}/seek`, { ...json, body: { to: 'earliest' } }));
+  await ok(send('POST', `/floe/v1/triggers/${name}/redrive`), 202); // nothing to redrive yet
+  await ok(send('PATCH', `/floe/v1/triggers/${name}`, { ...json, body: { topic, dead_letter_topic: `${name}.dlq` } }));
+  // One made and deleted, and asked for once gone.
+  const doomed = randomTopic('iamtd');
+  await ok(send('POST', '/floe/v1/triggers', { ...json, body: { name: doomed, topic: added, target: { type: 'lambda', function: TARGET_FUNCTION } } }), 201);
+  await ok(send('DELETE', `/floe/v1/triggers/${doomed}`), 204);
+  await ok(send('GET', `/floe/v1/triggers/${doomed}`), 404);
+  await ok(send('DELETE', `/floe/v1/triggers/${doomed}`), 404);
+  return { name, topic };
+}
+
+/**
+ * What the triggers function does for FloeEventSource's custom resource (functions/shared/trigger-resource.ts):
+ * a create, a create of a name that exists (CloudFormation's retry, or an update), which patches it,
+ * and a delete, of which a second finds nothing. The same service calls, on that function's engine.
+ */
+async function triggerResourceEvents(run: GrantRun, topic: string): Promise<void> {
+  const name = randomTopic('iamcr');
+  const settings = { name, topic, target: { type: 'lambda', function: TARGET_FUNCTION }, starting_position: 'LATEST', batch_size: 100, retry_attempts: 3, bisect_on_error: true, parallelism: null, enabled: true };
+  await run.invoke('triggers', 'custom resource Create', (e) => e.triggers.create(settings));
+  await run.invoke('triggers', 'custom resource Update', async (e) => {
+    await expect(e.triggers.create({ ...settings, batch_size: 50 })).rejects.toMatchObject({ code: 'TRIGGER_ALREADY_EXISTS' });
+    const { name: _n, starting_position: _p, ...changes } = settings;
+    return e.triggers.patch(name, { ...changes, batch_size: 50 });
+  });
+  await run.invoke('triggers', 'custom resource Delete', async (e) => {
+    await e.triggers.delete(name);
+    await expect(e.triggers.delete(name)).rejects.toSatisfy((x: unknown) => x instanceof FloeError && x.code === 'TRIGGER_NOT_FOUND');
+  });
+}
+
+/**
+ * The dispatcher's work on the trigger `triggerRoutes` left (retries 0, bisecting off): a sweep that
+ * delivers both partitions, one batch holding a poison record that goes to the dead-letter topic; a
+ * stream wake-up after more records, one behind a dead producer's range; a redrive of the dead letter,
+ * which fails again; and a dead letter written after its topic was deleted, which produce re-creates.
+ */
+async function dispatcherRuns(run: GrantRun, trigger: { name: string; topic: string }): Promise<void> {
+  const setup = createEngine(config, createClients(config));
+  const { topic } = trigger;
+  const dlq = `${trigger.name}.dlq`;
+  const topicId = (await setup.topics.resolve(topic)).id;
+  const dispatch = <T>(what: string, work: (e: Engine) => Promise<T>) => run.invoke('dispatcher', what, work, { targets: IAM_TARGETS, apiUrl: 'https://api.example.com' });
+  const deadLetters = async () => {
+    let n = 0;
+    for (let p = 0; p < (await setup.topics.describe(dlq)).partitions; p++) n += (await setup.fetcher.offsets(dlq, p)).highWatermark;
+    return n;
+  };
+  const records = (partition: number, ...values: string[]) => values.map((v) => ({ key: Buffer.from(v), value: Buffer.from(v), partition }));
+  await setup.producer.produce(topic, records(0, 'one', POISON));
+  await setup.producer.produce(topic, records(1, 'two'));
+  expect((await dispatch('dispatcher sweep', (e) => e.dispatcher.sweep())).ran).toBeGreaterThanOrEqual(2);
+  expect(await deadLetters()).toBeGreaterThanOrEqual(1);
+  await setup.producer.produce(topic, records(0, 'three'));
+  await dispatch('dispatcher stream wake-up', (e) => e.dispatcher.wake(topicId, 0));
+  // A lane run that ends with more to do (its time ran out, or wake-ups came meanwhile) reads the
+  // trigger again before it goes on: here two wake-ups of one partition at once.
+  await setup.producer.produce(topic, records(0, 'four'));
+  await dispatch('dispatcher coalesced wake-ups', async (e) => {
+    await e.dispatcher.wake(topicId, 1); // the triggers, cached for the two below
+    await Promise.all([e.dispatcher.wake(topicId, 0), e.dispatcher.wake(topicId, 0)]);
+  });
+  // A wake-up at the tail behind a dead producer's range: the lane's fetch fills the hole.
+  await crashedAllocation(topic, 1);
+  await dispatch('dispatcher stream wake-up behind a hole', (e) => e.dispatcher.wake(topicId, 1));
+  const before = await deadLetters();
+  await ok(run.send('POST', `/floe/v1/triggers/${trigger.name}/redrive`, { ...json, body: { from_offset: 0 } }), 202);
+  await dispatch('dispatcher redrive', (e) => e.dispatcher.sweep());
+  expect(await deadLetters()).toBeGreaterThan(before); // the redriven poison record failed again
+  await ok(run.send('GET', `/floe/v1/triggers/${trigger.name}`));
+  // The dead-letter topic deleted under the trigger: the letter's produce fails on the topic it had
+  // cached, and the next run's re-creates it, as any producer's retry would.
+  await setup.topics.delete(dlq);
+  await setup.producer.produce(topic, records(0, POISON));
+  await dispatch('dispatcher dead letter to a deleted topic', (e) => e.dispatcher.wake(topicId, 0));
+  await dispatch('dispatcher dead letter to a deleted topic, again', (e) => e.dispatcher.sweep());
+  expect(await deadLetters()).toBe(1);
+}
+
 describe('IAM grants of each function', () => {
   it('cover every call of the produce routes', async () => {
     const run = new GrantRun();
@@ -420,6 +554,19 @@ describe('IAM grants of each function', () => {
     expect(run.problems).toEqual([]);
   });
 
+  it('cover every call of the trigger routes and of the custom resource that registers a trigger', async () => {
+    const run = new GrantRun();
+    const { topic } = await triggerRoutes(run);
+    await triggerResourceEvents(run, topic);
+    expect(run.problems).toEqual([]);
+  });
+
+  it('cover every call of the dispatcher: sweeps, stream wake-ups, dead letters and redrives', async () => {
+    const run = new GrantRun();
+    await dispatcherRuns(run, await triggerRoutes(run));
+    expect(run.problems).toEqual([]);
+  });
+
   it('cover every call of the scheduled jobs', async () => {
     const run = new GrantRun();
     await scheduledJobs(run);
@@ -434,6 +581,9 @@ describe('IAM grants of each function', () => {
     await adminRoutes(run, topic);
     await consumerRoutes(run, topic);
     await transactionRoutes(run, topic);
+    const trigger = await triggerRoutes(run);
+    await triggerResourceEvents(run, trigger.topic);
+    await dispatcherRuns(run, trigger);
     await scheduledJobs(run);
     expect(run.problems).toEqual([]);
     const unused = FUNCTIONS.flatMap((spec) => granted(spec).filter((g) => !run.usedBy.get(spec.entry)?.has(g)).map((g) => `${spec.entry}: ${g}`));

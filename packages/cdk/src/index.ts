@@ -1,4 +1,6 @@
 // @floe/cdk: Floe as a construct for a user's own CDK app, `new Floe(this, 'Log', { stage: 'prod' })`,
-// with prebuilt function bundles and grants for functions that use @floe/client in direct mode.
+// with prebuilt function bundles, grants for functions that use @floe/client in direct mode, and a
+// topic as a Lambda event source (`fn.addEventSource(new FloeEventSource(log, { topic, ... }))`).
 export { Floe, type FloeProps } from '../../../infra/floe-construct.ts';
+export { FloeEventSource, type FloeEventSourceProps, type FloeTriggerHost } from '../../../infra/floe-event-source.ts';
 export { DEFAULTS, type FloeAuth, type FloeSettings, type FloeTableName } from '../../../infra/floe-settings.ts';
