@@ -13,10 +13,18 @@ const config = loadConfig();
 const engine = createEngine(config, createClients(config));
 /** Time kept back at the end of an invocation for the last commit and the release of leases. */
 const RESERVE_MS = 15_000;
+/**
+ * A stream batch holds its shard (later wake-ups of that shard wait for it): it delivers for at most
+ * this long, and a backlog left over goes on with the next wake-up or the sweep, which may use the
+ * invocation's whole time.
+ */
+const STREAM_MS = 60_000;
 
 export async function handler(event: DynamoDBStreamEvent | Record<string, unknown>, context: Context): Promise<unknown> {
-  engine.dispatcher.setRunMs(Math.max(1000, context.getRemainingTimeInMillis() - RESERVE_MS));
-  if (Array.isArray((event as DynamoDBStreamEvent).Records)) {
+  const stream = Array.isArray((event as DynamoDBStreamEvent).Records);
+  const left = context.getRemainingTimeInMillis() - RESERVE_MS;
+  engine.dispatcher.setDeadline(Date.now() + Math.max(1000, stream ? Math.min(STREAM_MS, left) : left));
+  if (stream) {
     const partitions = new Set<string>();
     for (const r of (event as DynamoDBStreamEvent).Records) {
       const keys = r.dynamodb?.Keys;

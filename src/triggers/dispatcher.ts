@@ -58,6 +58,7 @@ export class TriggerDispatcher {
   private cache: { at: number; triggers: Trigger[]; byTopicId: Map<string, Array<{ trigger: Trigger; topic: string }>> } | undefined;
   private readonly filters = new Map<string, { version: number; filter: RecordFilter }>();
   private stopped = false;
+  private deadline: number | undefined;
 
   constructor(private readonly deps: DispatcherDeps) {}
 
@@ -113,9 +114,18 @@ export class TriggerDispatcher {
     await Promise.allSettled(runs);
   }
 
-  /** Bounds how long one lane run may take from now on (a Lambda invocation's remaining time). */
+  /** Bounds how long one lane run may take (before it yields and is scheduled again). */
   setRunMs(ms: number): void {
     this.deps.runMs = ms;
+  }
+
+  /**
+   * An absolute end for all work (a Lambda invocation's end, less what the last commit and the release
+   * of leases need): no run goes past it, and none starts again after it; what is left waits for the
+   * next wake-up or sweep.
+   */
+  setDeadline(at: number | undefined): void {
+    this.deadline = at;
   }
 
   /**
@@ -180,7 +190,7 @@ export class TriggerDispatcher {
         for (;;) {
           this.again.delete(id);
           const result = await this.slot(() => this.runLane(t, source));
-          if (this.stopped) return;
+          if (this.stopped || this.timeLeft() <= 0) return;
           if (result === 'more' || this.again.has(id)) {
             // Settings may have changed meanwhile (a PATCH, a pause).
             const fresh = await this.deps.triggers.get(t.name);
@@ -201,12 +211,17 @@ export class TriggerDispatcher {
   private async runLane(t: Trigger, source: LaneSource): Promise<LaneResult> {
     try {
       const lane = new LaneRun({ ...this.deps, owner: this.owner, log: this.deps.logLine }, t, (x) => this.filterOf(x), source);
-      return await lane.run(Date.now() + (this.deps.runMs ?? 30_000));
+      if (this.timeLeft() <= 0) return 'more';
+      return await lane.run(Date.now() + Math.min(this.deps.runMs ?? 30_000, this.timeLeft()), this.deadline);
     } catch (e) {
       // The lease runs out and the lane is taken up again: a storage error never loses a record.
       this.deps.logLine?.(`trigger ${t.name}: ${source.key}: ${(e as Error).message}`);
       return 'idle';
     }
+  }
+
+  private timeLeft(): number {
+    return this.deadline === undefined ? Number.POSITIVE_INFINITY : this.deadline - Date.now();
   }
 
   private async slot<T>(work: () => Promise<T>): Promise<T> {

@@ -166,8 +166,11 @@ export class LaneRun {
     return Math.max(this.deps.leaseMs ?? 60_000, 2 * (this.trigger.target.timeoutMs + this.trigger.maxBatchingWindowMs));
   }
 
-  /** Delivers until the lane is caught up, backs off, loses its lease, or `deadline` (epoch ms) comes. */
-  async run(deadline: number): Promise<LaneResult> {
+  /**
+   * Delivers until the lane is caught up, backs off, loses its lease, or `deadline` (epoch ms) comes; with
+   * a `hardEnd` (a Lambda invocation's end) no batch starts that its call could carry past it.
+   */
+  async run(deadline: number, hardEnd?: number): Promise<LaneResult> {
     const { triggers, owner } = this.deps;
     const now = Date.now();
     const lease = await triggers.takeLease(this.trigger.name, this.source.key, owner, now, now + this.leaseMs);
@@ -179,7 +182,8 @@ export class LaneRun {
       if (!(await this.refresh())) return (result = 'idle');
       this.topic = await this.deps.topics.resolve(this.source.topic);
       let offset = await this.position();
-      while (Date.now() < deadline) {
+      const roomFor = () => (hardEnd === undefined ? true : Date.now() + this.trigger.target.timeoutMs + this.trigger.maxBatchingWindowMs + 5000 < hardEnd);
+      while (Date.now() < deadline && roomFor()) {
         if (Date.now() - this.checkedAt > SETTINGS_CHECK_MS && !(await this.refresh())) return (result = 'idle');
         if (this.lease.retryAt > Date.now()) {
           const wait = this.lease.retryAt - Date.now();
