@@ -13,7 +13,7 @@ import { apiGatewayEvent, lambdaContext, lambdaEvent } from './support/lambda-ev
 
 /** What each function of the loopback Lambda API received, and how it answers. */
 const invoked = new Map<string, MSKEvent[]>();
-const behaviour = new Map<string, (e: MSKEvent) => { error?: string; answer?: unknown }>();
+const behaviour = new Map<string, (e: MSKEvent) => { error?: string; answer?: unknown; delayMs?: number }>();
 let lambdaApi: Server;
 
 let triggers: (event: unknown, context: unknown) => Promise<any>;
@@ -38,12 +38,15 @@ beforeAll(async () => {
       const event = JSON.parse(body) as MSKEvent;
       invoked.set(name, [...(invoked.get(name) ?? []), event]);
       const outcome = behaviour.get(name)?.(event) ?? {};
+      setTimeout(() => answer(outcome), outcome.delayMs ?? 0);
+    });
+    const answer = (outcome: { error?: string; answer?: unknown }) => {
       if (outcome.error) {
         res.writeHead(200, { 'content-type': 'application/json', 'x-amz-function-error': 'Unhandled', 'x-amz-executed-version': '$LATEST' }).end(JSON.stringify({ errorType: 'Error', errorMessage: outcome.error }));
       } else {
         res.writeHead(200, { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' }).end(outcome.answer === undefined ? 'null' : JSON.stringify(outcome.answer));
       }
-    });
+    };
   });
   await new Promise<void>((r) => lambdaApi.listen(port, '127.0.0.1', () => r()));
   // The entries read their configuration at cold start, from the environment, as in Lambda.
@@ -121,6 +124,28 @@ describe('triggers in AWS shape', () => {
     expect(d.partitions[0].last_error.message).toContain('boom from the function');
     expect(d.dead_letters.records).toBe(1);
   });
+
+  it('ends an invocation before its time is up, leaving a backlog to the next one', async () => {
+    const topic = randomTopic('awsslow');
+    await createTopic(topic);
+    const fn = `slow-${topic}`;
+    behaviour.set(fn, () => ({ delayMs: 400 }));
+    const created = await triggers(lambdaEvent(apiGatewayEvent, 'POST', '/floe/v1/triggers', { body: JSON.stringify({ name: `slow-${topic}`, topic, target: { type: 'lambda', function: fn, timeout_ms: 1000 }, max_batching_window_ms: 0, batch_size: 1 }), headers: json }), lambdaContext);
+    expect(created.statusCode, created.body).toBe(201);
+    await produceTo(topic, 0, Array.from({ length: 40 }, (_, i) => `r${i}`));
+    // 25 s left: 15 s are kept back, and no batch starts that its 1 s call (and 5 s of margin) could carry past the end.
+    const started = Date.now();
+    await dispatcher({ source: 'aws.events' }, { ...context, getRemainingTimeInMillis: () => 25_000 });
+    expect(Date.now() - started).toBeLessThan(11_000);
+    const calls = invoked.get(fn)!.length;
+    expect(calls).toBeGreaterThan(0);
+    expect(calls).toBeLessThan(40);
+    // The next invocation goes on from where this one stopped.
+    await dispatcher({ source: 'aws.events' }, { ...context, getRemainingTimeInMillis: () => 25_000 });
+    expect(invoked.get(fn)!.length).toBeGreaterThan(calls);
+    const seen = invoked.get(fn)!.map((e) => Buffer.from(e.records[`${topic}-0`]![0]!.value, 'base64').toString());
+    expect(seen).toEqual(seen.map((_, i) => `r${i}`));
+  }, 60_000);
 
   it('registers, updates and removes a trigger as the CDK custom resource asks', async () => {
     const topic = randomTopic('awscr');
