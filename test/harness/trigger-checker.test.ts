@@ -74,6 +74,21 @@ function history(records: number, options: { keys?: string[]; trigger?: Partial<
 }
 
 describe('trigger checker', () => {
+  it('orders commits by fence: an older holder\'s commit reported late is no regression, a lower one under a later fence is', () => {
+    const late = history(4);
+    late.deliver([0, 1]);
+    late.deliver([2, 3]);
+    // The next holder (fence 2) commits 4; the first holder's commit of 2, applied before that take, is reported after it.
+    late.commit(4, 2);
+    late.commit(2, 1);
+    expect(late.check().counts.commit_regressions).toBe(0);
+    const back = history(4);
+    back.deliver([0, 1, 2, 3]);
+    back.commit(4, 1);
+    back.commit(2, 2);
+    expect(back.check().counts.commit_regressions).toBe(1);
+  });
+
   it('accepts every record taken once, in order, with commits behind what was taken', () => {
     const h = history(5);
     h.deliver([0, 1, 2]);

@@ -217,7 +217,11 @@ export function checkTriggers(h: TriggerHistory): TriggerCheckResult {
     const counts = { lost: lost.length, outOfOrder: outOfOrder.length, skipped: skipped.length, unexplained: unexplainedDuplicates.length, bad: badDeadLetters.length, regressions: commitRegressions.length };
     const finding = (list: Finding[], p: number, o: number, why: string) => list.push({ trigger: t.name, partition: p, offset: o, why });
     const deliveries = h.deliveries.filter((d) => d.trigger === t.name).sort((a, b) => a.begin - b.begin || a.id - b.id);
-    const commits = h.commits.filter((c) => c.trigger === t.name).sort((a, b) => a.at - b.at);
+    // In the order they were applied: a lane's commits under one fence all come before any under a later
+    // fence (the fence condition refuses them after the next take), and one holder commits one at a time.
+    // The time a commit is reported can be later than that (its answer was slow), so it orders only
+    // the commits of one fence. Each partition is one lane with fences of its own.
+    const commits = h.commits.filter((c) => c.trigger === t.name).sort((a, b) => a.partition - b.partition || a.fence - b.fence || a.at - b.at);
     const attempts = h.attempts.filter((a) => a.trigger === t.name);
 
     // Dead letters: each must carry the full record of the source offset it names.

@@ -99,7 +99,7 @@ function sourceRecord(partition: number, r: FetchedRecord): SourceRecord {
 }
 
 /** What the keyed trigger's filter leaves out, written independently of src/triggers/filters.ts. */
-function keyedFilterDrops(r: SourceRecord): boolean {
+export function keyedFilterDrops(r: SourceRecord): boolean {
   if (r.value === null) return true;
   try {
     return !KINDS_DELIVERED.includes((JSON.parse(r.value) as { kind?: string }).kind ?? '');
