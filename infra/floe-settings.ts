@@ -6,8 +6,8 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 /** IAM (SigV4) authorization, or a JWT authorizer, which API Gateway requires to name an issuer and an audience. */
 export type FloeAuth = { mode: 'iam' } | { mode: 'jwt'; issuer: string; audience: string[] };
 
-/** Floe's seven tables (src/storage/schema.ts's TableName, which infra/floe.ts checks this against). */
-export type FloeTableName = 'topics' | 'log' | 'objects' | 'producers' | 'groups' | 'transactions' | 'triggers';
+/** Floe's eight tables (src/storage/schema.ts's TableName, which infra/floe.ts checks this against). */
+export type FloeTableName = 'topics' | 'log' | 'objects' | 'producers' | 'groups' | 'transactions' | 'triggers' | 'tables';
 
 /** Every setting of a Floe deployment; the CDK app reads them from context, the `Floe` construct fills in defaults. */
 export interface FloeSettings {

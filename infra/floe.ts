@@ -1,4 +1,4 @@
-// Floe's resources, added to any scope: the data bucket, the seven tables, one function per role with
+// Floe's resources, added to any scope: the data bucket, the eight tables, one function per role with
 // only the permissions that role uses, the HTTP API, the job schedules, the trigger dispatcher's stream
 // wake-ups (floe-triggers.ts), alarms that notify a topic, and a dashboard. The repository's FloeStack
 // adds them to itself (so its logical IDs are the stack's own); the `Floe` construct, which @floe/cdk
@@ -133,6 +133,8 @@ export function addFloe(scope: Construct, props: FloeSettings): FloeResources {
     projectionType: ProjectionType.KEYS_ONLY,
   });
   tables.triggers = table('triggers', KEYS.triggers.partition, { name: KEYS.triggers.sort, type: AttributeType.STRING });
+  // Keys as bytes, so a table's keys sort byte-wise; delete markers expire by TTL_ATTRIBUTE.tables.
+  tables.tables = table('tables', KEYS.tables.partition, { name: KEYS.tables.sort, type: AttributeType.BINARY });
 
   // The same variable names the local runtime reads (src/config.ts).
   const environment = {
@@ -143,6 +145,7 @@ export function addFloe(scope: Construct, props: FloeSettings): FloeResources {
     FLOE_GROUPS_TABLE: tables.groups.tableName,
     FLOE_TRANSACTIONS_TABLE: tables.transactions.tableName,
     FLOE_TRIGGERS_TABLE: tables.triggers.tableName,
+    FLOE_TABLES_TABLE: tables.tables.tableName,
     FLOE_BUCKET: bucket.bucketName,
     // A Lambda instance serves one request at a time: nothing to group its produce with, only a wait.
     FLOE_GROUP_COMMIT_MS: '0',

@@ -32,6 +32,11 @@ export const ERROR_KINDS = {
   TRANSACTIONAL_ID_NOT_FOUND: { status: 404, errorCode: 40404, retriable: false },
   TRIGGER_NOT_FOUND: { status: 404, errorCode: 40405, retriable: false },
   TRIGGER_ALREADY_EXISTS: { status: 409, errorCode: 40908, retriable: false },
+  TABLE_NOT_FOUND: { status: 404, errorCode: 40406, retriable: false },
+  TABLE_KEY_NOT_FOUND: { status: 404, errorCode: 40407, retriable: false },
+  TABLE_ALREADY_EXISTS: { status: 409, errorCode: 40909, retriable: false },
+  /** A read with `min_offset` the table has not applied yet: the same read succeeds once it has. */
+  TABLE_NOT_YET_APPLIED: { status: 503, errorCode: 50301, retriable: true },
   OUT_OF_ORDER_SEQUENCE: { status: 422, errorCode: 42206, retriable: false },
   PAYLOAD_TOO_LARGE: { status: 413, errorCode: 413, retriable: false },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, errorCode: 415, retriable: false },
@@ -89,6 +94,19 @@ export class OffsetOutOfRangeError extends FloeError {
       `OFFSET_OUT_OF_RANGE: offset ${offset} is outside the log [${logStartOffset}, ${highWatermark}]`,
     );
     this.name = 'OffsetOutOfRangeError';
+  }
+}
+
+/** A table read asked for `min_offset` and the partition's applied offset is below it. */
+export class TableNotYetAppliedError extends FloeError {
+  constructor(
+    readonly table: string,
+    readonly partition: number,
+    readonly appliedOffset: number,
+    readonly minOffset: number,
+  ) {
+    super('TABLE_NOT_YET_APPLIED', `Table '${table}' has applied partition ${partition} up to offset ${appliedOffset} (exclusive), below min_offset ${minOffset}; retry shortly.`);
+    this.name = 'TableNotYetAppliedError';
   }
 }
 

@@ -133,17 +133,23 @@ export const FUNCTIONS: FunctionSpec[] = [
     // condition the group is unchanged) and a seek's, with the lane's fence; partition offsets, offsets
     // by time, and one record per partition that is behind, for lag (a fetch below the high watermark,
     // so it never helps one along); the dead-letter topic created with the trigger. Also the custom
-    // resource that registers the triggers of @floe/cdk's FloeEventSource.
+    // resource that registers the triggers of @floe/cdk's FloeEventSource. Tables: their definitions,
+    // each kept by an internal trigger (created, deleted with its lanes, its offsets committed from the
+    // log start); reads of entries (one key, many in one BatchGetItem, queries of a prefix or range) after
+    // the applied offset; a delete's removal of the entries.
     tables: {
       topics: ['get', 'put'],
       log: ['get', 'query'],
       groups: ['get', 'query', 'batchGet', 'put', 'check'],
       triggers: ['get', 'query', 'scan', 'put', 'update', 'delete'],
+      tables: ['get', 'query', 'batchGet', 'put', 'update', 'delete'],
     },
     s3: ['get'],
     routes: [
       ['ANY', '/floe/v1/triggers'],
       ['ANY', '/floe/v1/triggers/{proxy+}'],
+      ['ANY', '/floe/v1/tables'],
+      ['ANY', '/floe/v1/tables/{proxy+}'],
     ],
   },
   {
@@ -153,13 +159,15 @@ export const FUNCTIONS: FunctionSpec[] = [
     // table (the trigger read again when a lane run goes on), offsets committed in the trigger's group
     // (a transaction with the lease's condition), partition heads read in one BatchGetItem, fetches of
     // the source partitions (at the tail, filling a dead producer's hole), and dead letters appended
-    // through the produce path (which re-creates a deleted dead-letter topic).
+    // through the produce path (which re-creates a deleted dead-letter topic); tables' entries written
+    // (a PutItem conditioned on the offset) by their triggers' built-in writer.
     tables: {
       topics: ['get', 'put'],
       log: ['get', 'query', 'batchGet', 'put', 'update', 'check'],
       objects: ['update'],
       groups: ['batchGet', 'put'],
       triggers: ['get', 'query', 'scan', 'update'],
+      tables: ['put'],
     },
     s3: ['get', 'put'],
     schedule: 'triggerSweepMinutes',

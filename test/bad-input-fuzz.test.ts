@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/api/app.ts';
 import { createEngine } from '../src/engine/engine.ts';
 import { ensureStorage } from '../src/storage/setup.ts';
-import { fuzz, KNOWN_CONSUMER, KNOWN_TRANSACTION, KNOWN_TRIGGER } from './harness/fuzz.ts';
+import { fuzz, KNOWN_CONSUMER, KNOWN_TABLE, KNOWN_TRANSACTION, KNOWN_TRIGGER } from './harness/fuzz.ts';
 import { randomTopic, testClients, testConfig } from './support/env.ts';
 import { appClient } from './support/http.ts';
 import { b64, BINARY, V2 } from './support/engine.ts';
@@ -29,6 +29,7 @@ describe('generated bad input', () => {
     await api.get(`/consumers/${group}/instances/${instance}/records`, { accept: BINARY });
     await engine.transactions.init(KNOWN_TRANSACTION);
     await engine.triggers.create({ name: KNOWN_TRIGGER, topic, target: { type: 'lambda', function: 'fuzz-handler' } });
+    await engine.tables.create({ name: KNOWN_TABLE, topic });
     const out = await fuzz(app, engine, topic, RUNS, Number(process.env.FLOE_FUZZ_SEED ?? 1));
     console.log(JSON.stringify(out.statuses));
     expect(out.fiveHundreds).toEqual([]);

@@ -10,6 +10,7 @@ import { createApp } from '../src/api/app.ts';
 import { createEngine, type Engine, type EngineOptions } from '../src/engine/engine.ts';
 import { FloeError } from '../src/errors.ts';
 import { partitionKey } from '../src/storage/keys.ts';
+import { partitionForKey } from '../src/log/partitioner.ts';
 import { createClients } from '../src/storage/clients.ts';
 import { runJob } from '../src/jobs/run.ts';
 import { runGc } from '../src/jobs/gc.ts';
@@ -523,6 +524,34 @@ async function dispatcherRuns(run: GrantRun, trigger: { name: string; topic: str
   expect(await deadLetters()).toBe(1);
 }
 
+/**
+ * Every table route, and the dispatcher's writes of a table: create (its internal trigger from the log
+ * start), a second create refused, list, describe with lag; the dispatcher's sweep writes the entries
+ * (a value and a delete marker); then each read (a key, a key read ahead of the table, a prefix listing,
+ * a lookup, a range) and a delete that removes the entries.
+ */
+async function tableRuns(run: GrantRun): Promise<void> {
+  const { send } = run;
+  const setup = createEngine(config, createClients(config));
+  const topic = randomTopic('iamtb');
+  await setup.topics.create({ name: topic, partitions: 2, configs: { 'cleanup.policy': 'compact' } });
+  await setup.producer.produce(topic, [{ key: Buffer.from('k'), value: Buffer.from('v') }, { key: Buffer.from('gone'), value: null }]);
+  const name = randomTopic('iamtbl');
+  await ok(send('POST', '/floe/v1/tables', { ...json, body: { name, topic } }), 201);
+  await ok(send('POST', '/floe/v1/tables', { ...json, body: { name, topic } }), 409);
+  await ok(send('GET', '/floe/v1/tables'));
+  await ok(send('GET', `/floe/v1/tables/${name}`));
+  await run.invoke('dispatcher', 'dispatcher sweep writing a table', (e) => e.dispatcher.sweep(), { targets: IAM_TARGETS, apiUrl: 'https://api.example.com' });
+  await ok(send('GET', `/floe/v1/tables/${name}/keys/k?min_offset=1`));
+  await ok(send('GET', `/floe/v1/tables/${name}/keys/k?min_offset=1000`), 503);
+  await ok(send('GET', `/floe/v1/tables/${name}/keys?prefix=k&limit=10`));
+  const p = partitionForKey(Buffer.from('k'), 2);
+  await ok(send('POST', `/floe/v1/tables/${name}/partitions/${p}/lookup`, { ...json, body: { keys: [b64('k'), b64('gone')], min_offset: 0 } }));
+  await ok(send('GET', `/floe/v1/tables/${name}/partitions/${p}/range?from=${b64('a')}&to=${b64('z')}`));
+  await ok(send('DELETE', `/floe/v1/tables/${name}`), 204);
+  await ok(send('GET', `/floe/v1/tables/${name}`), 404);
+}
+
 describe('IAM grants of each function', () => {
   it('cover every call of the produce routes', async () => {
     const run = new GrantRun();
@@ -567,6 +596,12 @@ describe('IAM grants of each function', () => {
     expect(run.problems).toEqual([]);
   });
 
+  it('cover every call of the table routes and of the dispatcher writing a table', async () => {
+    const run = new GrantRun();
+    await tableRuns(run);
+    expect(run.problems).toEqual([]);
+  });
+
   it('cover every call of the scheduled jobs', async () => {
     const run = new GrantRun();
     await scheduledJobs(run);
@@ -584,6 +619,7 @@ describe('IAM grants of each function', () => {
     const trigger = await triggerRoutes(run);
     await triggerResourceEvents(run, trigger.topic);
     await dispatcherRuns(run, trigger);
+    await tableRuns(run);
     await scheduledJobs(run);
     expect(run.problems).toEqual([]);
     const unused = FUNCTIONS.flatMap((spec) => granted(spec).filter((g) => !run.usedBy.get(spec.entry)?.has(g)).map((g) => `${spec.entry}: ${g}`));

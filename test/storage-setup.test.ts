@@ -56,8 +56,10 @@ describe('storage setup', () => {
     // The time index: same partition as the log, a string sort key, keys only (a fetch reads the item after).
     expect(tables.log!.localIndexes).toEqual([{ name: LOG_TIME_INDEX.name, keys: [[KEYS.log.partition, 'HASH', 'S'], [LOG_TIME_INDEX.sort, 'RANGE', 'S']], projection: 'KEYS_ONLY' }]);
     for (const t of ['topics', 'objects', 'producers', 'groups', 'transactions'] as const) expect(tables[t]!.localIndexes, t).toEqual([]);
-    // TTL is on where items expire (producer state, group state, staged transaction writes) and nowhere else.
-    expect(Object.fromEntries(TABLES.map((t) => [t, tables[t]!.ttl]))).toEqual({ topics: undefined, log: undefined, objects: undefined, producers: TTL_ATTRIBUTE.producers, groups: TTL_ATTRIBUTE.groups, transactions: TTL_ATTRIBUTE.transactions });
+    // Tables: entries by table id and source partition, the record key as binary (byte order).
+    expect(tables.tables!.keys).toEqual([[KEYS.tables.partition, 'HASH', 'S'], [KEYS.tables.sort, 'RANGE', 'B']]);
+    // TTL is on where items expire (producer state, group state, staged transaction writes, tables' delete markers) and nowhere else.
+    expect(Object.fromEntries(TABLES.map((t) => [t, tables[t]!.ttl]))).toEqual({ topics: undefined, log: undefined, objects: undefined, producers: TTL_ATTRIBUTE.producers, groups: TTL_ATTRIBUTE.groups, transactions: TTL_ATTRIBUTE.transactions, tables: TTL_ATTRIBUTE.tables });
     await expect(clients.s3.send(new HeadBucketCommand({ Bucket: config.bucket }))).resolves.toBeDefined();
 
     const counter = countCalls(clients);

@@ -7,6 +7,7 @@ import { consumerRoutes } from './consumers.ts';
 import { errorResponse } from './http-errors.ts';
 import { nativeRoutes } from './native.ts';
 import { transactionRoutes } from './transactions.ts';
+import { tableRoutes } from './tables.ts';
 import { triggerRoutes } from './triggers.ts';
 import type { AppOptions } from './options.ts';
 import { v2TopicRoutes } from './v2-topics.ts';
@@ -20,6 +21,7 @@ export function createApp(engine: Engine, options: AppOptions = {}): Hono {
   nativeRoutes(app, engine, options);
   transactionRoutes(app, engine, options);
   triggerRoutes(app, engine, options);
+  tableRoutes(app, engine, options);
   consumerRoutes(app, engine, options);
   app.notFound((c) => notFound(app, c));
   app.onError((err, c) => errorResponse(c, err));

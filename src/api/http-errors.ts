@@ -12,10 +12,14 @@ export function errorBody(e: FloeError): { error_code: number; message: string }
 
 export function errorResponse(c: Context, err: unknown): Response {
   const e = toFloeError(err);
-  if (e.status >= 500) {
+  // A 503 is an expected answer (a table read ahead of the table), not a failure to log.
+  if (e.status >= 500 && e.status !== 503) {
     console.error(JSON.stringify({ level: 'error', msg: 'request failed', method: c.req.method, path: c.req.path, code: e.code, error: String(err), cause: String((err as Error).cause ?? '') }));
   }
-  return c.body(JSON.stringify(errorBody(e)), e.status as 500, { 'content-type': errorType(c) });
+  // 503 says the same request succeeds later (a table read ahead of what the table applied): when.
+  const headers: Record<string, string> = { 'content-type': errorType(c) };
+  if (e.status === 503) headers['retry-after'] = '1';
+  return c.body(JSON.stringify(errorBody(e)), e.status as 500, headers);
 }
 
 /** Errors answer in the REST Proxy's metadata type to clients that speak its media types, else plain JSON. */

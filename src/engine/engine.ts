@@ -27,6 +27,9 @@ import { TriggerDispatcher, type DispatcherDeps } from '../triggers/dispatcher.t
 import { TriggerService } from '../triggers/service.ts';
 import { Targets, type TargetInvoker } from '../triggers/targets.ts';
 import type { AttemptEvent } from '../triggers/lane.ts';
+import { TablesTable } from '../storage/tables-table.ts';
+import { TableService } from '../tables/service.ts';
+import { TableWriter } from '../tables/writer.ts';
 
 export interface Engine {
   config: FloeConfig;
@@ -42,6 +45,8 @@ export interface Engine {
   groupAdmin: GroupAdmin;
   transactions: TransactionCoordinator;
   triggers: TriggerService;
+  /** Tables kept from topics by internal triggers (their writes are the dispatcher's). */
+  tables: TableService;
   /** Delivers triggers' records; runs only where a runtime wakes it (the local server, the dispatcher function). */
   dispatcher: TriggerDispatcher;
   /** Work started for acks=0 produces, so a server can let it finish before it stops. */
@@ -116,6 +121,7 @@ export function createEngine(config: FloeConfig, clients: AwsClients, options: E
     upload: (t, records, p) => producer.upload(t, records, p),
   });
   const triggersTable = new TriggersTable(clients, config.tables.triggers);
+  const tablesTable = new TablesTable(clients, config.tables.tables);
   dispatcher = new TriggerDispatcher({
     clients,
     triggers: triggersTable,
@@ -124,6 +130,7 @@ export function createEngine(config: FloeConfig, clients: AwsClients, options: E
     fetcher,
     log,
     targets: options.targets ?? new Targets(new LambdaFunctions(config.region, config.lambdaEndpoint), options.local === true),
+    tableWriter: new TableWriter({ tables: tablesTable, topics }),
     produce: async (topic, records) => {
       const r = await producer.produce(topic, records);
       const failed = r.records.find((x) => 'error' in x);
@@ -153,5 +160,6 @@ export function createEngine(config: FloeConfig, clients: AwsClients, options: E
         }
       : undefined,
   });
-  return { config, clients, topics, producer, fetcher, log, objects, bucket, watermarks, consumers, groupAdmin, transactions, triggers, dispatcher, background: new Set() };
+  const tables = new TableService({ tables: tablesTable, triggers, groups, topics, fetcher, region: config.region });
+  return { config, clients, topics, producer, fetcher, log, objects, bucket, watermarks, consumers, groupAdmin, transactions, triggers, tables, dispatcher, background: new Set() };
 }

@@ -11,7 +11,12 @@ export type StartingPosition = 'LATEST' | 'TRIM_HORIZON' | 'AT_TIMESTAMP';
 export type TriggerTarget =
   | { type: 'lambda'; function: string; timeoutMs: number }
   | { type: 'module'; path: string; export: string; timeoutMs: number }
-  | { type: 'http'; url: string; timeoutMs: number };
+  | { type: 'http'; url: string; timeoutMs: number }
+  /**
+   * Floe's own table writer (src/tables/writer.ts): the latest value per key into the tables table.
+   * Only a table's internal trigger has it; the triggers API neither accepts nor shows it.
+   */
+  | { type: 'table'; table: string; id: string; timeoutMs: number };
 
 export interface TriggerSettings {
   name: string;

@@ -7,13 +7,14 @@ import { DEFAULT_RETRY, retryDelayMs, sleep } from './retry.ts';
 
 export interface TableKey {
   table: string;
-  key: Record<string, string | number>;
+  key: Record<string, string | number | Uint8Array>;
 }
 
 const MAX_KEYS = 100;
 
 function id(table: string, key: Record<string, unknown>, names: string[]): string {
-  return `${table}\u0000${names.map((n) => String(key[n])).join('\u0000')}`;
+  // Binary keys (the tables table's) by their bytes, as they come back.
+  return `${table}\u0000${names.map((n) => (key[n] instanceof Uint8Array ? Buffer.from(key[n]).toString('hex') : String(key[n]))).join('\u0000')}`;
 }
 
 export async function consistentBatchGet(clients: AwsClients, keys: TableKey[]): Promise<Array<Record<string, unknown> | undefined>> {

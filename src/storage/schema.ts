@@ -1,7 +1,7 @@
 // The DynamoDB tables and the S3 bucket, described once. The local runtime and the tests create them
 // from these definitions, and the CDK stack reads the same key names, so the three cannot drift apart.
 //
-// Why seven tables rather than one: each Lambda function is granted only the tables it touches
+// Why eight tables rather than one: each Lambda function is granted only the tables it touches
 // (fetch reads `topics` and `log`; only produce writes `producers`; only the jobs write `objects`
 // besides produce), which IAM expresses per table far more simply than per key prefix.
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
@@ -21,6 +21,8 @@ export interface TableNames {
   transactions: string;
   /** topic triggers: each one's settings, and per source partition its lease, retries and errors. */
   triggers: string;
+  /** tables kept from topics: each table's definition, and per source partition the latest value of each key. */
+  tables: string;
 }
 
 export type TableName = keyof TableNames;
@@ -34,6 +36,8 @@ export const KEYS = {
   groups: { partition: 'g', sort: 's' },
   transactions: { partition: 't', sort: 's' },
   triggers: { partition: 'n', sort: 's' },
+  // The sort key is binary, so a partition's keys sort byte-wise and prefix and range queries work.
+  tables: { partition: 'p', sort: 'k' },
 } as const;
 
 /**
@@ -52,7 +56,7 @@ export const LOG_TIME_INDEX = { name: 'by-time', sort: 't' } as const;
 export const TXN_DUE_INDEX = { name: 'by-due', partition: 'os', sort: 'due', shards: 16 } as const;
 
 /** Attribute DynamoDB's TTL deletes on, for tables whose items expire. */
-export const TTL_ATTRIBUTE = { producers: 'ttl', groups: 'ttl', transactions: 'ttl' } as const;
+export const TTL_ATTRIBUTE = { producers: 'ttl', groups: 'ttl', transactions: 'ttl', tables: 'ttl' } as const;
 
 export function tableNamesFromPrefix(prefix: string): TableNames {
   return {
@@ -63,6 +67,7 @@ export function tableNamesFromPrefix(prefix: string): TableNames {
     groups: `${prefix}groups`,
     transactions: `${prefix}transactions`,
     triggers: `${prefix}triggers`,
+    tables: `${prefix}tables`,
   };
 }
 
@@ -70,6 +75,7 @@ export function tableNamesFromPrefix(prefix: string): TableNames {
 export function createTableInputs(names: TableNames): CreateTableCommandInput[] {
   const S = 'S' as const;
   const N = 'N' as const;
+  const B = 'B' as const;
   return [
     {
       TableName: names.topics,
@@ -164,6 +170,18 @@ export function createTableInputs(names: TableNames): CreateTableCommandInput[] 
       KeySchema: [
         { AttributeName: KEYS.triggers.partition, KeyType: 'HASH' },
         { AttributeName: KEYS.triggers.sort, KeyType: 'RANGE' },
+      ],
+    },
+    {
+      TableName: names.tables,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: KEYS.tables.partition, AttributeType: S },
+        { AttributeName: KEYS.tables.sort, AttributeType: B },
+      ],
+      KeySchema: [
+        { AttributeName: KEYS.tables.partition, KeyType: 'HASH' },
+        { AttributeName: KEYS.tables.sort, KeyType: 'RANGE' },
       ],
     },
   ];

@@ -25,6 +25,7 @@ export interface DispatcherDeps {
   fetcher: Fetcher;
   log: LogTable;
   targets: TargetInvoker;
+  tableWriter?: LaneDeps['tableWriter'];
   produce: (topic: string, records: ProduceRecord[]) => Promise<void>;
   /** The API URL, the event's `bootstrapServers`. */
   bootstrapServers: string;

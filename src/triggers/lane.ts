@@ -24,7 +24,7 @@ import { sleep } from '../storage/retry.ts';
 import type { Topic, TopicService } from '../topics/topics.ts';
 import { buildMskEvent, eventRecordBytes, parseBatchResponse, type DeliveredRecord } from './event.ts';
 import type { RecordFilter } from './filters.ts';
-import type { FunctionAnswer, TargetInvoker } from './targets.ts';
+import type { FunctionAnswer, TableTargetWriter, TargetInvoker } from './targets.ts';
 
 /** Header names of a dead letter (besides the record's own headers). */
 export const DLQ_HEADERS = {
@@ -64,6 +64,8 @@ export interface LaneDeps {
   topics: TopicService;
   fetcher: Fetcher;
   targets: TargetInvoker;
+  /** Writes the records of tables' triggers (whose target is `table`). */
+  tableWriter?: TableTargetWriter;
   /** Appends dead letters (the produce path, so they are ordinary records). */
   produce: (topic: string, records: ProduceRecord[]) => Promise<void>;
   bootstrapServers: string;
@@ -262,7 +264,8 @@ export class LaneRun {
     const all = fetched.map((r) => delivered(this.source, r));
     let bytes = 0;
     let cut = all.length;
-    for (let i = 0; i < all.length; i++) {
+    // A table's writer gets the records themselves, not an event: no payload limit to cut under.
+    for (let i = 0; i < all.length && this.trigger.target.type !== 'table'; i++) {
       bytes += eventRecordBytes(all[i]!, all[i]!.topic.length);
       if (bytes > PAYLOAD_CAP) {
         cut = i;
@@ -314,9 +317,7 @@ export class LaneRun {
   }
 
   private async invokeOne(records: Lettered[]): Promise<Omit<Failure, 'failing'> | null> {
-    const event = buildMskEvent({ eventSourceArn: this.trigger.id, bootstrapServers: this.deps.bootstrapServers, records });
-    const payload = JSON.stringify(event);
-    const answer: FunctionAnswer = await this.deps.targets.invoke(this.trigger.target, event, payload);
+    const answer: FunctionAnswer = await this.call(records);
     const coords = records.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset }));
     const report = (outcome: AttemptEvent['outcome'], error?: string) =>
       this.deps.onAttempt?.({ trigger: this.trigger.name, lane: this.source.key, records: coords, outcome, ...(error ? { error } : {}) });
@@ -341,6 +342,17 @@ export class LaneRun {
     }
     report('partial', 'batchItemFailures');
     return { at, error: 'the function reported failed records (batchItemFailures)', whole: at === records[0]!.at };
+  }
+
+  /** Calls the target; a table's records go to the built-in writer as they are, with no event around them. */
+  private call(records: Lettered[]): Promise<FunctionAnswer> {
+    const target = this.trigger.target;
+    if (target.type === 'table') {
+      if (!this.deps.tableWriter) return Promise.resolve({ ok: false, error: 'this dispatcher has no table writer', unknown: false });
+      return this.deps.tableWriter.write(target, records);
+    }
+    const event = buildMskEvent({ eventSourceArn: this.trigger.id, bootstrapServers: this.deps.bootstrapServers, records });
+    return this.deps.targets.invoke(target, event, JSON.stringify(event));
   }
 
   /** After a failed batch: commit what went through, then bisect, retry later, or dead-letter. */

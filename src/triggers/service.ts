@@ -5,6 +5,7 @@
 import { ulid } from 'ulid';
 import { FloeError } from '../errors.ts';
 import type { Fetcher } from '../fetch/fetch.ts';
+import type { CommittedOffset } from '../model/group.ts';
 import type { LaneState, Trigger, TriggerSettings } from '../model/trigger.ts';
 import type { AwsClients } from '../storage/clients.ts';
 import { Commit, sendCommit } from '../storage/commit.ts';
@@ -27,6 +28,16 @@ export interface TriggerServiceDeps {
   policy: TargetPolicy;
   /** Told of every change, so a dispatcher in this process acts on it at once. */
   onChange?: (trigger: Trigger, redrives?: number[]) => void;
+}
+
+/**
+ * Where a trigger's lane stands on a partition: its committed offset (the log start when it has none,
+ * when it fell below the log start, or when it belongs to an earlier topic of the name), and the
+ * records from there to the high watermark.
+ */
+export function laneProgress(c: CommittedOffset | undefined, topic: Pick<Topic, 'id'>, o: { logStartOffset: number; highWatermark: number }): { committed: number; lag: number } {
+  const committed = c && (c.topicId === null || c.topicId === topic.id) ? Math.max(c.offset, o.logStartOffset) : o.logStartOffset;
+  return { committed, lag: Math.max(0, o.highWatermark - committed) };
 }
 
 function notFound(name: string): FloeError {
@@ -103,8 +114,34 @@ export class TriggerService {
     return t;
   }
 
+  /** The users' triggers: tables' internal ones are left out (the tables API shows those tables). */
   async list() {
-    return (await this.deps.triggers.list()).map(settingsView);
+    return (await this.deps.triggers.list()).filter((t) => t.target.type !== 'table').map(settingsView);
+  }
+
+  /**
+   * Creates a trigger Floe keeps for itself (a table's): no name rules, no dead-letter topic made (its
+   * target never gives a record up), the starting offsets committed as for any trigger. A leftover of the
+   * name (and its lanes) is replaced.
+   */
+  async createInternal(t: Trigger): Promise<void> {
+    const topics = await Promise.all(t.topics.map((n) => this.deps.topics.describe(n)));
+    await this.deps.triggers.delete(t.name);
+    await this.startPositions(t, topics);
+    if (!(await this.deps.triggers.create(t))) throw new FloeError('ILLEGAL_STATE', `trigger '${t.name}' was created meanwhile; try again`);
+    this.deps.onChange?.(t);
+  }
+
+  /** Deletes a trigger Floe keeps for itself, with its lanes; false when it was not there. */
+  async deleteInternal(name: string): Promise<boolean> {
+    const removed = await this.deps.triggers.delete(name);
+    this.deps.onChange?.({ name } as Trigger);
+    return removed;
+  }
+
+  /** A trigger by name, whatever its kind (internal ones included); undefined when there is none. */
+  async find(name: string): Promise<Trigger | undefined> {
+    return this.deps.triggers.get(name);
   }
 
   /** The settings, and per partition: committed offset, lag in records and in ms, retries, errors, dead letters. */
@@ -119,9 +156,7 @@ export class TriggerService {
       const offsets = await groups.getOffsets(t.group, ps.map((p) => [topic.topic, p])).catch(() => new Map());
       await mapBounded(ps, 16, async (p) => {
         const o = await fetcher.offsets(topic.topic, p);
-        const c = [...offsets.values()].find((x) => x.partition === p && x.topic === topic.topic);
-        const committed = c && (c.topicId === null || c.topicId === topic.id) ? Math.max(c.offset, o.logStartOffset) : o.logStartOffset;
-        const lag = Math.max(0, o.highWatermark - committed);
+        const { committed, lag } = laneProgress([...offsets.values()].find((x) => x.partition === p && x.topic === topic.topic), topic, o);
         let lagMs = 0;
         if (lag > 0) {
           // Time since the oldest record not yet processed (its timestamp), as a consumer's time lag.
@@ -204,7 +239,12 @@ export class TriggerService {
    * its retry state starts afresh.
    */
   async seek(name: string, target: SeekTarget, only?: { topic?: string; partition?: number }) {
-    const t = await this.get(name);
+    return this.seekTrigger(await this.get(name), target, only);
+  }
+
+  /** The seek of a trigger already read (a table's internal one, which `get` would refuse by its name). */
+  async seekTrigger(t: Trigger, target: SeekTarget, only?: { topic?: string; partition?: number }) {
+    const name = t.name;
     const { fetcher, groups, triggers, clients } = this.deps;
     const names = only?.topic ? [only.topic] : t.topics;
     if (only?.topic && !t.topics.includes(only.topic)) throw new FloeError('BAD_REQUEST', `topic '${only.topic}' is not one of trigger '${name}''s topics`);

@@ -190,7 +190,14 @@ export function settingsView(t: Trigger) {
     name: t.name,
     id: t.id,
     topics: t.topics,
-    target: tg.type === 'lambda' ? { type: tg.type, function: tg.function, timeout_ms: tg.timeoutMs } : tg.type === 'module' ? { type: tg.type, path: tg.path, export: tg.export, timeout_ms: tg.timeoutMs } : { type: tg.type, url: tg.url, timeout_ms: tg.timeoutMs },
+    target:
+      tg.type === 'lambda'
+        ? { type: tg.type, function: tg.function, timeout_ms: tg.timeoutMs }
+        : tg.type === 'module'
+          ? { type: tg.type, path: tg.path, export: tg.export, timeout_ms: tg.timeoutMs }
+          : tg.type === 'http'
+            ? { type: tg.type, url: tg.url, timeout_ms: tg.timeoutMs }
+            : { type: tg.type, table: tg.table, timeout_ms: tg.timeoutMs },
     group_id: t.group,
     batch_size: t.batchSize,
     max_batching_window_ms: t.maxBatchingWindowMs,

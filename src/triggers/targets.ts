@@ -9,11 +9,17 @@ import { pathToFileURL } from 'node:url';
 import type { Context as LambdaContext } from 'aws-lambda';
 import type { TriggerTarget } from '../model/trigger.ts';
 import type { FunctionAnswer, LambdaFunctions } from '../storage/functions.ts';
+import type { DeliveredRecord } from './event.ts';
 
 export type { FunctionAnswer } from '../storage/functions.ts';
 
 export interface TargetInvoker {
   invoke(target: TriggerTarget, event: unknown, payload: string): Promise<FunctionAnswer>;
+}
+
+/** Writes a table's records (src/tables/writer.ts): a table's trigger calls it with the records themselves, no event. */
+export interface TableTargetWriter {
+  write(target: Extract<TriggerTarget, { type: 'table' }>, records: DeliveredRecord[]): Promise<FunctionAnswer>;
 }
 
 type Handler = (event: unknown, context: LambdaContext, callback?: (err: unknown, result?: unknown) => void) => unknown;
@@ -62,6 +68,7 @@ export class Targets implements TargetInvoker {
 
   async invoke(target: TriggerTarget, event: unknown, payload: string): Promise<FunctionAnswer> {
     if (target.type === 'lambda') return this.lambda.invoke(target.function, payload, target.timeoutMs);
+    if (target.type === 'table') return { ok: false, error: 'a table target is written by the table writer, not invoked', unknown: false };
     if (!this.local) return { ok: false, error: `a ${target.type} target is called only by the local runtime`, unknown: false };
     if (target.type === 'http') return withTimeout(this.post(target.url, payload, target.timeoutMs), target.timeoutMs);
     return withTimeout(this.callModule(target, event), target.timeoutMs);

@@ -19,6 +19,9 @@ export const KNOWN_CONSUMER = { group: 'fuzz-group', instance: 'fuzz-instance' }
 /** A transactional id initialized before the run, so generated transaction calls reach it. */
 export const KNOWN_TRANSACTION = 'fuzz-txn';
 
+/** A table created before the run (on the known topic), so generated table reads reach it. */
+export const KNOWN_TABLE = 'fuzz-table';
+
 /** A trigger created before the run (on the known topic, a Lambda target), so generated trigger calls reach it. */
 export const KNOWN_TRIGGER = 'fuzz-trigger';
 
@@ -95,13 +98,32 @@ const jsonish = fc.oneof(
       { requiredKeys: [] },
     )
     .map((v) => JSON.stringify(v)),
+  // Tables: create bodies, and lookups (min_offset never past 0: a read ahead of the table is a 503 by design).
+  fc.record({ name: fc.oneof(fc.constant(KNOWN_TABLE), weirdSegment, fc.integer()), topic: fc.oneof(weirdSegment, fc.integer(), fc.constant(null)), extra: fc.integer() }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  fc
+    .record(
+      {
+        keys: fc.oneof(fc.array(fc.oneof(fc.base64String({ maxLength: 12 }), fc.string({ maxLength: 6 }), fc.integer(), fc.constant(null)), { maxLength: 4 }), fc.string({ maxLength: 4 }), fc.array(fc.constant('YQ=='), { minLength: 101, maxLength: 102 })),
+        min_offset: fc.oneof(fc.constantFrom(0, -1, 1.5, '1', null), fc.string({ maxLength: 3 })),
+      },
+      { requiredKeys: [] },
+    )
+    .map((v) => JSON.stringify(v)),
   // Deep nesting, as a key or value and as a whole body.
   fc.integer({ min: 900, max: 20_000 }).map((d) => `{"records":[{"value":${'['.repeat(d)}${']'.repeat(d)}}]}`),
   fc.integer({ min: 900, max: 20_000 }).map((d) => `{"value":{"type":"JSON","data":${'{"a":'.repeat(d)}1${'}'.repeat(d)}}}`),
   fc.integer({ min: 1, max: 50_000 }).map((d) => '['.repeat(d) + ']'.repeat(d)),
 );
 
-const query = fc.array(fc.tuple(fc.constantFrom('offset', 'timeout', 'max_bytes', 'acks', 'timestamp', 'max_records', 'isolation_level', 'x'), fc.oneof(fc.constantFrom('-1', '0', '1', 'earliest', 'latest', 'all', '1e9', '99999999999999999999', '', 'read_committed'), fc.string({ maxLength: 6 }).map(encodeURIComponent))), { maxLength: 3 }).map((pairs) => (pairs.length ? `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}` : ''));
+const query = fc
+  .array(
+    fc.tuple(
+      fc.constantFrom('offset', 'timeout', 'max_bytes', 'acks', 'timestamp', 'max_records', 'isolation_level', 'x', 'limit', 'cursor', 'prefix', 'key_format', 'from', 'to', 'partition'),
+      fc.oneof(fc.constantFrom('-1', '0', '1', 'earliest', 'latest', 'all', '1e9', '99999999999999999999', '', 'read_committed', 'base64', 'utf8', 'YQ', 'eyJwIjowfQ', 'AGE', '%2B%2F'), fc.string({ maxLength: 6 }).map(encodeURIComponent)),
+    ),
+    { maxLength: 3 },
+  )
+  .map((pairs) => (pairs.length ? `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}` : ''));
 
 
 export function requestArbitrary(knownTopic: string): fc.Arbitrary<FuzzRequest> {
@@ -138,6 +160,9 @@ export function requestArbitrary(knownTopic: string): fc.Arbitrary<FuzzRequest> 
     fc.tuple(fc.oneof({ arbitrary: fc.constant(KNOWN_TRANSACTION), weight: 3 }, { arbitrary: weirdSegment, weight: 1 }), fc.constantFrom('', '/init', '/offsets', '/commit', '/abort', '/nope')).map(([t, a]) => `/floe/v1/transactions/${t}${a}`),
     fc.constant('/floe/v1/triggers'),
     fc.tuple(fc.oneof({ arbitrary: fc.constant(KNOWN_TRIGGER), weight: 3 }, { arbitrary: weirdSegment, weight: 1 }), fc.constantFrom('', '/pause', '/resume', '/seek', '/redrive', '/nope')).map(([t, a]) => `/floe/v1/triggers/${t}${a}`),
+    fc.constant('/floe/v1/tables'),
+    fc.tuple(fc.oneof({ arbitrary: fc.constant(KNOWN_TABLE), weight: 3 }, { arbitrary: weirdSegment, weight: 1 }), fc.constantFrom('', '/keys', '/keys/a', '/keys/YQ%3D%3D', '/keys/%FF%00', '/nope')).map(([t, a]) => `/floe/v1/tables/${t}${a}`),
+    fc.tuple(fc.oneof({ arbitrary: fc.constant(KNOWN_TABLE), weight: 3 }, { arbitrary: weirdSegment, weight: 1 }), partition, fc.constantFrom('/lookup', '/range', '/nope')).map(([t, p, a]) => `/floe/v1/tables/${t}/partitions/${p}${a}`),
     fc.string({ maxLength: 30 }).map((s) => `/${encodeURIComponent(s)}`),
   );
   return fc.record({
@@ -151,14 +176,16 @@ export function requestArbitrary(knownTopic: string): fc.Arbitrary<FuzzRequest> 
 /**
  * What a rejected request must leave as it was: the topic list, every known partition's offsets and
  * configs, and every item of the groups table (groups, instances, committed offsets), of the
- * transactions table (states, staged writes and offsets) and of the triggers table (settings, lanes).
+ * transactions table (states, staged writes and offsets), of the triggers table (settings, lanes) and
+ * of the tables table (definitions, entries).
  */
 export async function snapshot(app: Hono, engine: Engine): Promise<string> {
   const topics = (await (await app.request('/topics')).json()) as string[];
   const groups = await scanAll(engine.clients, { TableName: engine.config.tables.groups, ConsistentRead: true });
   const transactions = await scanAll(engine.clients, { TableName: engine.config.tables.transactions, ConsistentRead: true });
   const triggers = await scanAll(engine.clients, { TableName: engine.config.tables.triggers, ConsistentRead: true });
-  const parts: unknown[] = [topics, ...[groups, transactions, triggers].map((items) => items.map((i) => JSON.stringify(canonical(i))).sort())];
+  const tables = await scanAll(engine.clients, { TableName: engine.config.tables.tables, ConsistentRead: true });
+  const parts: unknown[] = [topics, ...[groups, transactions, triggers, tables].map((items) => items.map((i) => JSON.stringify(canonical(i))).sort())];
   for (const t of topics) {
     const meta = (await (await app.request(`/topics/${t}`)).json()) as { partitions: Array<{ partition: number }>; configs: unknown };
     parts.push(meta.configs);

@@ -152,8 +152,8 @@ function actionsOf(entry: string): string[] {
 }
 
 describe('storage', () => {
-  it('creates the seven tables on demand with PITR, deletion protection, encryption and the code\'s key schema', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 7);
+  it('creates the eight tables on demand with PITR, deletion protection, encryption and the code\'s key schema', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 8);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: 'p', KeyType: 'HASH' }, { AttributeName: 'o', KeyType: 'RANGE' }],
       AttributeDefinitions: Match.arrayWith([{ AttributeName: 'o', AttributeType: 'N' }, { AttributeName: 't', AttributeType: 'S' }]),
@@ -177,6 +177,12 @@ describe('storage', () => {
     const [, triggers] = Object.entries(template.findResources('AWS::DynamoDB::Table')).find(([id]) => id.startsWith('TriggersTable'))!;
     expect(triggers.Properties).toMatchObject({ KeySchema: [{ AttributeName: 'n', KeyType: 'HASH' }, { AttributeName: 's', KeyType: 'RANGE' }], AttributeDefinitions: [{ AttributeName: 'n', AttributeType: 'S' }, { AttributeName: 's', AttributeType: 'S' }] });
     expect(triggers.Properties.TimeToLiveSpecification).toBeUndefined();
+    // Tables: entries keyed by table id and partition, the record key binary (byte order); delete markers expire.
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'p', KeyType: 'HASH' }, { AttributeName: 'k', KeyType: 'RANGE' }],
+      AttributeDefinitions: [{ AttributeName: 'p', AttributeType: 'S' }, { AttributeName: 'k', AttributeType: 'B' }],
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+    });
   });
 
   it('streams the keys of the log table only, for the trigger dispatcher', () => {
@@ -217,7 +223,7 @@ describe('functions', () => {
     for (const f of floe) {
       expect(f.Properties.Architectures).toEqual(['arm64']);
       expect(Object.keys(f.Properties.Environment.Variables)).toEqual(
-        expect.arrayContaining(['FLOE_TOPICS_TABLE', 'FLOE_LOG_TABLE', 'FLOE_OBJECTS_TABLE', 'FLOE_PRODUCERS_TABLE', 'FLOE_GROUPS_TABLE', 'FLOE_TRANSACTIONS_TABLE', 'FLOE_TRIGGERS_TABLE', 'FLOE_BUCKET', 'POWERTOOLS_SERVICE_NAME']),
+        expect.arrayContaining(['FLOE_TOPICS_TABLE', 'FLOE_LOG_TABLE', 'FLOE_OBJECTS_TABLE', 'FLOE_PRODUCERS_TABLE', 'FLOE_GROUPS_TABLE', 'FLOE_TRANSACTIONS_TABLE', 'FLOE_TRIGGERS_TABLE', 'FLOE_TABLES_TABLE', 'FLOE_BUCKET', 'POWERTOOLS_SERVICE_NAME']),
       );
       expect(f.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON' });
       // The bundles carry no arm64 build of the native CRC-32C addon: each function says so.
@@ -433,6 +439,22 @@ describe('topic triggers', () => {
     }
   });
 
+  it('routes the tables API to the triggers function, and grants the tables table to it and (writes only) to the dispatcher', () => {
+    const fnArn = arnOf(functionOf(template, 'triggers').id);
+    const integrations = template.findResources('AWS::ApiGatewayV2::Integration');
+    for (const key of ['ANY /floe/v1/tables', 'ANY /floe/v1/tables/{proxy+}']) {
+      const route = Object.values(template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: key } }));
+      expect(route, key).toHaveLength(1);
+      const integrationId = (route[0]!.Properties.Target['Fn::Join'][1] as unknown[]).find((p) => typeof p === 'object') as { Ref: string };
+      expect(integrations[integrationId.Ref]!.Properties.IntegrationUri, key).toEqual(fnArn);
+    }
+    const tableArn = JSON.stringify(arnOf(logicalId('AWS::DynamoDB::Table', 'TablesTable')));
+    const onTables = (entry: string) => statementsOf(entry).filter((st) => JSON.stringify(st.Resource) === tableArn).flatMap((st) => [st.Action].flat()).sort();
+    expect(onTables('triggers')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    expect(onTables('dispatcher')).toEqual(['dynamodb:PutItem']);
+    for (const fn of FUNCTIONS.filter((f) => f.entry !== 'triggers' && f.entry !== 'dispatcher')) expect(onTables(fn.entry), fn.entry).toEqual([]);
+  });
+
   it('grants the triggers table only to the triggers and dispatcher functions, each its own actions, and no function lambda:InvokeFunction', () => {
     const tableArn = JSON.stringify(arnOf(logicalId('AWS::DynamoDB::Table', 'TriggersTable')));
     const onTriggers = (entry: string) => statementsOf(entry).filter((st) => JSON.stringify(st.Resource) === tableArn).flatMap((st) => [st.Action].flat()).sort();
@@ -467,10 +489,10 @@ describe('alarms', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     expect(alarms.filter((a) => a.Properties.MetricName === 'Errors')).toHaveLength(FUNCTIONS.length);
     expect(alarms.filter((a) => a.Properties.MetricName === 'Throttles')).toHaveLength(FUNCTIONS.length);
-    expect(alarms.filter((a) => JSON.stringify(a.Properties.Metrics ?? []).includes('WriteThrottleEvents'))).toHaveLength(7);
+    expect(alarms.filter((a) => JSON.stringify(a.Properties.Metrics ?? []).includes('WriteThrottleEvents'))).toHaveLength(8);
     expect(alarms.filter((a) => JSON.stringify(a.Properties.Metrics ?? []).includes('TransactionConflict'))).toHaveLength(1);
     expect(alarms.filter((a) => a.Properties.MetricName === '5xx')).toHaveLength(1);
-    expect(alarms).toHaveLength(2 * FUNCTIONS.length + 7 + 1 + 1);
+    expect(alarms).toHaveLength(2 * FUNCTIONS.length + 8 + 1 + 1);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.hasOutput('ApiUrl', {});
     template.hasOutput('BucketName', {});

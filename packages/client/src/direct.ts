@@ -14,7 +14,7 @@ export function directFetch(options: DirectOptions): typeof fetch {
   if (options.bucket) env.FLOE_BUCKET = options.bucket;
   const t = options.tables ?? {};
   if (t.prefix !== undefined) env.FLOE_TABLE_PREFIX = t.prefix;
-  for (const [k, name] of [['topics', 'FLOE_TOPICS_TABLE'], ['log', 'FLOE_LOG_TABLE'], ['objects', 'FLOE_OBJECTS_TABLE'], ['producers', 'FLOE_PRODUCERS_TABLE'], ['groups', 'FLOE_GROUPS_TABLE'], ['transactions', 'FLOE_TRANSACTIONS_TABLE'], ['triggers', 'FLOE_TRIGGERS_TABLE']] as const) {
+  for (const [k, name] of [['topics', 'FLOE_TOPICS_TABLE'], ['log', 'FLOE_LOG_TABLE'], ['objects', 'FLOE_OBJECTS_TABLE'], ['producers', 'FLOE_PRODUCERS_TABLE'], ['groups', 'FLOE_GROUPS_TABLE'], ['transactions', 'FLOE_TRANSACTIONS_TABLE'], ['triggers', 'FLOE_TRIGGERS_TABLE'], ['tables', 'FLOE_TABLES_TABLE']] as const) {
     if (t[k]) env[name] = t[k];
   }
   // One request at a time per caller is the common case (a Lambda instance): no group commit window.

@@ -55,6 +55,10 @@ export class UnstableOffsetCommitError extends FloeError {}
 export class TransactionalIdNotFoundError extends FloeError {}
 /** 42206: a sequence older than the producer's newest, no longer remembered. @example `e instanceof OutOfOrderSequenceError` */
 export class OutOfOrderSequenceError extends FloeError {}
+/** 40406: the table does not exist (or is being deleted). @example `e instanceof TableNotFoundError` */
+export class TableNotFoundError extends FloeError {}
+/** 50301: a table read with a min offset the table has not applied yet; retriable. @example `e instanceof TableNotYetAppliedError` */
+export class TableNotYetAppliedError extends FloeError {}
 /** 413: the request or a record is too large. @example `e instanceof PayloadTooLargeError` */
 export class PayloadTooLargeError extends FloeError {}
 /** 40002, 400, 422 and other 4xx: the request is wrong; sending it again will not help. @example `e instanceof BadRequestError` */
@@ -76,6 +80,8 @@ const BY_CODE: Record<number, typeof FloeError> = {
   40404: TransactionalIdNotFoundError,
   42206: OutOfOrderSequenceError,
   413: PayloadTooLargeError,
+  40406: TableNotFoundError,
+  50301: TableNotYetAppliedError,
 };
 
 /**

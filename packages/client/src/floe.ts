@@ -4,6 +4,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { Admin } from './admin.ts';
 import { Triggers } from './triggers.ts';
+import { Table, Tables } from './tables.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
 import { errorFromResponse, FloeError, NetworkError } from './errors.ts';
 import { Producer, type ProducerOptions } from './producer.ts';
@@ -29,7 +30,7 @@ export interface RetryOptions {
 export interface DirectOptions {
   region?: string;
   /** Table names, or a prefix they share (`floe-dev-` gives `floe-dev-topics`, ...); default from FLOE_* variables. */
-  tables?: { prefix?: string; topics?: string; log?: string; objects?: string; producers?: string; groups?: string; transactions?: string; triggers?: string };
+  tables?: { prefix?: string; topics?: string; log?: string; objects?: string; producers?: string; groups?: string; transactions?: string; triggers?: string; tables?: string };
   bucket?: string;
 }
 
@@ -125,6 +126,26 @@ export class Floe {
    */
   triggers(): Triggers {
     return new Triggers(this);
+  }
+
+  /**
+   * Tables: the latest value per key of a topic, kept in DynamoDB.
+   *
+   * @example
+   * await floe.tables().create({ name: 'customers', topic: 'customers' });
+   */
+  tables(): Tables {
+    return new Tables(this);
+  }
+
+  /**
+   * Reads of one table: a key, a prefix listing, and per-partition lookups and ranges.
+   *
+   * @example
+   * const alice = await floe.table('customers').get('alice');
+   */
+  table(name: string): Table {
+    return new Table(this, name);
   }
 
   /**

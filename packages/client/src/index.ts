@@ -21,3 +21,4 @@ export {
 export { Admin, ConfigResourceTypes, type ConfigEntry, type GroupDescription, type GroupOffsets, type ITopicConfig, type PartitionMetadata, type ResourceConfigQuery, type TopicPartitionOffsets } from './admin.ts';
 export { TopicMetadataCache } from './topic-metadata.ts';
 export { Triggers, type SeekTo, type TriggerConfig, type TriggerDescription, type TriggerPartition, type TriggerTarget, type TriggerView } from './triggers.ts';
+export { Table, Tables, type TableDescription, type TableEntry, type TablePartition, type TableRecord, type TableView } from './tables.ts';
