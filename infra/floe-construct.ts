@@ -97,6 +97,16 @@ export class Floe extends Construct {
     return this.grantLike(grantee, [spec('consumers'), spec('fetch')]);
   }
 
+  /**
+   * Lets `grantee` run a streams application in direct mode (FloeStreamsApp's function): produce
+   * (transactions included), fetch, groups, topic admin, and the tables that hold its state.
+   * @example
+   * log.grantStreams(myFunction);
+   */
+  grantStreams(grantee: IGrantable): Grant {
+    return this.grantLike(grantee, [spec('produce'), spec('consumers'), spec('fetch'), spec('admin'), spec('triggers')]);
+  }
+
   private grantLike(grantee: IGrantable, specs: FunctionSpec[]): Grant {
     const grants = manifestStatements(specs, this.tables, this.bucket).map((s) =>
       Grant.addToPrincipal({ grantee, actions: s.actions!, resourceArns: s.resources!, ...(s.conditions ? { conditions: s.conditions } : {}) }),

@@ -24,8 +24,10 @@ export interface FloeTriggerHost {
 }
 
 export interface FloeEventSourceProps {
-  /** The topic whose records the function receives. */
-  readonly topic: string;
+  /** The topic whose records the function receives (or give `topics`). */
+  readonly topic?: string;
+  /** Several topics read by one trigger (each partition its own lane), instead of `topic`. */
+  readonly topics?: readonly string[];
   /** Where a new trigger starts in each partition; a partition added later starts at its log start. */
   readonly startingPosition: StartingPosition;
   /** With `AT_TIMESTAMP`: the time to start from, in Unix time seconds (as Lambda's stream event sources take it). */
@@ -151,15 +153,19 @@ export function defaultTriggerName(path: string, topic: string): string {
  */
 export class FloeEventSource implements IEventSource {
   private name: string | undefined;
+  private readonly topics: string[];
 
   constructor(
     private readonly floe: FloeTriggerHost,
     private readonly props: FloeEventSourceProps,
   ) {
-    checkTopic('topic', props.topic);
+    if ((props.topic === undefined) === (props.topics === undefined)) fail('give topic or topics (one of them)');
+    this.topics = props.topic !== undefined ? [props.topic] : [...props.topics!];
+    if (this.topics.length === 0 || this.topics.length > 100) fail('topics must hold 1 to 100 topic names');
+    for (const [i, t] of this.topics.entries()) checkTopic(props.topic !== undefined ? 'topic' : `topics[${i}]`, t);
     if (props.deadLetterTopic !== undefined) {
       checkTopic('deadLetterTopic', props.deadLetterTopic);
-      if (props.deadLetterTopic === props.topic) fail(`deadLetterTopic '${props.deadLetterTopic}' is the topic the trigger reads`);
+      if (this.topics.includes(props.deadLetterTopic)) fail(`deadLetterTopic '${props.deadLetterTopic}' is a topic the trigger reads`);
     }
     if (!Object.values(StartingPosition).includes(props.startingPosition)) fail(`startingPosition must be LATEST, TRIM_HORIZON or AT_TIMESTAMP, got ${String(props.startingPosition)}`);
     const ts = props.startingPositionTimestamp;
@@ -198,8 +204,8 @@ export class FloeEventSource implements IEventSource {
     if (!Construct.isConstruct(target)) fail('the target function must be a construct');
     const role = this.floe.functions.get('dispatcher')?.role;
     if (!role) fail("the Floe deployment has no dispatcher function with a role; pass the Floe construct (or FloeStack)");
-    const name = this.props.triggerName ?? defaultTriggerName(target.node.path, this.props.topic);
-    if ((this.props.deadLetterTopic ?? `${name}.dlq`) === this.props.topic) fail(`the dead-letter topic of trigger '${name}' is the topic it reads`);
+    const name = this.props.triggerName ?? defaultTriggerName(target.node.path, this.topics.join('+'));
+    if (this.topics.includes(this.props.deadLetterTopic ?? `${name}.dlq`)) fail(`the dead-letter topic of trigger '${name}' is a topic it reads`);
     const id = `FloeEventSource:${name}`;
     if (target.node.tryFindChild(id)) fail(`${target.node.path} already has trigger '${name}'; give each event source of one topic its own triggerName`);
     // In the function's scope: created, changed and deleted with the resource that registers the trigger,
@@ -226,7 +232,7 @@ export class FloeEventSource implements IEventSource {
     const p = this.props;
     return {
       name,
-      topic: p.topic,
+      ...(p.topic !== undefined ? { topic: p.topic } : { topics: this.topics }),
       target: { type: 'lambda', function: functionArn, timeout_ms: p.invocationTimeout?.toMilliseconds() ?? TRIGGER_LIMITS.timeoutMs.default },
       starting_position: p.startingPosition,
       ...(p.startingPosition === StartingPosition.AT_TIMESTAMP ? { starting_timestamp: Math.round(p.startingPositionTimestamp! * 1000) } : {}),

@@ -44,7 +44,7 @@ describe('Floe in a user\'s stack', () => {
     expect(() => app.synth()).not.toThrow();
     const t = Template.fromStack(stack);
     const tables = t.findResources('AWS::DynamoDB::Table');
-    expect(Object.keys(tables).sort()).toEqual(['Groups', 'Log', 'Objects', 'Producers', 'Topics', 'Transactions', 'Triggers'].map((n) => expect.stringMatching(new RegExp(`^Log${n}Table`))));
+    expect(Object.keys(tables).sort()).toEqual(['Groups', 'Log', 'Objects', 'Producers', 'Tables', 'Topics', 'Transactions', 'Triggers'].map((n) => expect.stringMatching(new RegExp(`^Log${n}Table`))));
     for (const table of Object.values(tables)) expect(table.DeletionPolicy).toBe('Retain');
     expect(Object.keys(t.findResources('AWS::S3::Bucket')).map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['LogAccessLogs', 'LogData']);
     const fns = t.findResources('AWS::Lambda::Function');
@@ -66,6 +66,7 @@ describe('Floe in a user\'s stack', () => {
       'FLOE_LOG_TABLE',
       'FLOE_OBJECTS_TABLE',
       'FLOE_PRODUCERS_TABLE',
+      'FLOE_TABLES_TABLE',
       'FLOE_TOPICS_TABLE',
       'FLOE_TRANSACTIONS_TABLE',
       'FLOE_TRIGGERS_TABLE',
@@ -390,7 +391,7 @@ describe('FloeEventSource in a user\'s app', () => {
       [{ topic: 'no/slashes' }, /^FloeEventSource: topic: Topic name 'no\/slashes' is illegal/],
       [{ topic: '' }, /^FloeEventSource: topic: Topic name is illegal, it can't be empty$/],
       [{ deadLetterTopic: '..' }, /^FloeEventSource: deadLetterTopic: /],
-      [{ deadLetterTopic: 'orders' }, /^FloeEventSource: deadLetterTopic 'orders' is the topic the trigger reads$/],
+      [{ deadLetterTopic: 'orders' }, /^FloeEventSource: deadLetterTopic 'orders' is a topic the trigger reads$/],
       [{ triggerName: 'has space' }, /^FloeEventSource: triggerName must be 1 to 200 characters of \[a-zA-Z0-9._-\], got "has space"$/],
       [{ triggerName: 'x'.repeat(201) }, /triggerName must be 1 to 200 characters/],
       [{ filters: [{ value: { status: ['paid'] } }] }, /^FloeEventSource: filters\[0\] must be what lambda\.FilterCriteria\.filter\(\) returns/],

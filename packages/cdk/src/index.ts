@@ -4,3 +4,4 @@
 export { Floe, type FloeProps } from '../../../infra/floe-construct.ts';
 export { FloeEventSource, type FloeEventSourceProps, type FloeTriggerHost } from '../../../infra/floe-event-source.ts';
 export { DEFAULTS, type FloeAuth, type FloeSettings, type FloeTableName } from '../../../infra/floe-settings.ts';
+export { FloeStreamsApp, type FloeStreamsAppProps } from '../../../infra/floe-streams-app.ts';

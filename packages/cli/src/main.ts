@@ -10,6 +10,7 @@ import { consume, type ConsumeOptions } from './consume.ts';
 import { UsageError } from './format.ts';
 import { groupsDescribe, groupsList, groupsReset, offsets, topicsAlter, topicsCreate, topicsDelete, topicsDescribe, topicsList, type ResetOptions } from './admin.ts';
 import { produce, type ProduceOptions } from './produce.ts';
+import { streamsDescribe, streamsRun, type StreamsRunFlags } from './streams.ts';
 import { triggerOptions, triggersCreate, triggersDescribe, triggersList, triggersRedrive, triggersSeek, triggersUpdate, type TriggerFlags } from './triggers.ts';
 
 /** The server `--url` names, else the local one `npm start` wrote down, else the default port. */
@@ -201,6 +202,14 @@ export function buildProgram(): Command {
       triggersRedrive(client(program), n, { ...(o.partition !== undefined ? { partition: o.partition } : {}), ...(o.from !== undefined ? { from_offset: o.from } : {}), ...(o.to !== undefined ? { to_offset: o.to } : {}) }),
     );
 
+  const streams = program.command('streams').description('run a streams application (its module exports topology and applicationId)');
+  streams
+    .command('run')
+    .argument('<app>', 'the module (.ts or .js) exporting topology and applicationId')
+    .option('--application-id <id>', "overrides the module's applicationId")
+    .option('--guarantee <guarantee>', 'exactly_once or at_least_once', 'exactly_once')
+    .action(async (file: string, o: StreamsRunFlags) => streamsRun(client(program), file, o));
+  streams.command('describe').argument('<app>').action(async (file: string) => streamsDescribe(file));
   program
     .command('offsets')
     .description('per partition: log start offset, high watermark, and with --time the first offset at or after it')

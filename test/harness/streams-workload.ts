@@ -1,0 +1,279 @@
+// The streams workload: a streams application (word count, or a windowed count) over a topic of lines
+// produced before the run, run by instances that each have their own engine with fault-injected
+// storage clients, behind a client that also loses answers and fails calls. An injected crash kills an
+// instance (every later storage call of its engine fails) and the workload starts a new one, as Lambda
+// would; now and then a new instance starts while the old one still runs (a zombie, fenced by the new
+// one's transactional ids). Tables are kept by a dispatcher process with faults of its own. At the end,
+// read on a clean engine: the latest count per key in the output topic and in the store's table,
+// against the counts the input implies. Exactly once: equal. At least once: never less.
+import { createApp } from '../../src/api/app.ts';
+import type { FloeConfig } from '../../src/config.ts';
+import { createEngine, type Engine } from '../../src/engine/engine.ts';
+import { createClients } from '../../src/storage/clients.ts';
+import { Floe } from '../../packages/client/src/index.ts';
+import { FloeStreams } from '../../packages/streams/src/runtime/index.ts';
+import type { ProcessingGuarantee } from '../../packages/streams/src/runtime/task-runner.ts';
+import type { CompiledTopology } from '../../packages/streams/src/task.ts';
+import { readInProcessBody } from '../support/http.ts';
+import { FaultInjector, prng, type FaultKind, type FaultRates } from './faults.ts';
+import { Processes, type Process } from './processes.ts';
+
+export interface StreamsApp {
+  /** The topology over the run's input and output topics. */
+  topology(input: string, output: string): CompiledTopology;
+  /** The store whose table holds the counts. */
+  store: string;
+  /** The output's key and value as the checker compares them. */
+  decodeKey(key: Buffer): string;
+  decodeValue(value: Buffer): number;
+  /** The counts the input implies, by the decoded output key. */
+  expected(lines: Array<{ value: string; timestamp: number }>): Map<string, number>;
+}
+
+export interface StreamsWorkloadOptions {
+  config: FloeConfig;
+  prefix: string;
+  seed: number;
+  app: StreamsApp;
+  /** Words in the input (lines of 1 to 8 words). */
+  words: number;
+  partitions: number;
+  guarantee: ProcessingGuarantee;
+  rates: FaultRates;
+  /** An instance crashes on average once in this many storage calls; 0 for never. */
+  crashEvery: number;
+  /** Share of the client's calls that fail before they are sent, and again that lose their answer. */
+  clientFaultRate: number;
+  /** A zombie is left behind on average once in this many instance starts (0: never). */
+  zombieEvery: number;
+  maxMs: number;
+  /** Records per batch (small batches make more commits, so more crash points). */
+  batchRecords?: number;
+}
+
+export interface StreamsWorkloadResult {
+  words: number;
+  lines: number;
+  keys: number;
+  /** Keys whose final count is below what the input implies (lost input), above it (counted twice), missing. */
+  under: Array<{ key: string; want: number; got: number | undefined }>;
+  over: Array<{ key: string; want: number; got: number }>;
+  /** The store's table against the output's counts. */
+  tableMismatches: Array<{ key: string; want: number; got: number | null }>;
+  finished: boolean;
+  instances: number;
+  zombies: number;
+  crashes: number;
+  crashesAt: Record<string, number>;
+  faults: Record<FaultKind, number>;
+  clientFaults: number;
+  elapsedMs: number;
+}
+
+const VOCABULARY = Array.from({ length: 500 }, (_, i) => `w${i.toString(36)}`);
+
+/** The input: lines of words, each with a timestamp a little after the previous one (epoch-aligned minutes see ~100 lines). */
+export function inputLines(seed: number, words: number, startMs: number): Array<{ key: string; value: string; timestamp: number }> {
+  const random = prng(seed);
+  const out: Array<{ key: string; value: string; timestamp: number }> = [];
+  let n = 0;
+  let t = startMs;
+  while (n < words) {
+    const k = Math.min(words - n, 1 + Math.floor(random() * 8));
+    out.push({ key: `line-${out.length}`, value: Array.from({ length: k }, () => VOCABULARY[Math.floor(random() * VOCABULARY.length)]).join(' '), timestamp: (t += Math.floor(random() * 1200)) });
+    n += k;
+  }
+  return out;
+}
+
+function clientOf(engine: Engine, random: () => number, rate: number, counter: { faults: number }): Floe {
+  const app = createApp(engine, { readBody: readInProcessBody });
+  const fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    const r = random();
+    if (r < rate) {
+      counter.faults++;
+      throw new TypeError('fetch failed (injected before send)');
+    }
+    const res = await app.fetch(new Request(input, init));
+    if (r < rate * 2) {
+      counter.faults++;
+      await res.arrayBuffer();
+      throw new TypeError('fetch failed (injected: answer lost)');
+    }
+    return res;
+  }) as typeof globalThis.fetch;
+  return new Floe({ url: 'http://floe.faults', fetch, retry: { retries: 10, initialRetryTime: 20, maxRetryTime: 500 } });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runStreamsWorkload(o: StreamsWorkloadOptions): Promise<StreamsWorkloadResult> {
+  const started = Date.now();
+  const random = prng(o.seed);
+  const config = { ...o.config, groupCommitMs: 0 };
+  const clean = createEngine(config, createClients(config));
+  const cleanFloe = new Floe({ url: 'http://floe.clean', fetch: ((i: string | URL | Request, init?: RequestInit) => createApp(clean, { readBody: readInProcessBody }).fetch(new Request(i, init))) as typeof fetch });
+  const input = `${o.prefix}-in`;
+  const output = `${o.prefix}-out`;
+  const applicationId = `${o.prefix}-app`;
+  await cleanFloe.admin().createTopics({ topics: [{ topic: input, numPartitions: o.partitions }, { topic: output, numPartitions: o.partitions }] });
+  const lines = inputLines(o.seed, o.words, Date.UTC(2026, 0, 1));
+  const producer = cleanFloe.producer({ lingerMs: 10 });
+  for (let i = 0; i < lines.length; i += 500) await Promise.all(lines.slice(i, i + 500).map((l) => producer.send({ topic: input, messages: [{ key: l.key, value: l.value, timestamp: l.timestamp }] })));
+  await producer.disconnect();
+
+  // Tables are kept by a dispatcher with storage faults (no crashes: the trigger fault run covers those).
+  const keeperClients = createClients(config);
+  const keeperFaults = new FaultInjector({ seed: o.seed ^ 0x1234, rates: o.rates }).attach(keeperClients);
+  const keeper = createEngine(config, keeperClients, { local: true, apiUrl: 'http://127.0.0.1:8082', triggerLog: () => undefined });
+  const sweeper = setInterval(() => void keeper.dispatcher.sweep({ wait: false }).catch(() => undefined), 250);
+
+  const pool = new Processes({ config, rates: o.rates, crashEvery: o.crashEvery });
+  const client = { faults: 0 };
+  const topology = o.app.topology(input, output);
+  let instances = 0;
+  let zombies = 0;
+  const start = async (): Promise<{ process: Process; streams: FloeStreams }> => {
+    for (;;) {
+      instances++;
+      const process = pool.spawn(Math.floor(random() * 2 ** 31));
+      const streams = new FloeStreams(topology, { applicationId, floe: clientOf(process.engine, prng(Math.floor(random() * 2 ** 31)), o.clientFaultRate, client), processingGuarantee: o.guarantee, maxBatchRecords: o.batchRecords ?? 50, pollMs: 100 });
+      try {
+        await streams.start();
+        return { process, streams };
+      } catch {
+        // Faults and a crash during the start: this instance is given up, another one starts.
+        await streams.close();
+        if (process.injector.crashed) pool.crashes++;
+        pool.retire(process);
+      }
+    }
+  };
+  let current = await start();
+  const live: Array<{ process: Process; streams: FloeStreams; until: number }> = [];
+  const done = async (): Promise<boolean> => {
+    const committed = await cleanFloe.admin().fetchOffsets({ groupId: applicationId, topics: [input] });
+    for (const p of committed[0]!.partitions) if (Number(p.offset) < Number(p.high)) return false;
+    const internal = (await cleanFloe.request<string[]>('GET', '/topics')).filter((t) => t.startsWith(`${applicationId}-`) && t.endsWith('-repartition'));
+    for (const t of internal) {
+      const c = await cleanFloe.admin().fetchOffsets({ groupId: applicationId, topics: [t] });
+      for (const p of c[0]!.partitions) if (Number(p.offset) < Number(p.high)) return false;
+    }
+    return true;
+  };
+  let finished = false;
+  try {
+    while (Date.now() - started < o.maxMs) {
+      await sleep(200);
+      if (current.process.injector.crashed) {
+        pool.crashes++;
+        pool.retire(current.process);
+        await current.streams.close();
+        current = await start();
+        continue;
+      }
+      if (o.zombieEvery > 0 && random() < 1 / (o.zombieEvery * 5)) {
+        // The old instance keeps running (healthy) for a while beside the new one, which fences it.
+        zombies++;
+        live.push({ ...current, until: Date.now() + 2000 });
+        current = await start();
+      }
+      for (const z of live.splice(0).filter((z) => (z.until > Date.now() ? (live.push(z), false) : true))) {
+        await z.streams.close();
+        pool.retire(z.process);
+      }
+      if (await done().catch(() => false)) {
+        finished = true;
+        break;
+      }
+    }
+  } finally {
+    await Promise.all([current, ...live].map((x) => x.streams.close()));
+    pool.retire(current.process);
+    for (const z of live) pool.retire(z.process);
+  }
+
+  // The output's latest count per key, and the table's, against the input's.
+  const want = o.app.expected(lines);
+  const got = new Map<string, number>();
+  for (let p = 0; p < o.partitions; p++) {
+    let offset = 0;
+    for (;;) {
+      const r = await cleanFloe.request<{ records: Array<{ key: string | null; value: string | null }>; next_offset: number; high_watermark: number }>('GET', `/floe/v1/topics/${output}/partitions/${p}/records`, {
+        query: { offset, max_records: 10_000, isolation_level: 'read_committed' },
+      });
+      for (const x of r.records) if (x.key !== null && x.value !== null) got.set(o.app.decodeKey(Buffer.from(x.key, 'base64')), o.app.decodeValue(Buffer.from(x.value, 'base64')));
+      if (r.records.length === 0 || r.next_offset >= r.high_watermark) break;
+      offset = r.next_offset;
+    }
+  }
+  const under: StreamsWorkloadResult['under'] = [];
+  const over: StreamsWorkloadResult['over'] = [];
+  for (const [key, n] of want) {
+    const g = got.get(key);
+    if (g === undefined || g < n) under.push({ key, want: n, got: g });
+    else if (g > n) over.push({ key, want: n, got: g });
+  }
+  for (const [key, g] of got) if (!want.has(key)) over.push({ key, want: 0, got: g });
+  // The store's table, once the keeper has applied the whole changelog.
+  const table = `${applicationId}-${o.app.store}`;
+  const tableMismatches: StreamsWorkloadResult['tableMismatches'] = [];
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const d = await cleanFloe.request<{ partitions: Array<{ lag: number }> }>('GET', `/floe/v1/tables/${table}`);
+    if (d.partitions.every((p) => p.lag === 0) || Date.now() > deadline) break;
+    await sleep(250);
+  }
+  for (let p = 0; p < o.partitions; p++) {
+    let cursor: string | null = null;
+    do {
+      const r: { entries: Array<{ key: string; value: string | null }>; cursor: string | null } = await cleanFloe.request('GET', `/floe/v1/tables/${table}/partitions/${p}/range`, { query: { limit: 1000, cursor: cursor ?? undefined } });
+      for (const e of r.entries) {
+        if (e.value === null) continue;
+        const key = o.app.decodeKey(Buffer.from(e.key, 'base64'));
+        const v = o.app.decodeValue(Buffer.from(e.value, 'base64'));
+        if (got.get(key) !== v) tableMismatches.push({ key, want: got.get(key) ?? -1, got: v });
+      }
+      cursor = r.cursor;
+    } while (cursor);
+  }
+  clearInterval(sweeper);
+  await keeper.dispatcher.stop();
+  for (const [k, v] of Object.entries(keeperFaults.injected)) pool.faults[k as FaultKind] += v;
+  return {
+    words: o.words,
+    lines: lines.length,
+    keys: want.size,
+    under,
+    over,
+    tableMismatches,
+    finished,
+    instances,
+    zombies,
+    crashes: pool.crashes,
+    crashesAt: pool.crashesAt,
+    faults: pool.faults,
+    clientFaults: client.faults,
+    elapsedMs: Date.now() - started,
+  };
+}
+
+export function streamsSummary(r: StreamsWorkloadResult, guarantee: ProcessingGuarantee) {
+  const valid = r.finished && r.under.length === 0 && r.tableMismatches.length === 0 && (guarantee === 'at_least_once' || r.over.length === 0);
+  return {
+    valid,
+    guarantee,
+    finished: r.finished,
+    words: r.words,
+    keys: r.keys,
+    under_counted: r.under.length,
+    over_counted: r.over.length,
+    table_mismatches: r.tableMismatches.length,
+    instances: r.instances,
+    zombies: r.zombies,
+    crashes: r.crashes,
+    faults: Object.values(r.faults).reduce((a, b) => a + b, 0) - r.faults.latency,
+    client_faults: r.clientFaults,
+    elapsed_s: Math.round(r.elapsedMs / 1000),
+  };
+}
