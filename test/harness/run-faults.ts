@@ -15,6 +15,8 @@ import { createClients } from '../../src/storage/clients.ts';
 import { ensureStorage } from '../../src/storage/setup.ts';
 import { DEFAULT_FAULTS } from './faults.ts';
 import { runTriggerWorkload, triggerSummary } from './trigger-workload.ts';
+import { WINDOWED_COUNT, WORD_COUNT } from './streams-apps.ts';
+import { runStreamsWorkload, streamsSummary } from './streams-workload.ts';
 import { runTxnWorkload, txnSummary } from './txn-workload.ts';
 import { runWorkload, summary } from './workload.ts';
 
@@ -38,6 +40,11 @@ const { values } = parseArgs({
     'no-cleaner': { type: 'boolean', default: false },
     transactions: { type: 'boolean', default: false },
     triggers: { type: 'boolean', default: false },
+    streams: { type: 'boolean', default: false },
+    app: { type: 'string', default: 'wordcount' },
+    guarantee: { type: 'string', default: 'exactly_once' },
+    // With --streams: records per batch of a task (one commit each).
+    batch: { type: 'string', default: '500' },
     // With --triggers: dispatcher processes, and records produced a second.
     dispatchers: { type: 'string', default: '3' },
     rate: { type: 'string', default: '20' },
@@ -63,7 +70,30 @@ await ensureStorage(createClients(config), config.tables, config.bucket);
 const seed = Number(values.seed);
 console.error(`${txn ? 'transactional ' : triggers ? 'trigger ' : ''}fault run: seed ${seed}, ${values.ops} ${triggers ? 'records' : 'operations'}`);
 try {
-  if (triggers) {
+  if (values.streams) {
+    const guarantee = values.guarantee === 'at_least_once' ? 'at_least_once' : 'exactly_once';
+    const result = await runStreamsWorkload({
+      config,
+      prefix: `faults-${run}`,
+      seed,
+      app: values.app === 'windowed' ? WINDOWED_COUNT : WORD_COUNT,
+      words: Number(values.ops),
+      partitions: Number(values.partitions),
+      guarantee,
+      rates: DEFAULT_FAULTS,
+      crashEvery: Number(values['crash-every']),
+      clientFaultRate: 0.02,
+      zombieEvery: 5,
+      maxMs: Number(values['max-seconds']) * 1000,
+      batchRecords: Number(values.batch),
+    });
+    const s = streamsSummary(result, guarantee);
+    console.log(JSON.stringify({ seed, mode: 'streams', app: values.app, ...s }));
+    if (!s.valid) {
+      console.error(JSON.stringify({ under: result.under.slice(0, 20), over: result.over.slice(0, 20), table: result.tableMismatches.slice(0, 20), crashes_at: result.crashesAt }));
+      process.exitCode = 1;
+    }
+  } else if (triggers) {
     const result = await runTriggerWorkload({
       config,
       prefix: `faults-${run}`,

@@ -10,7 +10,7 @@ import { consume, type ConsumeOptions } from './consume.ts';
 import { UsageError } from './format.ts';
 import { groupsDescribe, groupsList, groupsReset, offsets, topicsAlter, topicsCreate, topicsDelete, topicsDescribe, topicsList, type ResetOptions } from './admin.ts';
 import { produce, type ProduceOptions } from './produce.ts';
-import { streamsDescribe, streamsRun, type StreamsRunFlags } from './streams.ts';
+import { streamsDeploy, streamsDescribe, streamsRun, type StreamsRunFlags } from './streams.ts';
 import { triggerOptions, triggersCreate, triggersDescribe, triggersList, triggersRedrive, triggersSeek, triggersUpdate, type TriggerFlags } from './triggers.ts';
 
 /** The server `--url` names, else the local one `npm start` wrote down, else the default port. */
@@ -209,6 +209,13 @@ export function buildProgram(): Command {
     .option('--application-id <id>', "overrides the module's applicationId")
     .option('--guarantee <guarantee>', 'exactly_once or at_least_once', 'exactly_once')
     .action(async (file: string, o: StreamsRunFlags) => streamsRun(client(program), file, o));
+  streams
+    .command('deploy')
+    .description('run it inside the local server (npm start): one module trigger per sub-topology')
+    .argument('<app>', "the module, whose 'handler' export is streamsHandler(topology, ...)")
+    .option('--application-id <id>', "overrides the module's applicationId")
+    .option('--export <name>', 'the handler export', 'handler')
+    .action(async (file: string, o: { applicationId?: string; export: string }) => streamsDeploy(client(program), file, o));
   streams.command('describe').argument('<app>').action(async (file: string) => streamsDescribe(file));
   program
     .command('offsets')

@@ -1,11 +1,12 @@
 // `floe streams run app.ts`: a streams application's module (its `topology` and `applicationId`
-// exports) run in this process against any Floe, until SIGINT or SIGTERM; `floe streams describe`
-// prints its topology. TypeScript apps load through tsx when it is installed (it is in the repository).
+// exports) run in this process against any Floe, until SIGINT or SIGTERM. `floe streams deploy app.ts`
+// runs it inside the local server instead: one module trigger per sub-topology calling the module's
+// `handler` export. `floe streams describe` prints its topology. TypeScript apps load through tsx when it is installed (it is in the repository).
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Floe } from '../../client/src/index.ts';
-import { FloeStreams, type TopologyLike } from '../../streams/src/runtime/index.ts';
+import { deployStreams, FloeStreams, type TopologyLike } from '../../streams/src/runtime/index.ts';
 import { UsageError } from './format.ts';
 
 export interface StreamsRunFlags {
@@ -46,6 +47,15 @@ async function load(file: string): Promise<{ topology: TopologyLike & { describe
 export async function streamsDescribe(file: string): Promise<void> {
   const { topology } = await load(file);
   process.stdout.write(`${topology.describe()}\n`);
+}
+
+export async function streamsDeploy(floe: Floe, file: string, flags: { applicationId?: string; export: string }): Promise<void> {
+  const app = await load(file);
+  const applicationId = flags.applicationId ?? app.applicationId;
+  if (!applicationId) throw new UsageError(`${file} exports no applicationId: give --application-id`);
+  if (!/^[A-Za-z_$][\w$]*$/.test(flags.export)) throw new UsageError(`--export must name an exported function, got '${flags.export}'`);
+  const names = await deployStreams(floe, app.topology, applicationId, { type: 'module', path: resolve(file), export: flags.export });
+  for (const n of names) process.stdout.write(`${n}\n`);
 }
 
 export async function streamsRun(floe: Floe, file: string, flags: StreamsRunFlags, signal?: AbortSignal): Promise<void> {
