@@ -18,21 +18,26 @@ const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 let dir: string;
 let project: string;
 let server: TestServer;
+let sweeper: NodeJS.Timeout;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'floe-pack-'));
   project = join(dir, 'app');
   server = await testServer();
+  // Streams keep their stores in tables, which the server's dispatcher keeps (as npm start's does).
+  sweeper = setInterval(() => void server.engine.dispatcher.sweep({ wait: false }).catch(() => undefined), 200);
   await run(NPM, ['pack', '--workspaces', '--pack-destination', dir, '--silent'], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
   const tarballs = readdirSync(dir).filter((f) => f.endsWith('.tgz'));
   expect(tarballs.sort()).toEqual(expect.arrayContaining([expect.stringMatching(/^floe-client-/), expect.stringMatching(/^floe-cli-/), expect.stringMatching(/^floe-partitioner-/)]));
   await run('mkdir', ['-p', project]);
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true, type: 'module' }));
-  const wanted = tarballs.filter((t) => /^floe-(client|cli)-/.test(t)).map((t) => join(dir, t));
+  const wanted = tarballs.filter((t) => /^floe-(client|cli|streams)-/.test(t)).map((t) => join(dir, t));
   await run(NPM, ['install', '--offline', '--no-audit', '--no-fund', '--silent', ...wanted], { cwd: project, maxBuffer: 64 * 1024 * 1024 });
 }, 300_000);
 
 afterAll(async () => {
+  clearInterval(sweeper);
+  await server?.engine.dispatcher.stop();
   await server?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -76,7 +81,7 @@ describe('packed packages in a fresh project', () => {
     // The client bundles what it needs (the SigV4 signer and the credential chain, loaded only for IAM
     // auth): it installs nothing else, so a fresh project needs no registry for it. Direct mode's AWS SDK
     // clients are optional peers, which the Lambda runtime provides.
-    expect(names.sort()).toEqual(['@floe/cli', '@floe/client']);
+    expect(names.sort()).toEqual(['@floe/cli', '@floe/client', '@floe/streams']);
     const pkg = JSON.parse(readFileSync(join(project, 'node_modules/@floe/client/package.json'), 'utf8'));
     expect(pkg.dependencies ?? {}).toEqual({});
     expect(Object.keys(pkg.peerDependencies ?? {}).every((p) => pkg.peerDependenciesMeta?.[p]?.optional === true)).toBe(true);
@@ -103,6 +108,42 @@ describe('packed packages in a fresh project', () => {
     });
     const { stdout } = await run(process.execPath, ['out/round-trip.js'], { cwd: project, env: { ...process.env, FLOE_URL: server.url } });
     expect(JSON.parse(stdout.trim())).toEqual({ seen: ['v0', 'v1', 'v2', 'v3'], listed: true });
+  }, 90_000);
+
+  it('runs @floe/streams: a word count in the test driver, then on the server with the installed client', async () => {
+    const input = randomTopic('pkgsin');
+    const output = randomTopic('pkgsout');
+    writeFileSync(
+      join(project, 'streams.mjs'),
+      `import { Floe } from '@floe/client';
+import { FloeStreams, Serdes, StreamsBuilder, TopologyTestDriver } from '@floe/streams';
+const build = () => {
+  const b = new StreamsBuilder();
+  b.stream('${input}').flatMapValues((v) => v.split(' ')).groupBy((_k, w) => w).count().toStream().mapValues((n) => String(n)).to('${output}');
+  return b.build();
+};
+const driver = new TopologyTestDriver(build());
+const tin = driver.createInputTopic('${input}', Serdes.String(), Serdes.String());
+const tout = driver.createOutputTopic('${output}', Serdes.String(), Serdes.String());
+await tin.pipeInput('k', 'a b a');
+const inDriver = Object.fromEntries(tout.readKeyValuesToMap());
+const floe = new Floe({ url: process.env.FLOE_URL });
+await floe.admin().createTopics({ topics: [{ topic: '${input}', numPartitions: 2 }, { topic: '${output}', numPartitions: 1 }] });
+const p = floe.producer();
+await p.send({ topic: '${input}', messages: [{ key: 'l1', value: 'a b a' }, { key: 'l2', value: 'b c' }] });
+await p.disconnect();
+const streams = new FloeStreams(build(), { applicationId: '${input}-app', floe });
+await streams.start();
+await streams.drained();
+await streams.close();
+const r = await floe.request('GET', '/floe/v1/topics/${output}/partitions/0/records', { query: { offset: 0, isolation_level: 'read_committed' } });
+const onServer = {};
+for (const x of r.records) onServer[Buffer.from(x.key, 'base64').toString()] = Buffer.from(x.value, 'base64').toString();
+console.log(JSON.stringify({ inDriver, onServer }));
+`,
+    );
+    const { stdout } = await run(process.execPath, ['streams.mjs'], { cwd: project, env: { ...process.env, FLOE_URL: server.url } });
+    expect(JSON.parse(stdout.trim())).toEqual({ inDriver: { a: '2', b: '1' }, onServer: { a: '2', b: '2', c: '1' } });
   }, 90_000);
 
   it('installs the floe bin, which talks to the server', async () => {
