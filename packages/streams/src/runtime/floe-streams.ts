@@ -122,8 +122,11 @@ export class FloeStreams {
           ends.set(topic, r.next_offset);
           lists.push(r.records.map((x) => inputOf(topic, runner.partition, x)));
         }
-        if (!idle) this.processed += await runner.process(byTimestamp(lists), ends);
-        else if (runner.sources.length > 1) await this.sleep(Math.min(pollMs, 100));
+        if (!idle) {
+          // Awaited first: tasks run at once, and `+=` would read the counter before the await.
+          const n = await runner.process(byTimestamp(lists), ends);
+          this.processed += n;
+        } else if (runner.sources.length > 1) await this.sleep(Math.min(pollMs, 100));
         if (runner.sub.punctuates && clock() - lastTick >= tickEvery) {
           lastTick = clock();
           await runner.punctuate(lastTick);
