@@ -2,6 +2,7 @@
 // against the floor that S3 and DynamoDB set, measured in the same run on the same emulators, the
 // codec against kafkajs, the AWS calls per operation turned into dollars per GB, and transactions.
 // `npm run bench -- --codec` runs the codec part alone (no emulators), for work on the codec or CRC.
+// `npm run bench -- --only streams` (with or without `--quick`) runs the streams part alone on the emulators.
 // Prints a table, then one JSON object per line, the last one the summary.
 import { randomBytes } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -18,6 +19,7 @@ import { costPerGb, PRICES } from './prices.ts';
 import { fanoutBench } from './fanout.ts';
 import { sdkBench } from './sdk.ts';
 import { TRANSACTIONS_PLAN, transactionsBench } from './transactions.ts';
+import { streamsBench, type StreamsFigures } from './streams.ts';
 import { triggersBench } from './triggers.ts';
 import { consumerRead, endToEnd, fetchPathRead, fillPartition, floorRead, mbPerS, rssRead, type ReadRun } from './read.ts';
 
@@ -25,6 +27,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const QUICK = process.argv.includes('--quick');
 const CODEC_ONLY = process.argv.includes('--codec');
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+if (ONLY !== undefined && ONLY !== 'streams') throw new Error(`--only takes 'streams', not ${JSON.stringify(ONLY)}`);
 const RECORD = randomBytes(1024);
 const lines: Array<Record<string, unknown>> = [];
 const table: string[][] = [];
@@ -196,6 +200,50 @@ async function codecOnly(): Promise<void> {
   console.log(`wall time ${Math.round((Date.now() - wall) / 1000)} s`);
   for (const l of lines) console.log(JSON.stringify(l));
   console.log(JSON.stringify(summary));
+}
+
+/** The streams part's lines and rows, and its summary fields (shared by the full run and `--only streams`). */
+async function streams(config: ReturnType<typeof loadConfig>, run: string): Promise<Record<string, number>> {
+  const s: StreamsFigures = await streamsBench(config, run, QUICK);
+  lines.push({ workload: 'streams', record_bytes: 100, ...s });
+  table.push(['streams map', `${s.map_records} x 100 B, ${s.partitions}p`, `${s.streams_map_records_per_s} rec/s`, `batch ${s.max_batch_records}`, 'exactly_once', 'mapValues, stateless']);
+  table.push(['streams count', `${s.count_words} words, ${s.distinct_words} distinct`, `${s.streams_count_records_per_s} words/s`, `${s.commits} commits`, `${s.streams_records_per_commit} rec/commit`, `${s.streams_storage_calls_per_commit} calls/commit`]);
+  table.push(['streams count ALO', `${s.count_words} words, ${s.distinct_words} distinct`, `${s.streams_count_records_per_s_at_least_once} words/s`, '', 'at_least_once', `${s.storage_calls_per_commit_at_least_once} calls/commit`]);
+  table.push(['table lookup', `${s.table_lookups} x GET, ${s.table_keys} keys`, `p50 ${s.table_lookup_p50_ms} ms`, '', `p99 ${s.table_lookup_p99_ms} ms`, 'HTTP app in-process']);
+  return {
+    streams_map_records_per_s: s.streams_map_records_per_s,
+    streams_count_records_per_s: s.streams_count_records_per_s,
+    streams_storage_calls_per_commit: s.streams_storage_calls_per_commit,
+    streams_records_per_commit: s.streams_records_per_commit,
+    table_lookup_p50_ms: s.table_lookup_p50_ms,
+    table_lookup_p99_ms: s.table_lookup_p99_ms,
+  };
+}
+
+/** The streams figures alone, on emulators of their own, for work on the streams runtime or tables. */
+async function streamsOnly(): Promise<void> {
+  const wall = Date.now();
+  const run = randomBytes(4).toString('hex');
+  const emulators = process.env.AWS_ENDPOINT_URL ? undefined : await startEmulators();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void (emulators?.stop() ?? Promise.resolve()).finally(() => process.exit(130)));
+  try {
+    const config = loadConfig({
+      ...process.env,
+      FLOE_TABLE_PREFIX: `bench-${run}-`,
+      FLOE_BUCKET: `floe-bench-${run}`,
+      ...(emulators ? { AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb, AWS_ENDPOINT_URL_S3: emulators.endpoints.s3 } : {}),
+    });
+    await ensureStorage(createClients(config), config.tables, config.bucket);
+    const summary = await streams(config, run);
+    const widths = [20, 22, 24, 12, 24, 28];
+    console.log(`Floe benchmark (streams only, ${QUICK ? 'quick' : 'full'})`);
+    for (const row of table) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join(' '));
+    console.log(`wall time ${Math.round((Date.now() - wall) / 1000)} s`);
+    for (const l of lines) console.log(JSON.stringify(l));
+    console.log(JSON.stringify(summary));
+  } finally {
+    await emulators?.stop();
+  }
 }
 
 async function main(): Promise<void> {
@@ -418,6 +466,9 @@ async function main(): Promise<void> {
     table.push(['trigger latency', `${trig.latency_records} x 1 record`, `p50 ${trig.trigger_p50_ms} ms`, '', `p99 ${trig.trigger_p99_ms} ms`, 'window 0, in-process handler']);
     table.push(['trigger backlog', `${trig.backlog_records} x 100 B, 4p`, `${trig.trigger_records_per_s} rec/s`, `batch ${trig.batch_size}`, `${trig.invocations} invocations`, `${trig.storage_calls_per_batch} calls/batch`]);
 
+    // Streams: a stateless map and a word count through FloeStreams, calls per commit, table lookups.
+    const streamsSummary = await streams(config, run);
+
     const codecRatios = await codec();
 
     const costOf = (key: string, recordsPerRequest: number) => {
@@ -483,6 +534,7 @@ async function main(): Promise<void> {
       trigger_p99_ms: trig.trigger_p99_ms,
       trigger_records_per_s: trig.trigger_records_per_s,
       trigger_storage_calls_per_batch: trig.storage_calls_per_batch,
+      ...streamsSummary,
     };
     const widths = [20, 22, 24, 12, 24, 28];
     console.log(`Floe benchmark (${QUICK ? 'quick' : 'full'}), headline: 100 x 1 KB records per request, 8 partitions, 8 producers`);
@@ -495,4 +547,4 @@ async function main(): Promise<void> {
   }
 }
 
-await (CODEC_ONLY ? codecOnly() : main());
+await (CODEC_ONLY ? codecOnly() : ONLY === 'streams' ? streamsOnly() : main());
