@@ -71,5 +71,11 @@ describe('floe streams', () => {
     expect(notApp.stderr.trim().split('\n')).toHaveLength(1);
     const id = await floe(['--url', server.url, 'streams', 'run', APP, '--application-id', 'bad id!']);
     expect(id.code).toBe(2);
+    // deploy needs the local runtime (module triggers run code in the server); this one is not.
+    await client.admin().createTopics({ topics: [{ topic: 'text-lines', numPartitions: 1 }, { topic: 'word-counts', numPartitions: 1 }] });
+    const deploy = await floe(['--url', server.url, 'streams', 'deploy', APP, '--application-id', randomTopic('dep')]);
+    expect(deploy.code).toBe(1);
+    expect(deploy.stderr).toMatch(/only the local runtime accepts it/);
+    expect(deploy.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
