@@ -19,9 +19,10 @@ async function bounded(name: string, seed: number, changes: Partial<StreamsWorkl
     guarantee: 'exactly_once',
     rates: DEFAULT_FAULTS,
     crashEvery: 400,
+    maxCrashes: 12,
     clientFaultRate: 0.02,
     zombieEvery: 4,
-    maxMs: 90_000,
+    maxMs: 200_000,
     ...changes,
   });
 }
@@ -36,7 +37,7 @@ describe('streams under faults', () => {
     expect(r.over, JSON.stringify(s)).toEqual([]);
     expect(r.tableMismatches).toEqual([]);
     expect(s.faults + s.client_faults).toBeGreaterThan(20);
-  }, 240_000);
+  }, 330_000);
 
   it('exactly once: every windowed count exact (bounded run)', async () => {
     const r = await bounded('swfaults', 62, { app: WINDOWED_COUNT, words: 400 });
@@ -46,7 +47,7 @@ describe('streams under faults', () => {
     expect(r.under).toEqual([]);
     expect(r.over).toEqual([]);
     expect(r.tableMismatches).toEqual([]);
-  }, 240_000);
+  }, 330_000);
 
   it('at least once: nothing below the exact count (bounded run)', async () => {
     const r = await bounded('safaults', 63, { guarantee: 'at_least_once', words: 300 });
@@ -55,5 +56,5 @@ describe('streams under faults', () => {
     expect(s.finished, JSON.stringify(s)).toBe(true);
     expect(r.under).toEqual([]);
     expect(r.tableMismatches).toEqual([]);
-  }, 240_000);
+  }, 330_000);
 });

@@ -2,6 +2,7 @@
 // count, and a windowed count (one-minute tumbling windows with a grace period no record of the run
 // exceeds, so every record counts and each window's final count is known from the input).
 import { Serdes, StreamsBuilder, TimeWindows, WindowedSerdes, type Windowed } from '../../packages/streams/src/index.ts';
+import { isMetaKey, parseWindowKey } from '../../packages/streams/src/internal/stores.ts';
 import type { StreamsApp } from './streams-workload.ts';
 
 const words = (line: string) => line.split(' ').filter(Boolean);
@@ -47,6 +48,13 @@ export const WINDOWED_COUNT: StreamsApp = {
   decodeKey(k) {
     const w = windowed.deserialize('', new Uint8Array(k)) as Windowed<string>;
     return `${w.key}@${w.window.start}`;
+  },
+  // The window store's own layout (key, then window start), and its stream time under a meta key.
+  decodeStoreKey(k) {
+    const b = new Uint8Array(k);
+    if (isMetaKey(b)) return null;
+    const { key, start } = parseWindowKey(b);
+    return `${Buffer.from(key).toString()}@${start}`;
   },
   decodeValue: (v) => Number(v.readBigInt64BE(v.length - 8)),
   expected(lines) {

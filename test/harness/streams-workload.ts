@@ -25,6 +25,8 @@ export interface StreamsApp {
   store: string;
   /** The output's key and value as the checker compares them. */
   decodeKey(key: Buffer): string;
+  /** A key of the store's table as `decodeKey` gives it, or null for the store's own bookkeeping (default: decodeKey). */
+  decodeStoreKey?(key: Buffer): string | null;
   decodeValue(value: Buffer): number;
   /** The counts the input implies, by the decoded output key. */
   expected(lines: Array<{ value: string; timestamp: number }>): Map<string, number>;
@@ -49,6 +51,10 @@ export interface StreamsWorkloadOptions {
   maxMs: number;
   /** Records per batch (small batches make more commits, so more crash points). */
   batchRecords?: number;
+  /** After this many crashes, no more (default: no limit): a bounded run finishes whatever the machine's pace. */
+  maxCrashes?: number;
+  /** How long the check waits for the store's table to apply its changelog (default 5 minutes). */
+  tableWaitMs?: number;
 }
 
 export interface StreamsWorkloadResult {
@@ -60,6 +66,8 @@ export interface StreamsWorkloadResult {
   over: Array<{ key: string; want: number; got: number }>;
   /** The store's table against the output's counts. */
   tableMismatches: Array<{ key: string; want: number; got: number | null }>;
+  /** Changelog records the table had not applied when it was compared (0: it had them all). */
+  tableLag: number;
   finished: boolean;
   instances: number;
   zombies: number;
@@ -143,6 +151,8 @@ async function streamsRun(o: StreamsWorkloadOptions): Promise<StreamsWorkloadRes
   const sweeper = setInterval(() => void keeper.dispatcher.sweep({ wait: false }).catch(() => undefined), 250);
 
   const pool = new Processes({ config, rates: o.rates, crashEvery: o.crashEvery });
+  // Past `maxCrashes`, instances start without a crash scheduled (faults still on), so a run always ends.
+  const calm = new Processes({ config, rates: o.rates, crashEvery: 0 });
   const client = { faults: 0 };
   const topology = o.app.topology(input, output);
   let instances = 0;
@@ -150,7 +160,7 @@ async function streamsRun(o: StreamsWorkloadOptions): Promise<StreamsWorkloadRes
   const start = async (): Promise<{ process: Process; streams: FloeStreams }> => {
     for (;;) {
       instances++;
-      const process = pool.spawn(Math.floor(random() * 2 ** 31));
+      const process = (o.maxCrashes === undefined || pool.crashes < o.maxCrashes ? pool : calm).spawn(Math.floor(random() * 2 ** 31));
       const streams = new FloeStreams(topology, { applicationId, floe: clientOf(process.engine, prng(Math.floor(random() * 2 ** 31)), o.clientFaultRate, client), processingGuarantee: o.guarantee, maxBatchRecords: o.batchRecords ?? 50, pollMs: 100 });
       try {
         await streams.start();
@@ -232,11 +242,15 @@ async function streamsRun(o: StreamsWorkloadOptions): Promise<StreamsWorkloadRes
   // The store's table, once the keeper has applied the whole changelog.
   const table = `${applicationId}-${o.app.store}`;
   const tableMismatches: StreamsWorkloadResult['tableMismatches'] = [];
-  const deadline = Date.now() + 60_000;
+  // A table that lags is not a wrong one: wait until it has applied its whole changelog (the keeper
+  // works under faults too), and report how far behind it still was if it did not.
+  const deadline = Date.now() + (o.tableWaitMs ?? 300_000);
+  let tableLag = -1;
   for (;;) {
     const d = await cleanFloe.request<{ partitions: Array<{ lag: number }> }>('GET', `/floe/v1/tables/${table}`);
-    if (d.partitions.every((p) => p.lag === 0) || Date.now() > deadline) break;
-    await sleep(250);
+    tableLag = d.partitions.reduce((n, p) => n + p.lag, 0);
+    if (tableLag === 0 || Date.now() > deadline) break;
+    await sleep(500);
   }
   for (let p = 0; p < o.partitions; p++) {
     let cursor: string | null = null;
@@ -244,7 +258,9 @@ async function streamsRun(o: StreamsWorkloadOptions): Promise<StreamsWorkloadRes
       const r: { entries: Array<{ key: string; value: string | null }>; cursor: string | null } = await cleanFloe.request('GET', `/floe/v1/tables/${table}/partitions/${p}/range`, { query: { limit: 1000, cursor: cursor ?? undefined } });
       for (const e of r.entries) {
         if (e.value === null) continue;
-        const key = o.app.decodeKey(Buffer.from(e.key, 'base64'));
+        const raw = Buffer.from(e.key, 'base64');
+        const key = o.app.decodeStoreKey ? o.app.decodeStoreKey(raw) : o.app.decodeKey(raw);
+        if (key === null) continue;
         const v = o.app.decodeValue(Buffer.from(e.value, 'base64'));
         if (got.get(key) !== v) tableMismatches.push({ key, want: got.get(key) ?? -1, got: v });
       }
@@ -261,6 +277,7 @@ async function streamsRun(o: StreamsWorkloadOptions): Promise<StreamsWorkloadRes
     under,
     over,
     tableMismatches,
+    tableLag,
     finished,
     instances,
     zombies,
@@ -273,7 +290,7 @@ async function streamsRun(o: StreamsWorkloadOptions): Promise<StreamsWorkloadRes
 }
 
 export function streamsSummary(r: StreamsWorkloadResult, guarantee: ProcessingGuarantee) {
-  const valid = r.finished && r.under.length === 0 && r.tableMismatches.length === 0 && (guarantee === 'at_least_once' || r.over.length === 0);
+  const valid = r.finished && r.under.length === 0 && r.tableLag === 0 && r.tableMismatches.length === 0 && (guarantee === 'at_least_once' || r.over.length === 0);
   return {
     valid,
     guarantee,
@@ -283,6 +300,7 @@ export function streamsSummary(r: StreamsWorkloadResult, guarantee: ProcessingGu
     under_counted: r.under.length,
     over_counted: r.over.length,
     table_mismatches: r.tableMismatches.length,
+    table_lag: r.tableLag,
     instances: r.instances,
     zombies: r.zombies,
     crashes: r.crashes,
