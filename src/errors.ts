@@ -35,6 +35,8 @@ export const ERROR_KINDS = {
   TABLE_NOT_FOUND: { status: 404, errorCode: 40406, retriable: false },
   TABLE_KEY_NOT_FOUND: { status: 404, errorCode: 40407, retriable: false },
   TABLE_ALREADY_EXISTS: { status: 409, errorCode: 40909, retriable: false },
+  CONNECTOR_NOT_FOUND: { status: 404, errorCode: 40408, retriable: false },
+  CONNECTOR_ALREADY_EXISTS: { status: 409, errorCode: 40910, retriable: false },
   /** A read with `min_offset` the table has not applied yet: the same read succeeds once it has. */
   TABLE_NOT_YET_APPLIED: { status: 503, errorCode: 50301, retriable: true },
   OUT_OF_ORDER_SEQUENCE: { status: 422, errorCode: 42206, retriable: false },

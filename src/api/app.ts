@@ -3,6 +3,7 @@
 import { Hono, type Context } from 'hono';
 import type { Engine } from '../engine/engine.ts';
 import { FloeError } from '../errors.ts';
+import { connectorRoutes } from './connectors.ts';
 import { consumerRoutes } from './consumers.ts';
 import { errorResponse } from './http-errors.ts';
 import { nativeRoutes } from './native.ts';
@@ -22,6 +23,7 @@ export function createApp(engine: Engine, options: AppOptions = {}): Hono {
   transactionRoutes(app, engine, options);
   triggerRoutes(app, engine, options);
   tableRoutes(app, engine, options);
+  connectorRoutes(app, engine, options);
   consumerRoutes(app, engine, options);
   app.notFound((c) => notFound(app, c));
   app.onError((err, c) => errorResponse(c, err));

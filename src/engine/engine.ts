@@ -30,6 +30,9 @@ import type { AttemptEvent } from '../triggers/lane.ts';
 import { TablesTable } from '../storage/tables-table.ts';
 import { TableService } from '../tables/service.ts';
 import { TableWriter } from '../tables/writer.ts';
+import { ConnectorService } from '../connectors/service.ts';
+import { ConnectorWriter } from '../connectors/writer.ts';
+import type { ProduceRecord } from '../produce/types.ts';
 
 export interface Engine {
   config: FloeConfig;
@@ -47,6 +50,8 @@ export interface Engine {
   triggers: TriggerService;
   /** Tables kept from topics by internal triggers (their writes are the dispatcher's). */
   tables: TableService;
+  /** Sink connectors: internal triggers whose target is a sink into a user's DynamoDB table or S3 bucket. */
+  connectors: ConnectorService;
   /** Delivers triggers' records; runs only where a runtime wakes it (the local server, the dispatcher function). */
   dispatcher: TriggerDispatcher;
   /** Work started for acks=0 produces, so a server can let it finish before it stops. */
@@ -122,6 +127,11 @@ export function createEngine(config: FloeConfig, clients: AwsClients, options: E
   });
   const triggersTable = new TriggersTable(clients, config.tables.triggers);
   const tablesTable = new TablesTable(clients, config.tables.tables);
+  const produceOrThrow = async (topic: string, records: ProduceRecord[]) => {
+    const r = await producer.produce(topic, records);
+    const failed = r.records.find((x) => 'error' in x);
+    if (failed && 'error' in failed) throw failed.error;
+  };
   dispatcher = new TriggerDispatcher({
     clients,
     triggers: triggersTable,
@@ -131,11 +141,8 @@ export function createEngine(config: FloeConfig, clients: AwsClients, options: E
     log,
     targets: options.targets ?? new Targets(new LambdaFunctions(config.region, config.lambdaEndpoint), options.local === true),
     tableWriter: new TableWriter({ tables: tablesTable, topics }),
-    produce: async (topic, records) => {
-      const r = await producer.produce(topic, records);
-      const failed = r.records.find((x) => 'error' in x);
-      if (failed && 'error' in failed) throw failed.error;
-    },
+    connectorWriter: new ConnectorWriter({ clients, topics, triggers: triggersTable, produce: produceOrThrow, onFailed: () => dispatcher?.invalidate() }),
+    produce: produceOrThrow,
     bootstrapServers: options.apiUrl ?? process.env.FLOE_API_URL ?? '',
     ...(options.onTriggerAttempt ? { onAttempt: options.onTriggerAttempt } : {}),
     ...(options.onTriggerCommitted ? { onCommitted: options.onTriggerCommitted } : {}),
@@ -161,5 +168,6 @@ export function createEngine(config: FloeConfig, clients: AwsClients, options: E
       : undefined,
   });
   const tables = new TableService({ tables: tablesTable, triggers, groups, topics, fetcher, region: config.region });
-  return { config, clients, topics, producer, fetcher, log, objects, bucket, watermarks, consumers, groupAdmin, transactions, triggers, tables, dispatcher, background: new Set() };
+  const connectors = new ConnectorService({ clients, triggers, topics, region: config.region });
+  return { config, clients, topics, producer, fetcher, log, objects, bucket, watermarks, consumers, groupAdmin, transactions, triggers, tables, connectors, dispatcher, background: new Set() };
 }

@@ -16,7 +16,34 @@ export type TriggerTarget =
    * Floe's own table writer (src/tables/writer.ts): the latest value per key into the tables table.
    * Only a table's internal trigger has it; the triggers API neither accepts nor shows it.
    */
-  | { type: 'table'; table: string; id: string; timeoutMs: number };
+  | { type: 'table'; table: string; id: string; timeoutMs: number }
+  /**
+   * A sink connector (src/connectors/): Floe's own writer into a user's DynamoDB table or S3 bucket.
+   * Only a connector's internal trigger has it; the connectors API manages it.
+   */
+  | { type: 'connector'; connector: ConnectorSpec; timeoutMs: number };
+
+export type ConnectorType = 'dynamodb-sink' | 's3-sink';
+
+/** Where a connector stopped under `errors.tolerance=none`: the record and why. */
+export interface ConnectorFailure {
+  message: string;
+  topic: string;
+  partition: number;
+  offset: number;
+  at: number;
+}
+
+/** A sink connector as stored in its trigger's target. */
+export interface ConnectorSpec {
+  name: string;
+  type: ConnectorType;
+  /** Kafka Connect style: every value a string, as given (validated on every write). */
+  config: Record<string, string>;
+  tolerance: 'none' | 'all';
+  deadLetterTopic: string | null;
+  failure: ConnectorFailure | null;
+}
 
 export interface TriggerSettings {
   name: string;
@@ -79,6 +106,11 @@ export interface LaneState {
   /** A redrive's cursor and end (exclusive) on its dead-letter partition. */
   next: number | null;
   end: number | null;
+  /**
+   * A sink holds back records up to here (exclusive) until more arrive (an S3 object not yet complete):
+   * the sweep leaves the lane alone while the high watermark is no further.
+   */
+  heldTo: number | null;
 }
 
 export const TRIGGER_LIMITS = {
@@ -90,3 +122,19 @@ export const TRIGGER_LIMITS = {
   /** Lambda's limit on a synchronous invocation's payload. */
   payloadBytes: 6 * 1024 * 1024,
 } as const;
+
+/**
+ * The settings every trigger Floe keeps for itself (a table's, a connector's) shares: from the log
+ * start, no filters, and retried without end (a storage outage only delays it; its target never gives
+ * a record up to the lane's dead letters).
+ */
+export const INTERNAL_TRIGGER_DEFAULTS = {
+  startingPosition: 'TRIM_HORIZON',
+  startingTimestamp: null,
+  filters: [],
+  retryAttempts: Number.MAX_SAFE_INTEGER,
+  maximumRecordAgeMs: -1,
+  bisectOnError: false,
+  parallelism: null,
+  enabled: true,
+} as const satisfies Partial<TriggerSettings>;

@@ -38,6 +38,7 @@ function laneFromItem(key: string, i: Record<string, unknown> | undefined): Lane
     invocations: num(i?.invocations, 0),
     next: opt(i?.next),
     end: opt(i?.end),
+    heldTo: opt(i?.heldTo),
   };
 }
 
@@ -211,7 +212,7 @@ export class TriggersTable {
    */
   resetLaneParams(name: string, key: string, set: LaneChange['set'] = {}): CommitItem {
     const u = updateOf(
-      { set: { attempts: 0, failingOffset: null, retryAt: 0, bisectLimit: null, bisectUntil: null, owner: null, ...set } },
+      { set: { attempts: 0, failingOffset: null, retryAt: 0, bisectLimit: null, bisectUntil: null, heldTo: null, owner: null, ...set } },
       { set: ['#fence = if_not_exists(#fence, :zero) + :one'] },
     );
     return {

@@ -12,12 +12,12 @@ import { FloeError, PartitionNotFoundError, TableNotYetAppliedError } from '../e
 import type { Fetcher } from '../fetch/fetch.ts';
 import { partitionForKey } from '../log/partitioner.ts';
 import { tableGroup, tableTriggerName, type TableDef, type TableEntry } from '../model/table.ts';
-import type { Trigger } from '../model/trigger.ts';
+import { INTERNAL_TRIGGER_DEFAULTS, type Trigger } from '../model/trigger.ts';
 import type { GroupsTable } from '../storage/groups-table.ts';
 import { storedBound, type TablesTable } from '../storage/tables-table.ts';
 import { laneProgress, type TriggerService } from '../triggers/service.ts';
 import type { TopicService } from '../topics/topics.ts';
-import { validateTopicName } from '../topics/names.ts';
+import { validateResourceName } from '../topics/names.ts';
 import { mapBounded } from '../map-bounded.ts';
 
 export interface TableServiceDeps {
@@ -53,12 +53,7 @@ export function entryView(key: Uint8Array, e: TableEntry | undefined): EntryView
 }
 
 export function validateTableName(name: unknown): string {
-  if (typeof name !== 'string') throw new FloeError('BAD_REQUEST', 'table name must be a string');
-  try {
-    return validateTopicName(name);
-  } catch (e) {
-    throw new FloeError('BAD_REQUEST', `table name: ${(e as Error).message.replace(/^Topic name/, 'a table name')}`);
-  }
+  return validateResourceName('table', name);
 }
 
 function badCursor(): FloeError {
@@ -120,16 +115,10 @@ export class TableService {
       group: def.group,
       batchSize: BATCH_RECORDS,
       maxBatchingWindowMs: 0,
-      startingPosition: 'TRIM_HORIZON',
-      startingTimestamp: null,
+      ...INTERNAL_TRIGGER_DEFAULTS,
       filters: [],
-      retryAttempts: Number.MAX_SAFE_INTEGER,
-      maximumRecordAgeMs: -1,
-      bisectOnError: false,
       // Never written: with endless retries and no payload limit, the writer's records are never dead letters.
       deadLetterTopic: '',
-      parallelism: null,
-      enabled: true,
       id: `arn:floe:table:${this.deps.region}:${def.name}/${def.id}`,
       createdAt: def.createdAt,
       updatedAt: def.createdAt,

@@ -27,3 +27,13 @@ function printable(s: string): string {
   const cut = s.length > 64 ? `${s.slice(0, 64)}...` : s;
   return cut.replace(/[^\x20-\x7e]/g, '?');
 }
+
+/** A name of another resource (a table, a connector) under the topic name rules, its errors naming the kind. */
+export function validateResourceName(kind: string, name: unknown): string {
+  if (typeof name !== 'string') throw new FloeError('BAD_REQUEST', `${kind} name must be a string`);
+  try {
+    return validateTopicName(name);
+  } catch (e) {
+    throw new FloeError('BAD_REQUEST', `${kind} name: ${(e as Error).message.replace(/^Topic name/, `a ${kind} name`)}`);
+  }
+}

@@ -26,6 +26,7 @@ export interface DispatcherDeps {
   log: LogTable;
   targets: TargetInvoker;
   tableWriter?: LaneDeps['tableWriter'];
+  connectorWriter?: LaneDeps['connectorWriter'];
   produce: (topic: string, records: ProduceRecord[]) => Promise<void>;
   /** The API URL, the event's `bootstrapServers`. */
   bootstrapServers: string;
@@ -170,6 +171,7 @@ export class TriggerDispatcher {
         const lane = states.get(key);
         if (lane && lane.retryAt > now) continue;
         const hw = heads.get(p)?.highWatermark ?? 0;
+        if (lane?.heldTo != null && hw <= lane.heldTo) continue;
         const committed = [...offsets.values()].find((o) => o.partition === p && o.topic === name);
         const position = committed && (committed.topicId === null || committed.topicId === topic.id) ? committed.offset : (heads.get(p)?.logStartOffset ?? 0);
         if (position < hw) out.push({ key, topic: name, partition: p, redrive: false });

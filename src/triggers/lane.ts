@@ -25,6 +25,7 @@ import type { Topic, TopicService } from '../topics/topics.ts';
 import { buildMskEvent, eventRecordBytes, parseBatchResponse, type DeliveredRecord } from './event.ts';
 import type { RecordFilter } from './filters.ts';
 import type { FunctionAnswer, TableTargetWriter, TargetInvoker } from './targets.ts';
+import type { ConnectorWriter, SinkAnswer } from '../connectors/writer.ts';
 
 /** Header names of a dead letter (besides the record's own headers). */
 export const DLQ_HEADERS = {
@@ -66,6 +67,8 @@ export interface LaneDeps {
   targets: TargetInvoker;
   /** Writes the records of tables' triggers (whose target is `table`). */
   tableWriter?: TableTargetWriter;
+  /** Runs the sinks of connectors' triggers (whose target is `connector`). */
+  connectorWriter?: Pick<ConnectorWriter, 'write'>;
   /** Appends dead letters (the produce path, so they are ordinary records). */
   produce: (topic: string, records: ProduceRecord[]) => Promise<void>;
   bootstrapServers: string;
@@ -264,8 +267,9 @@ export class LaneRun {
     const all = fetched.map((r) => delivered(this.source, r));
     let bytes = 0;
     let cut = all.length;
-    // A table's writer gets the records themselves, not an event: no payload limit to cut under.
-    for (let i = 0; i < all.length && this.trigger.target.type !== 'table'; i++) {
+    // A table's writer and a connector's sink get the records themselves, not an event: no payload limit to cut under.
+    const builtIn = this.trigger.target.type === 'table' || this.trigger.target.type === 'connector';
+    for (let i = 0; i < all.length && !builtIn; i++) {
       bytes += eventRecordBytes(all[i]!, all[i]!.topic.length);
       if (bytes > PAYLOAD_CAP) {
         cut = i;
@@ -278,6 +282,7 @@ export class LaneRun {
     }
     const batch = all.slice(0, cut);
     const batchEnd = cut === all.length ? next : batch.at(-1)!.at + 1;
+    if (this.trigger.target.type === 'connector') return this.sink(offset, batch, batchEnd, fetched.length >= limit);
     const invoked = batch.filter((r) => this.filter.matches(r));
     if (invoked.length === 0) return (await this.commit(batchEnd, { add: { filtered: batch.length } })) ? batchEnd : 'lost';
 
@@ -291,6 +296,31 @@ export class LaneRun {
       return (await this.commit(batchEnd, { add: { delivered: invoked.length, filtered: batch.length - invoked.length }, set: { attempts: 0, failingOffset: null } })) ? batchEnd : 'lost';
     }
     return this.failed(offset, batch, invoked, failedAt);
+  }
+
+  /**
+   * A connector's batch: its sink says how far it is done (an S3 sink holds back the records of an
+   * object not yet complete); the lane commits that far, or waits for more records when it is nowhere.
+   */
+  private async sink(offset: number, batch: Lettered[], batchEnd: number, full: boolean): Promise<number | 'idle' | 'lost'> {
+    const writer = this.deps.connectorWriter;
+    if (this.lease.until - Date.now() < this.trigger.target.timeoutMs + 10_000) {
+      if (!(await this.change({ set: { until: Date.now() + this.leaseMs } }))) return 'lost';
+    }
+    const answer: SinkAnswer = writer ? await writer.write(this.trigger, batch, { full, end: batchEnd }) : { ok: false, error: 'this dispatcher has no connector writer', unknown: false };
+    const coords = batch.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset }));
+    this.deps.onAttempt?.({ trigger: this.trigger.name, lane: this.source.key, records: coords, outcome: answer.ok ? 'ok' : answer.unknown ? 'unknown' : 'failed', ...(answer.ok ? {} : { error: answer.error }) });
+    if (!answer.ok) {
+      const r = await this.failed(offset, batch, batch, { at: batch[0]!.at, error: answer.error, whole: true, failing: batch });
+      // A connector that stopped (errors.tolerance=none) is paused: nothing more until it is resumed.
+      return answer.stopped && r !== 'lost' ? 'idle' : r;
+    }
+    const through = Math.min(answer.through, batchEnd);
+    // Records held back stay so until the partition grows past what this batch read.
+    const heldTo = through < batchEnd ? batchEnd : null;
+    if (through <= offset) return (await this.change({ set: { heldTo, attempts: 0, failingOffset: null } })) ? 'idle' : 'lost';
+    const taken = batch.filter((r) => r.at < through).length;
+    return (await this.commit(through, { add: { delivered: taken }, set: { attempts: 0, failingOffset: null, heldTo } })) ? through : 'lost';
   }
 
   /**

@@ -114,9 +114,26 @@ export class TriggerService {
     return t;
   }
 
-  /** The users' triggers: tables' internal ones are left out (the tables API shows those tables). */
+  /** The users' triggers: the internal ones of tables and connectors are left out (their own APIs show them). */
   async list() {
-    return (await this.deps.triggers.list()).filter((t) => t.target.type !== 'table').map(settingsView);
+    return (await this.deps.triggers.list()).filter((t) => t.target.type !== 'table' && t.target.type !== 'connector').map(settingsView);
+  }
+
+  /** Every trigger Floe keeps for itself with a target of this kind. */
+  async listInternal(type: 'table' | 'connector'): Promise<Trigger[]> {
+    return (await this.deps.triggers.list()).filter((t) => t.target.type === type);
+  }
+
+  /**
+   * Replaces an internal trigger's settings on condition it is unchanged since `current` was read (false
+   * when it changed meanwhile); topics it did not read before start from their log start.
+   */
+  async replaceInternal(current: Trigger, next: Trigger): Promise<boolean> {
+    const added = next.topics.filter((x) => !current.topics.includes(x));
+    if (added.length > 0) await this.startPositions(next, await Promise.all(added.map((n) => this.deps.topics.describe(n))));
+    const ok = await this.deps.triggers.replace(next, current.version);
+    if (ok) this.deps.onChange?.(next);
+    return ok;
   }
 
   /**
@@ -146,7 +163,12 @@ export class TriggerService {
 
   /** The settings, and per partition: committed offset, lag in records and in ms, retries, errors, dead letters. */
   async describe(name: string) {
-    const t = await this.get(name);
+    return this.describeTrigger(await this.get(name));
+  }
+
+  /** The describe of a trigger already read (an internal one, which `get` would refuse by its name). */
+  async describeTrigger(t: Trigger) {
+    const name = t.name;
     const { triggers, groups, fetcher } = this.deps;
     const lanes = new Map<string, LaneState>((await triggers.lanes(name)).map((l) => [l.key, l]));
     const now = Date.now();

@@ -197,7 +197,9 @@ export function settingsView(t: Trigger) {
           ? { type: tg.type, path: tg.path, export: tg.export, timeout_ms: tg.timeoutMs }
           : tg.type === 'http'
             ? { type: tg.type, url: tg.url, timeout_ms: tg.timeoutMs }
-            : { type: tg.type, table: tg.table, timeout_ms: tg.timeoutMs },
+            : tg.type === 'table'
+              ? { type: tg.type, table: tg.table, timeout_ms: tg.timeoutMs }
+              : { type: tg.type, connector: tg.connector.name, timeout_ms: tg.timeoutMs },
     group_id: t.group,
     batch_size: t.batchSize,
     max_batching_window_ms: t.maxBatchingWindowMs,

@@ -69,6 +69,7 @@ export class Targets implements TargetInvoker {
   async invoke(target: TriggerTarget, event: unknown, payload: string): Promise<FunctionAnswer> {
     if (target.type === 'lambda') return this.lambda.invoke(target.function, payload, target.timeoutMs);
     if (target.type === 'table') return { ok: false, error: 'a table target is written by the table writer, not invoked', unknown: false };
+    if (target.type === 'connector') return { ok: false, error: "a connector's sink is run by the connector writer, not invoked", unknown: false };
     if (!this.local) return { ok: false, error: `a ${target.type} target is called only by the local runtime`, unknown: false };
     if (target.type === 'http') return withTimeout(this.post(target.url, payload, target.timeoutMs), target.timeoutMs);
     return withTimeout(this.callModule(target, event), target.timeoutMs);
