@@ -19,6 +19,8 @@ export interface ConnectorServiceDeps {
   triggers: TriggerService;
   topics: TopicService;
   region: string;
+  /** The time limit of one sink call (default 60 s); the lease of a connector's lanes is twice it at least. */
+  sinkTimeoutMs?: number;
 }
 
 const PREFIX = 'connector:';
@@ -83,7 +85,7 @@ export class ConnectorService {
     return {
       name: connectorTriggerName(spec.name),
       topics,
-      target: { type: 'connector', connector: { ...spec, failure: null }, timeoutMs: SINK_TIMEOUT_MS },
+      target: { type: 'connector', connector: { ...spec, failure: null }, timeoutMs: this.deps.sinkTimeoutMs ?? SINK_TIMEOUT_MS },
       group: connectorGroup(spec.name),
       // A batch from an object's start holds the whole object, with room for bad records among its records.
       batchSize: spec.type === 's3-sink' ? Math.min(TRIGGER_LIMITS.batchSize.max, 2 * Number(spec.config['flush.size'])) : CONNECTOR_LIMITS.dynamoBatch,

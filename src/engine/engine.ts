@@ -76,6 +76,8 @@ export interface EngineOptions {
   /** First trigger retry's backoff (ms; 1 s by default), doubling per attempt. */
   triggerBackoffMs?: number;
   triggerLog?: (line: string) => void;
+  /** The time limit of one sink call of the connectors this engine creates (ms; 60 s by default): fault runs shorten it, and with it the lease. */
+  connectorTimeoutMs?: number;
 }
 
 export function createEngine(config: FloeConfig, clients: AwsClients, options: EngineOptions = {}): Engine {
@@ -168,6 +170,6 @@ export function createEngine(config: FloeConfig, clients: AwsClients, options: E
       : undefined,
   });
   const tables = new TableService({ tables: tablesTable, triggers, groups, topics, fetcher, region: config.region });
-  const connectors = new ConnectorService({ clients, triggers, topics, region: config.region });
+  const connectors = new ConnectorService({ clients, triggers, topics, region: config.region, ...(options.connectorTimeoutMs !== undefined ? { sinkTimeoutMs: options.connectorTimeoutMs } : {}) });
   return { config, clients, topics, producer, fetcher, log, objects, bucket, watermarks, consumers, groupAdmin, transactions, triggers, tables, connectors, dispatcher, background: new Set() };
 }

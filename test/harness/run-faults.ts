@@ -6,6 +6,9 @@
 // `--triggers` runs the trigger workload (trigger-workload.ts): `--ops` records produced at `--rate` a
 // second to `--partitions` partitions, delivered by `--dispatchers` dispatcher processes under faults and
 // crashes to a handler that fails in every way; it exits 1 when any anomaly count is not zero.
+// `--connectors` runs the connector workload (connector-workload.ts): `--ops` updates, tombstones and bad
+// records over `--keys` keys sunk into a DynamoDB table and an S3 bucket under faults, crashes and zombie
+// writes; it exits 1 when the table, the objects or the dead letters are not exactly as the log says.
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
@@ -15,6 +18,7 @@ import { createClients } from '../../src/storage/clients.ts';
 import { ensureStorage } from '../../src/storage/setup.ts';
 import { DEFAULT_FAULTS } from './faults.ts';
 import { runTriggerWorkload, triggerSummary } from './trigger-workload.ts';
+import { connectorSummary, runConnectorWorkload } from './connector-workload.ts';
 import { WINDOWED_COUNT, WORD_COUNT } from './streams-apps.ts';
 import { runStreamsWorkload, streamsSummary } from './streams-workload.ts';
 import { runTxnWorkload, txnSummary } from './txn-workload.ts';
@@ -41,6 +45,9 @@ const { values } = parseArgs({
     transactions: { type: 'boolean', default: false },
     triggers: { type: 'boolean', default: false },
     streams: { type: 'boolean', default: false },
+    connectors: { type: 'boolean', default: false },
+    // With --connectors: the keys the records update.
+    keys: { type: 'string', default: '500' },
     app: { type: 'string', default: 'wordcount' },
     guarantee: { type: 'string', default: 'exactly_once' },
     // With --streams: records per batch of a task (one commit each).
@@ -91,6 +98,26 @@ try {
     console.log(JSON.stringify({ seed, mode: 'streams', app: values.app, ...s }));
     if (!s.valid) {
       console.error(JSON.stringify({ under: result.under.slice(0, 20), over: result.over.slice(0, 20), table: result.tableMismatches.slice(0, 20), crashes_at: result.crashesAt }));
+      process.exitCode = 1;
+    }
+  } else if (values.connectors) {
+    const result = await runConnectorWorkload({
+      config,
+      prefix: `faults-${run}`,
+      seed,
+      records: Number(values.ops),
+      keys: Number(values.keys),
+      partitions: Number(values.partitions),
+      dispatchers: Number(values.dispatchers),
+      rates: DEFAULT_FAULTS,
+      crashEvery: Number(values['crash-every']),
+      maxMs: Number(values['max-seconds']) * 1000,
+      drainMs: 300_000,
+    });
+    const s = connectorSummary(result);
+    console.log(JSON.stringify({ seed, mode: 'connectors', ...s }));
+    if (!s.valid) {
+      console.error(JSON.stringify({ ...Object.fromEntries(Object.entries(result.check).map(([k, v]) => [k, v.slice(0, 20)])), dispatcher_log: result.log.slice(-20) }));
       process.exitCode = 1;
     }
   } else if (triggers) {
