@@ -2,7 +2,7 @@
 // against the floor that S3 and DynamoDB set, measured in the same run on the same emulators, the
 // codec against kafkajs, the AWS calls per operation turned into dollars per GB, and transactions.
 // `npm run bench -- --codec` runs the codec part alone (no emulators), for work on the codec or CRC.
-// `npm run bench -- --only streams` (with or without `--quick`) runs the streams part alone on the emulators.
+// `npm run bench -- --only streams` (or `--only connectors`; with or without `--quick`) runs that part alone on the emulators.
 // Prints a table, then one JSON object per line, the last one the summary.
 import { randomBytes } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -20,6 +20,7 @@ import { fanoutBench } from './fanout.ts';
 import { sdkBench } from './sdk.ts';
 import { TRANSACTIONS_PLAN, transactionsBench } from './transactions.ts';
 import { streamsBench, type StreamsFigures } from './streams.ts';
+import { connectorsBench } from './connectors.ts';
 import { triggersBench } from './triggers.ts';
 import { consumerRead, endToEnd, fetchPathRead, fillPartition, floorRead, mbPerS, rssRead, type ReadRun } from './read.ts';
 
@@ -28,7 +29,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const QUICK = process.argv.includes('--quick');
 const CODEC_ONLY = process.argv.includes('--codec');
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-if (ONLY !== undefined && ONLY !== 'streams') throw new Error(`--only takes 'streams', not ${JSON.stringify(ONLY)}`);
+if (ONLY !== undefined && ONLY !== 'streams' && ONLY !== 'connectors') throw new Error(`--only takes 'streams' or 'connectors', not ${JSON.stringify(ONLY)}`);
 const RECORD = randomBytes(1024);
 const lines: Array<Record<string, unknown>> = [];
 const table: string[][] = [];
@@ -220,8 +221,22 @@ async function streams(config: ReturnType<typeof loadConfig>, run: string): Prom
   };
 }
 
-/** The streams figures alone, on emulators of their own, for work on the streams runtime or tables. */
-async function streamsOnly(): Promise<void> {
+/** The connectors part's lines and rows, and its summary fields. */
+async function connectors(config: ReturnType<typeof loadConfig>, run: string): Promise<Record<string, number>> {
+  const figures = await connectorsBench(config, run, QUICK);
+  const summary: Record<string, number> = {};
+  for (const f of figures) {
+    lines.push({ workload: 'connector', ...f });
+    table.push([`sink ${f.sink}`, `${f.records} records, ${f.keys} keys`, `${f.records_per_s} rec/s`, '', `${f.storage_calls_per_1000} calls/1000 rec`, '']);
+    const id = f.sink.replace(' ', '_');
+    summary[`sink_${id}_records_per_s`] = f.records_per_s;
+    summary[`sink_${id}_calls_per_1000`] = f.storage_calls_per_1000;
+  }
+  return summary;
+}
+
+/** One part's figures alone (streams, connectors), on emulators of their own, for work on that part. */
+async function partOnly(part: typeof streams): Promise<void> {
   const wall = Date.now();
   const run = randomBytes(4).toString('hex');
   const emulators = process.env.AWS_ENDPOINT_URL ? undefined : await startEmulators();
@@ -234,9 +249,9 @@ async function streamsOnly(): Promise<void> {
       ...(emulators ? { AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb, AWS_ENDPOINT_URL_S3: emulators.endpoints.s3 } : {}),
     });
     await ensureStorage(createClients(config), config.tables, config.bucket);
-    const summary = await streams(config, run);
+    const summary = await part(config, run);
     const widths = [20, 22, 24, 12, 24, 28];
-    console.log(`Floe benchmark (streams only, ${QUICK ? 'quick' : 'full'})`);
+    console.log(`Floe benchmark (${ONLY} only, ${QUICK ? 'quick' : 'full'})`);
     for (const row of table) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join(' '));
     console.log(`wall time ${Math.round((Date.now() - wall) / 1000)} s`);
     for (const l of lines) console.log(JSON.stringify(l));
@@ -469,6 +484,9 @@ async function main(): Promise<void> {
     // Streams: a stateless map and a word count through FloeStreams, calls per commit, table lookups.
     const streamsSummary = await streams(config, run);
 
+    // Connectors: a backlog into each sink, storage calls per 1,000 records.
+    const connectorsSummary = await connectors(config, run);
+
     const codecRatios = await codec();
 
     const costOf = (key: string, recordsPerRequest: number) => {
@@ -535,6 +553,7 @@ async function main(): Promise<void> {
       trigger_records_per_s: trig.trigger_records_per_s,
       trigger_storage_calls_per_batch: trig.storage_calls_per_batch,
       ...streamsSummary,
+      ...connectorsSummary,
     };
     const widths = [20, 22, 24, 12, 24, 28];
     console.log(`Floe benchmark (${QUICK ? 'quick' : 'full'}), headline: 100 x 1 KB records per request, 8 partitions, 8 producers`);
@@ -547,4 +566,4 @@ async function main(): Promise<void> {
   }
 }
 
-await (CODEC_ONLY ? codecOnly() : ONLY === 'streams' ? streamsOnly() : main());
+await (CODEC_ONLY ? codecOnly() : ONLY === 'streams' ? partOnly(streams) : ONLY === 'connectors' ? partOnly(connectors) : main());
