@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/api/app.ts';
 import { createEngine } from '../src/engine/engine.ts';
 import { ensureStorage } from '../src/storage/setup.ts';
-import { fuzz, KNOWN_CONSUMER, KNOWN_TABLE, KNOWN_TRANSACTION, KNOWN_TRIGGER } from './harness/fuzz.ts';
+import { fuzz, KNOWN_CONNECTOR, KNOWN_CONSUMER, KNOWN_TABLE, KNOWN_TRANSACTION, KNOWN_TRIGGER } from './harness/fuzz.ts';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { randomTopic, testClients, testConfig } from './support/env.ts';
 import { appClient } from './support/http.ts';
 import { b64, BINARY, V2 } from './support/engine.ts';
@@ -30,6 +31,10 @@ describe('generated bad input', () => {
     await engine.transactions.init(KNOWN_TRANSACTION);
     await engine.triggers.create({ name: KNOWN_TRIGGER, topic, target: { type: 'lambda', function: 'fuzz-handler' } });
     await engine.tables.create({ name: KNOWN_TABLE, topic });
+    // The user's table a known connector sinks into (DynamoDB Local creates it active at once).
+    const sinkTable = `${config.tables.log}-sink`;
+    await clients.ddb.send(new CreateTableCommand({ TableName: sinkTable, BillingMode: 'PAY_PER_REQUEST', KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }] }));
+    await engine.connectors.create({ name: KNOWN_CONNECTOR, type: 'dynamodb-sink', topics: [topic], config: { 'table.name': sinkTable } });
     const out = await fuzz(app, engine, topic, RUNS, Number(process.env.FLOE_FUZZ_SEED ?? 1));
     console.log(JSON.stringify(out.statuses));
     expect(out.fiveHundreds).toEqual([]);

@@ -22,6 +22,9 @@ export const KNOWN_TRANSACTION = 'fuzz-txn';
 /** A table created before the run (on the known topic), so generated table reads reach it. */
 export const KNOWN_TABLE = 'fuzz-table';
 
+/** A connector created before the run (a DynamoDB sink of the known topic into a table of that name), so generated connector calls reach it. */
+export const KNOWN_CONNECTOR = 'fuzz-connector';
+
 /** A trigger created before the run (on the known topic, a Lambda target), so generated trigger calls reach it. */
 export const KNOWN_TRIGGER = 'fuzz-trigger';
 
@@ -98,6 +101,37 @@ const jsonish = fc.oneof(
       { requiredKeys: [] },
     )
     .map((v) => JSON.stringify(v)),
+  // Connectors: create and PATCH bodies, and offset resets.
+  fc
+    .record(
+      {
+        name: fc.oneof(fc.constant(KNOWN_CONNECTOR), weirdSegment, fc.integer()),
+        type: fc.oneof(fc.constantFrom('dynamodb-sink', 's3-sink'), weirdSegment, fc.constant(null)),
+        topics: fc.oneof(fc.array(weirdSegment, { maxLength: 3 }), weirdSegment, fc.constant([])),
+        config: fc.oneof(
+          fc.record(
+            {
+              'table.name': fc.oneof(fc.constant(KNOWN_CONNECTOR), weirdSegment),
+              's3.bucket.name': weirdSegment,
+              'flush.size': fc.oneof(fc.integer({ min: -5, max: 20_000 }), fc.string({ maxLength: 4 })),
+              'value.mapping': fc.oneof(fc.constantFrom('fields', 'raw'), weirdSegment),
+              'path.format': fc.oneof(fc.constantFrom("'dt'=yyyy", 'yyyy/../MM', '/x'), fc.string({ maxLength: 8 })),
+              'value.schema': fc.oneof(fc.constant({ a: 'string' }), fc.constant({ a: 'float128' }), fc.string({ maxLength: 6 })),
+              nope: fc.integer(),
+            },
+            { requiredKeys: [] },
+          ),
+          fc.array(fc.integer(), { maxLength: 2 }),
+          fc.string({ maxLength: 4 }),
+        ),
+        'errors.tolerance': fc.oneof(fc.constantFrom('none', 'all'), weirdSegment),
+        'errors.deadletterqueue.topic.name': fc.oneof(weirdSegment, fc.integer()),
+        to: fc.oneof(fc.constantFrom('earliest', 'latest', 'offset', 'timestamp'), weirdSegment),
+        offset: fc.oneof(fc.integer({ min: -2, max: 10 }), fc.string({ maxLength: 3 })),
+      },
+      { requiredKeys: [] },
+    )
+    .map((v) => JSON.stringify(v)),
   // Tables: create bodies, and lookups (min_offset never past 0: a read ahead of the table is a 503 by design).
   fc.record({ name: fc.oneof(fc.constant(KNOWN_TABLE), weirdSegment, fc.integer()), topic: fc.oneof(weirdSegment, fc.integer(), fc.constant(null)), extra: fc.integer() }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
   fc
@@ -160,6 +194,8 @@ export function requestArbitrary(knownTopic: string): fc.Arbitrary<FuzzRequest> 
     fc.tuple(fc.oneof({ arbitrary: fc.constant(KNOWN_TRANSACTION), weight: 3 }, { arbitrary: weirdSegment, weight: 1 }), fc.constantFrom('', '/init', '/offsets', '/commit', '/abort', '/nope')).map(([t, a]) => `/floe/v1/transactions/${t}${a}`),
     fc.constant('/floe/v1/triggers'),
     fc.tuple(fc.oneof({ arbitrary: fc.constant(KNOWN_TRIGGER), weight: 3 }, { arbitrary: weirdSegment, weight: 1 }), fc.constantFrom('', '/pause', '/resume', '/seek', '/redrive', '/nope')).map(([t, a]) => `/floe/v1/triggers/${t}${a}`),
+    fc.constant('/floe/v1/connectors'),
+    fc.tuple(fc.oneof({ arbitrary: fc.constant(KNOWN_CONNECTOR), weight: 3 }, { arbitrary: weirdSegment, weight: 1 }), fc.constantFrom('', '/pause', '/resume', '/offsets/reset', '/offsets', '/nope')).map(([t, a]) => `/floe/v1/connectors/${t}${a}`),
     fc.constant('/floe/v1/tables'),
     fc.tuple(fc.oneof({ arbitrary: fc.constant(KNOWN_TABLE), weight: 3 }, { arbitrary: weirdSegment, weight: 1 }), fc.constantFrom('', '/keys', '/keys/a', '/keys/YQ%3D%3D', '/keys/%FF%00', '/nope')).map(([t, a]) => `/floe/v1/tables/${t}${a}`),
     fc.tuple(fc.oneof({ arbitrary: fc.constant(KNOWN_TABLE), weight: 3 }, { arbitrary: weirdSegment, weight: 1 }), partition, fc.constantFrom('/lookup', '/range', '/nope')).map(([t, p, a]) => `/floe/v1/tables/${t}/partitions/${p}${a}`),
