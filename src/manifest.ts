@@ -136,7 +136,9 @@ export const FUNCTIONS: FunctionSpec[] = [
     // resource that registers the triggers of @floe/cdk's FloeEventSource. Tables: their definitions,
     // each kept by an internal trigger (created, deleted with its lanes, its offsets committed from the
     // log start); reads of entries (one key, many in one BatchGetItem, queries of a prefix or range) after
-    // the applied offset; a delete's removal of the entries.
+    // the applied offset; a delete's removal of the entries. Connectors: internal triggers too, kept the
+    // same way (their offsets those of the group `connect-<name>`); the user's table or bucket they
+    // write is checked (DescribeTable, HeadBucket) on grants @floe/cdk's FloeConnector adds, not here.
     tables: {
       topics: ['get', 'put'],
       log: ['get', 'query'],
@@ -150,6 +152,8 @@ export const FUNCTIONS: FunctionSpec[] = [
       ['ANY', '/floe/v1/triggers/{proxy+}'],
       ['ANY', '/floe/v1/tables'],
       ['ANY', '/floe/v1/tables/{proxy+}'],
+      ['ANY', '/floe/v1/connectors'],
+      ['ANY', '/floe/v1/connectors/{proxy+}'],
     ],
   },
   {
@@ -160,7 +164,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     // (a transaction with the lease's condition), partition heads read in one BatchGetItem, fetches of
     // the source partitions (at the tail, filling a dead producer's hole), and dead letters appended
     // through the produce path (which re-creates a deleted dead-letter topic); tables' entries written
-    // (a PutItem conditioned on the offset) by their triggers' built-in writer.
+    // (a PutItem conditioned on the offset) by their triggers' built-in writer. A connector's writes go
+    // to the user's table or bucket, on grants of that destination its FloeConnector adds.
     tables: {
       topics: ['get', 'put'],
       log: ['get', 'query', 'batchGet', 'put', 'update', 'check'],

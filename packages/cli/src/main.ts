@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { Floe, FloeError, NetworkError } from '../../client/src/index.ts';
 import { consume, type ConsumeOptions } from './consume.ts';
+import { connectorOptions, connectorsCreate, connectorsDescribe, connectorsList, connectorsResetOffsets, connectorsUpdate, type ConnectorFlags, type ResetFlags } from './connectors.ts';
 import { UsageError } from './format.ts';
 import { groupsDescribe, groupsList, groupsReset, offsets, topicsAlter, topicsCreate, topicsDelete, topicsDescribe, topicsList, type ResetOptions } from './admin.ts';
 import { produce, type ProduceOptions } from './produce.ts';
@@ -201,6 +202,33 @@ export function buildProgram(): Command {
     .action(async (n: string, o: { partition?: number; from?: number; to?: number }) =>
       triggersRedrive(client(program), n, { ...(o.partition !== undefined ? { partition: o.partition } : {}), ...(o.from !== undefined ? { from_offset: o.from } : {}), ...(o.to !== undefined ? { to_offset: o.to } : {}) }),
     );
+
+  const connectors = program.command('connectors').description("sink connectors: a topic's records written into a DynamoDB table or an S3 bucket");
+  connectorOptions(connectors.command('create').argument('<name>'), collect, true).action(async (n: string, o: ConnectorFlags) => connectorsCreate(client(program), n, o));
+  connectorOptions(connectors.command('update').argument('<name>'), collect, false).action(async (n: string, o: ConnectorFlags) => connectorsUpdate(client(program), n, o));
+  connectors.command('list').action(async () => connectorsList(client(program)));
+  connectors.command('describe').argument('<name>').action(async (n: string) => connectorsDescribe(client(program), n));
+  connectors.command('pause').argument('<name>').action(async (n: string) => {
+    await client(program).connectors().pause(n);
+    process.stdout.write(`Paused connector ${n}.\n`);
+  });
+  connectors.command('resume').argument('<name>').action(async (n: string) => {
+    await client(program).connectors().resume(n);
+    process.stdout.write(`Resumed connector ${n}.\n`);
+  });
+  connectors.command('delete').argument('<name>').action(async (n: string) => {
+    await client(program).connectors().delete(n);
+    process.stdout.write(`Deleted connector ${n}.\n`);
+  });
+  connectors
+    .command('reset-offsets')
+    .argument('<name>')
+    .addOption(new Option('--to <position>', 'where the connector goes on from').choices(['earliest', 'latest', 'offset', 'timestamp']).makeOptionMandatory())
+    .option('--offset <n>', 'with --to offset: this offset', int('--offset'))
+    .option('--timestamp <time>', 'with --to timestamp: the first record at or after this epoch ms (or ISO time)', (v: string) => parseTime(v, '--timestamp'))
+    .option('--topic <topic>', 'only this topic')
+    .option('--partition <n>', 'only this partition', int('--partition'))
+    .action(async (n: string, o: ResetFlags) => connectorsResetOffsets(client(program), n, o));
 
   const streams = program.command('streams').description('run a streams application (its module exports topology and applicationId)');
   streams

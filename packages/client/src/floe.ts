@@ -3,6 +3,7 @@
 // authentication, or to the same HTTP app running in-process over the caller's own AWS credentials.
 import { createHash, createHmac } from 'node:crypto';
 import { Admin } from './admin.ts';
+import { Connectors } from './connectors.ts';
 import { Triggers } from './triggers.ts';
 import { Table, Tables } from './tables.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
@@ -126,6 +127,16 @@ export class Floe {
    */
   triggers(): Triggers {
     return new Triggers(this);
+  }
+
+  /**
+   * Sink connectors: a topic's records written into a DynamoDB table or an S3 bucket of yours.
+   *
+   * @example
+   * await floe.connectors().create({ name: 'orders-to-ddb', type: 'dynamodb-sink', topics: ['orders'], config: { 'table.name': 'orders' } });
+   */
+  connectors(): Connectors {
+    return new Connectors(this);
   }
 
   /**

@@ -21,4 +21,5 @@ export {
 export { Admin, ConfigResourceTypes, type ConfigEntry, type GroupDescription, type GroupOffsets, type ITopicConfig, type PartitionMetadata, type ResourceConfigQuery, type TopicPartitionOffsets } from './admin.ts';
 export { TopicMetadataCache } from './topic-metadata.ts';
 export { Triggers, type SeekTo, type TriggerConfig, type TriggerDescription, type TriggerPartition, type TriggerTarget, type TriggerView } from './triggers.ts';
+export { Connectors, type ConnectorChanges, type ConnectorConfig, type ConnectorDescription, type ConnectorPartition, type ConnectorState, type ConnectorType, type ConnectorView } from './connectors.ts';
 export { Table, Tables, type TableDescription, type TableEntry, type TablePartition, type TableRecord, type TableView } from './tables.ts';
