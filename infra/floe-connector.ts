@@ -11,6 +11,7 @@ import { Policy, PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { connectorRequest, type ConnectorRequest } from '../src/connectors/config.ts';
+import { CONNECTOR_GRANTS } from '../src/manifest.ts';
 import type { FloeTriggerHost } from './floe-event-source.ts';
 
 export interface FloeConnectorCommonProps {
@@ -101,8 +102,8 @@ export class FloeConnector extends Construct {
 
   constructor(scope: Construct, id: string, props: FloeConnectorProps) {
     super(scope, id);
-    const dispatcher = props.floe.functions.get('dispatcher')?.role;
-    const api = props.floe.functions.get('triggers')?.role;
+    const dispatcher = props.floe.functions.get(CONNECTOR_GRANTS.functions.writer)?.role;
+    const api = props.floe.functions.get(CONNECTOR_GRANTS.functions.checker)?.role;
     if (!dispatcher || !api) fail('the Floe deployment has no dispatcher and triggers functions with roles; pass the Floe construct (or FloeStack)');
     const nameKey = props.type === 'dynamodb-sink' ? 'table.name' : props.type === 's3-sink' ? 's3.bucket.name' : fail(`type must be dynamodb-sink or s3-sink, got ${JSON.stringify((props as { type: unknown }).type)}`);
     const destination = props.type === 'dynamodb-sink' ? props.table?.tableName : props.bucket?.bucketName;
@@ -159,11 +160,11 @@ export class FloeConnector extends Construct {
     // DescribeTable: the sink reads the table's keys before it writes (and the API checks them against the settings).
     const writer = new Policy(this, 'DispatcherAccess', {
       roles: [dispatcher],
-      statements: [new PolicyStatement({ actions: ['dynamodb:DescribeTable', 'dynamodb:PutItem'], resources: [table.tableArn] })],
+      statements: [new PolicyStatement({ actions: [...CONNECTOR_GRANTS['dynamodb-sink'].writer], resources: [table.tableArn] })],
     });
     const checker = new Policy(this, 'ApiAccess', {
       roles: [api],
-      statements: [new PolicyStatement({ actions: ['dynamodb:DescribeTable'], resources: [table.tableArn] })],
+      statements: [new PolicyStatement({ actions: [...CONNECTOR_GRANTS['dynamodb-sink'].checker], resources: [table.tableArn] })],
     });
     return { writer, checker };
   }
@@ -173,12 +174,12 @@ export class FloeConnector extends Construct {
     // Only PUTs (If-None-Match: a replay's object is refused, never replaced): no reads, no deletes, no listing.
     const writer = new Policy(this, 'DispatcherAccess', {
       roles: [dispatcher],
-      statements: [new PolicyStatement({ actions: ['s3:PutObject'], resources: [objects] })],
+      statements: [new PolicyStatement({ actions: [...CONNECTOR_GRANTS['s3-sink'].writer], resources: [objects] })],
     });
     // HeadBucket is authorized as s3:ListBucket.
     const checker = new Policy(this, 'ApiAccess', {
       roles: [api],
-      statements: [new PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] })],
+      statements: [new PolicyStatement({ actions: [...CONNECTOR_GRANTS['s3-sink'].checker], resources: [bucket.bucketArn] })],
     });
     // Object names are made per record range, so no narrower resource exists. A bucket of another stack
     // reaches this one as an import, whose finding the user acknowledges.

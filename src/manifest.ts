@@ -241,3 +241,16 @@ function compareRanks(a: number[], b: number[]): number {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return 0;
 }
+
+/**
+ * What a sink connector needs of its destination, which is the user's and not in any function's grants
+ * above: the dispatcher (`writer`) writes it, the function serving the connectors API (`checker`)
+ * checks it on create and PATCH. @floe/cdk's FloeConnector grants these on that one table or bucket
+ * (the objects under `topics.dir`), and the IAM test holds the calls to them.
+ */
+export const CONNECTOR_GRANTS = {
+  functions: { writer: 'dispatcher', checker: 'triggers' },
+  'dynamodb-sink': { writer: ['dynamodb:DescribeTable', 'dynamodb:PutItem'], checker: ['dynamodb:DescribeTable'] },
+  // HeadBucket is authorized as s3:ListBucket.
+  's3-sink': { writer: ['s3:PutObject'], checker: ['s3:ListBucket'] },
+} as const satisfies { functions: Record<'writer' | 'checker', FunctionSpec['entry']>; 'dynamodb-sink': Record<'writer' | 'checker', readonly string[]>; 's3-sink': Record<'writer' | 'checker', readonly string[]> };

@@ -5,7 +5,9 @@
 // to: the same list the CDK stack builds its routes and role policies from). A call outside a function's
 // grants would be an AccessDenied in a real account; a grant no call uses is access to take away.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DDB_ACTIONS, FUNCTIONS, routeOf, S3_ACTIONS, tableActions, type FunctionSpec } from '../src/manifest.ts';
+import { CONNECTOR_GRANTS, DDB_ACTIONS, FUNCTIONS, routeOf, S3_ACTIONS, tableActions, type FunctionSpec } from '../src/manifest.ts';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { createApp } from '../src/api/app.ts';
 import { createEngine, type Engine, type EngineOptions } from '../src/engine/engine.ts';
 import { FloeError } from '../src/errors.ts';
@@ -26,12 +28,15 @@ import { appClient, readInProcessBody, type HttpClient, type Reply } from './sup
 /** One AWS call as IAM sees it: the action, and the table (with index) or object key it touches. */
 interface Call {
   action: string;
+  /** A table that is none of Floe's (a connector's destination): `user:<name>`. */
   table?: string;
+  /** An S3 call on a bucket that is not Floe's (a connector's destination). */
+  userBucket?: string;
   index?: string;
   key?: string;
 }
 
-type Input = Record<string, unknown> & { TableName?: string; IndexName?: string; Key?: unknown; Prefix?: string };
+type Input = Record<string, unknown> & { TableName?: string; IndexName?: string; Key?: unknown; Prefix?: string; Bucket?: string };
 
 const TRANSACT_ACTIONS: Record<string, string> = { ConditionCheck: 'ConditionCheckItem', Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', Get: 'GetItem' };
 
@@ -66,6 +71,9 @@ function s3Calls(operation: string, input: Input): Call[] {
     case 'ListObjectsV2':
     case 'ListObjects':
       return [{ action: 's3:ListBucket', key: input.Prefix ?? '' }];
+    // IAM authorizes HeadBucket as s3:ListBucket on the bucket.
+    case 'HeadBucket':
+      return [{ action: 's3:ListBucket' }];
     default:
       return [{ action: `s3:${operation}` }];
   }
@@ -76,7 +84,11 @@ function record(engine: Engine, calls: Call[]): void {
   const recorder = (toCalls: (op: string, input: Input) => Call[]) =>
     ((next: (args: { input: Input }) => Promise<unknown>, context: { commandName?: string }) => async (args: { input: Input }) => {
       const op = (context.commandName ?? 'Unknown').replace(/Command$/, '');
-      for (const c of toCalls(op, args.input)) calls.push(c.table ? { ...c, table: tableNames.get(c.table) ?? `unknown table ${c.table}` } : c);
+      for (const c of toCalls(op, args.input)) {
+        if (c.table) calls.push({ ...c, table: tableNames.get(c.table) ?? `user:${c.table}` });
+        else if (c.action.startsWith('s3:') && args.input.Bucket !== undefined && args.input.Bucket !== engine.config.bucket) calls.push({ ...c, userBucket: args.input.Bucket });
+        else calls.push(c);
+      }
       return next(args);
     }) as never;
   engine.clients.ddb.middlewareStack.add(recorder(dynamoCalls), { step: 'build', name: 'iamRecorder' });
@@ -85,7 +97,14 @@ function record(engine: Engine, calls: Call[]): void {
 
 /** The grant a call needs, as the stack writes it; undefined when the function's role allows the call. */
 function denied(spec: FunctionSpec, call: Call): string | undefined {
-  const what = `${spec.entry} calls ${call.action} on ${call.table ?? call.key ?? '?'}${call.index ? `/index/${call.index}` : ''}`;
+  const what = `${spec.entry} calls ${call.action} on ${call.table ?? (call.userBucket ? `${call.userBucket}/` : '') + (call.key ?? '?')}${call.index ? `/index/${call.index}` : ''}`;
+  // A connector's destination: only what FloeConnector grants the function, on that table or bucket.
+  if (call.table?.startsWith('user:') || call.userBucket !== undefined) {
+    const sink = call.userBucket !== undefined ? CONNECTOR_GRANTS['s3-sink'] : CONNECTOR_GRANTS['dynamodb-sink'];
+    const role = spec.entry === CONNECTOR_GRANTS.functions.writer ? 'writer' : spec.entry === CONNECTOR_GRANTS.functions.checker ? 'checker' : undefined;
+    const keyOk = call.action !== 's3:PutObject' || (call.key ?? '').startsWith(`${CONNECTOR_DIR}/`);
+    return role && (sink[role] as readonly string[]).includes(call.action) && keyOk ? undefined : what;
+  }
   if (call.action.startsWith('dynamodb:')) {
     if (!call.table || !tableActions(spec, call.table as TableName).includes(call.action)) return what;
     if (call.index && !((call.table === 'log' && call.index === LOG_TIME_INDEX.name) || (call.table === 'transactions' && call.index === TXN_DUE_INDEX.name))) return what;
@@ -100,7 +119,11 @@ const granted = (spec: FunctionSpec) => [
   ...(Object.keys(spec.tables) as TableName[]).flatMap((t) => tableActions(spec, t).map((a) => `${a} ${t}`)),
   ...spec.s3.map((a) => S3_ACTIONS[a]),
 ];
-const used = (calls: Call[]) => calls.map((c) => (c.action.startsWith('dynamodb:') ? `${c.action} ${c.table}` : c.action));
+// A connector's destination is granted by FloeConnector, not by the function's own grants: not counted here.
+const used = (calls: Call[]) => calls.filter((c) => !c.table?.startsWith('user:') && c.userBucket === undefined).map((c) => (c.action.startsWith('dynamodb:') ? `${c.action} ${c.table}` : c.action));
+
+/** The `topics.dir` of the S3 sink the connector runs use. */
+const CONNECTOR_DIR = 'iam-sink';
 
 let config: Engine['config'];
 
@@ -552,6 +575,40 @@ async function tableRuns(run: GrantRun): Promise<void> {
   await ok(send('GET', `/floe/v1/tables/${name}`), 404);
 }
 
+/**
+ * Every connector route (a DynamoDB sink and an S3 sink: create, a second create refused, list,
+ * describe, PATCH, pause, resume, an offset reset, delete) and the dispatcher's writes of both sinks,
+ * with a bad record sent to a dead-letter topic; calls on the destinations checked against what
+ * FloeConnector grants (CONNECTOR_GRANTS), Floe's own calls against the functions' grants.
+ */
+async function connectorRuns(run: GrantRun): Promise<void> {
+  const { send } = run;
+  const setup = createEngine(config, createClients(config));
+  const topic = randomTopic('iamcn');
+  await setup.topics.create({ name: topic, partitions: 2 });
+  await setup.producer.produce(topic, [{ key: Buffer.from('k'), value: Buffer.from('{"a":1}') }, { key: Buffer.from('gone'), value: null }, { key: Buffer.from('bad'), value: Buffer.from('not json') }]);
+  const table = randomTopic('iamsink');
+  await setup.clients.ddb.send(new CreateTableCommand({ TableName: table, BillingMode: 'PAY_PER_REQUEST', KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }] }));
+  const bucket = randomTopic('iamsink');
+  await setup.clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const ddb = randomTopic('iamddb');
+  const s3 = randomTopic('iams3');
+  const errors = { 'errors.tolerance': 'all', 'errors.deadletterqueue.topic.name': `${ddb}.dlq` };
+  await ok(send('POST', '/floe/v1/connectors', { ...json, body: { name: ddb, type: 'dynamodb-sink', topics: [topic], config: { 'table.name': table }, ...errors } }), 201);
+  await ok(send('POST', '/floe/v1/connectors', { ...json, body: { name: ddb, type: 'dynamodb-sink', topics: [topic], config: { 'table.name': table } } }), 409);
+  await ok(send('POST', '/floe/v1/connectors', { ...json, body: { name: s3, type: 's3-sink', topics: [topic], config: { 's3.bucket.name': bucket, 'topics.dir': CONNECTOR_DIR, 'flush.size': 1 } } }), 201);
+  await ok(send('GET', '/floe/v1/connectors'));
+  await ok(send('GET', `/floe/v1/connectors/${ddb}`));
+  await run.invoke('dispatcher', 'dispatcher sweep writing the sinks', (e) => e.dispatcher.sweep(), { targets: IAM_TARGETS, apiUrl: 'https://api.example.com' });
+  await ok(send('PATCH', `/floe/v1/connectors/${s3}`, { ...json, body: { config: { 's3.bucket.name': bucket, 'topics.dir': CONNECTOR_DIR, 'flush.size': 2 } } }));
+  await ok(send('POST', `/floe/v1/connectors/${ddb}/pause`));
+  await ok(send('POST', `/floe/v1/connectors/${ddb}/offsets/reset`, { ...json, body: { to: 'earliest' } }));
+  await ok(send('POST', `/floe/v1/connectors/${ddb}/resume`));
+  await ok(send('DELETE', `/floe/v1/connectors/${s3}`), 204);
+  await ok(send('DELETE', `/floe/v1/connectors/${ddb}`), 204);
+  await ok(send('GET', `/floe/v1/connectors/${ddb}`), 404);
+}
+
 describe('IAM grants of each function', () => {
   it('cover every call of the produce routes', async () => {
     const run = new GrantRun();
@@ -602,6 +659,12 @@ describe('IAM grants of each function', () => {
     expect(run.problems).toEqual([]);
   });
 
+  it('cover every call of the connector routes and of the dispatcher writing the sinks (on what FloeConnector grants)', async () => {
+    const run = new GrantRun();
+    await connectorRuns(run);
+    expect(run.problems).toEqual([]);
+  });
+
   it('cover every call of the scheduled jobs', async () => {
     const run = new GrantRun();
     await scheduledJobs(run);
@@ -620,6 +683,7 @@ describe('IAM grants of each function', () => {
     await triggerResourceEvents(run, trigger.topic);
     await dispatcherRuns(run, trigger);
     await tableRuns(run);
+    await connectorRuns(run);
     await scheduledJobs(run);
     expect(run.problems).toEqual([]);
     const unused = FUNCTIONS.flatMap((spec) => granted(spec).filter((g) => !run.usedBy.get(spec.entry)?.has(g)).map((g) => `${spec.entry}: ${g}`));
