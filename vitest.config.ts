@@ -13,7 +13,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'packages/*/src/**/*.test.ts', 'test/harness/**/*.test.ts', 'examples/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'packages/*/src/**/*.test.ts', 'test/harness/**/*.test.ts', 'examples/**/*.test.ts', 'console/src/**/*.test.ts'],
           testTimeout: 30_000,
         },
       },

@@ -45,6 +45,7 @@ export function propsFromContext(app: App): FloeStackProps {
     logRetention: DEFAULTS.logRetention,
     produceUrl: bool('produceUrl'),
     tracing: bool('tracing'),
+    ...(bool('console') ? { console: true } : {}),
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
   };
 }

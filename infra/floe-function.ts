@@ -36,6 +36,8 @@ export interface FloeFunctionProps {
   asyncRetryAttempts?: number;
   /** Concurrency reserved for (and limiting) the function; unreserved unless given. */
   reservedConcurrency?: number;
+  /** Commands run after bundling, given the bundle's folder: more files for the function's code (the console's). */
+  afterBundling?: (outputDir: string) => string[];
 }
 
 /**
@@ -97,7 +99,12 @@ export class FloeFunction extends Construct {
           handler: 'handler',
           projectRoot: REPO_ROOT,
           depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-          bundling: { ...BUNDLING, format: OutputFormat.ESM, forceDockerBundling: false },
+          bundling: {
+            ...BUNDLING,
+            format: OutputFormat.ESM,
+            forceDockerBundling: false,
+            ...(props.afterBundling ? { commandHooks: { beforeBundling: () => [], beforeInstall: () => [], afterBundling: (_input: string, output: string) => props.afterBundling!(output) } } : {}),
+          },
         });
     if (props.tracing) {
       // Tracing adds its statement to this role's default policy, and only there is `*` acknowledged.

@@ -30,6 +30,8 @@ export interface FloeSettings {
   tracing: boolean;
   /** An email address subscribed to the alarm topic (it must confirm the subscription). */
   alarmEmail?: string;
+  /** The web console at /console/, served by the admin function behind the API's authorizer; off by default. */
+  console?: boolean;
   /**
    * A directory of prebuilt function bundles, `<dir>/<entry>/index.mjs` (what @floe/cdk ships); without
    * it each function is bundled from `functions/<entry>.ts` with esbuild at synth, as in this repository.

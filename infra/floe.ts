@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { DATA_PREFIX } from '../src/storage/keys.ts';
 import { FUNCTIONS, S3_ACTIONS, tableActions, type FunctionSpec } from '../src/manifest.ts';
 import { KEYS, LOG_TIME_INDEX, TTL_ATTRIBUTE, TXN_DUE_INDEX, type TableName } from '../src/storage/schema.ts';
+import { checkPrebuiltConsole, consoleBuildCommands, grantConsoleMetrics } from './floe-console.ts';
 import { FloeFunction } from './floe-function.ts';
 import type { FloeSettings, FloeTableName } from './floe-settings.ts';
 import { createTriggerProvider, DISPATCHER_CONCURRENCY, DISPATCHER_TIMEOUT, wakeOnPartitionHeads } from './floe-triggers.ts';
@@ -226,6 +227,7 @@ export function addFloe(scope: Construct, props: FloeSettings): FloeResources {
   });
 
   const functions = new Map<string, Lambda>();
+  if (props.console && props.functionCode) checkPrebuiltConsole(props.functionCode);
   for (const spec of FUNCTIONS) {
     const f = new FloeFunction(scope, `${spec.entry[0]!.toUpperCase()}${spec.entry.slice(1)}`, {
       entry: spec.entry,
@@ -238,6 +240,8 @@ export function addFloe(scope: Construct, props: FloeSettings): FloeResources {
         ...(spec.http ? httpLimits : {}),
         // The events a trigger sends name the API as their `bootstrapServers`.
         ...(spec.invokes ? { FLOE_API_URL: api.apiEndpoint } : {}),
+        // The console: admin serves it; the HTTP functions write the per-topic and per-group figures it charts.
+        ...(props.console && spec.http ? { FLOE_CONSOLE: 'true' } : {}),
       },
       logRetention: props.logRetention,
       removalPolicy: removal,
@@ -246,8 +250,10 @@ export function addFloe(scope: Construct, props: FloeSettings): FloeResources {
       // A job's next scheduled run is its retry: Lambda's own retries would only overlap it.
       ...(spec.schedule ? { asyncRetryAttempts: 0 } : {}),
       ...(spec.invokes ? { reservedConcurrency: DISPATCHER_CONCURRENCY } : {}),
+      ...(props.console && spec.defaultRoute ? { afterBundling: consoleBuildCommands } : {}),
     });
     functions.set(spec.entry, f.fn);
+    if (props.console && spec.defaultRoute) grantConsoleMetrics(scope, f.fn);
     for (const statement of manifestStatements([spec], tables, bucket)) f.fn.addToRolePolicy(new PolicyStatement(statement));
     const integration = new HttpLambdaIntegration(`${spec.entry}-integration`, f.fn);
     for (const [method, path] of spec.routes ?? []) {

@@ -10,6 +10,7 @@ import { createEngine } from '../../src/engine/engine.ts';
 import { FloeError } from '../../src/errors.ts';
 import { routeOf, type FunctionSpec } from '../../src/manifest.ts';
 import { createClients } from '../../src/storage/clients.ts';
+import { lambdaConsole } from './console.ts';
 import { emfMetrics } from './emf.ts';
 
 /**
@@ -42,7 +43,9 @@ export function httpHandler(entry: FunctionSpec['entry']): (event: APIGatewayPro
   const config = loadConfig();
   const engine = createEngine(config, createClients(config), { metrics: emfMetrics });
   // Lambda freezes the container once the answer is sent: acks=0 writes finish before it.
-  const serve = handle(createApp(engine, { awaitUnacknowledgedWrites: true, readBody: readEventBody }));
+  // With -c console=true the stack sets FLOE_CONSOLE on the HTTP functions; only admin serves the console's paths.
+  const withConsole = entry === 'admin' && process.env.FLOE_CONSOLE === 'true' ? { console: lambdaConsole(engine) } : {};
+  const serve = handle(createApp(engine, { awaitUnacknowledgedWrites: true, readBody: readEventBody, ...withConsole }));
   return async (event, context) => {
     const method = event.requestContext.http.method;
     // API Gateway routes no HEAD: it arrives through $default, so it is judged as the GET it mirrors.

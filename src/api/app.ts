@@ -4,6 +4,7 @@ import { Hono, type Context } from 'hono';
 import type { Engine } from '../engine/engine.ts';
 import { FloeError } from '../errors.ts';
 import { connectorRoutes } from './connectors.ts';
+import { consoleRoutes } from '../console/routes.ts';
 import { consumerRoutes } from './consumers.ts';
 import { errorResponse } from './http-errors.ts';
 import { nativeRoutes } from './native.ts';
@@ -25,6 +26,7 @@ export function createApp(engine: Engine, options: AppOptions = {}): Hono {
   tableRoutes(app, engine, options);
   connectorRoutes(app, engine, options);
   consumerRoutes(app, engine, options);
+  consoleRoutes(app, engine, options);
   app.notFound((c) => notFound(app, c));
   app.onError((err, c) => errorResponse(c, err));
   return app;

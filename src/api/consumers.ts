@@ -239,7 +239,8 @@ export function consumerRoutes(app: Hono, engine: Engine, options: AppOptions): 
   app.post('/floe/v1/groups/:group/offsets/reset', async (c) => {
     requireJsonBody(c);
     const body = await bodies.json(c, BODY_LIMIT);
-    if (!isObject(body) || typeof body.topic !== 'string') throw new FloeError('VALIDATION', 'request body must be {"topic", "partitions"?, "to": "earliest"|"latest"|"offset"|"timestamp", "offset"?, "timestamp"?}');
+    if (!isObject(body) || typeof body.topic !== 'string') throw new FloeError('VALIDATION', 'request body must be {"topic", "partitions"?, "to": "earliest"|"latest"|"offset"|"timestamp", "offset"?, "timestamp"?, "dry_run"?}');
+    if (body.dry_run !== undefined && typeof body.dry_run !== 'boolean') throw new FloeError('VALIDATION', 'dry_run must be true or false');
     let partitions: number[] | undefined;
     if (body.partitions !== undefined) {
       if (!Array.isArray(body.partitions) || !body.partitions.every((p) => typeof p === 'number')) throw new FloeError('VALIDATION', 'partitions must be an array of integers');
@@ -250,6 +251,7 @@ export function consumerRoutes(app: Hono, engine: Engine, options: AppOptions): 
     else if (body.to === 'offset' && typeof body.offset === 'number' && Number.isSafeInteger(body.offset) && body.offset >= 0) target = { to: 'offset', offset: body.offset };
     else if (body.to === 'timestamp' && typeof body.timestamp === 'number' && Number.isSafeInteger(body.timestamp) && body.timestamp >= 0) target = { to: 'timestamp', timestamp: body.timestamp };
     else throw new FloeError('VALIDATION', '"to" must be earliest, latest, offset (with "offset") or timestamp (with "timestamp")');
+    if (body.dry_run === true) return c.json({ dry_run: true, offsets: await engine.groupAdmin.resetOffsets(g(c), body.topic, partitions, target, { dryRun: true }) });
     return c.json({ offsets: await engine.groupAdmin.resetOffsets(g(c), body.topic, partitions, target) });
   });
 }

@@ -91,7 +91,7 @@ export function nativeRoutes(app: Hono, engine: Engine, options: AppOptions): vo
     const ts = c.req.query('timestamp');
     const offset = ts === undefined ? undefined : await offsetForTimestamp(engine, topic, partition, ts);
     const o = await engine.fetcher.offsets(topic, partition);
-    return c.json({ log_start_offset: o.logStartOffset, high_watermark: o.highWatermark, ...(offset !== undefined ? { offset } : {}) });
+    return c.json({ log_start_offset: o.logStartOffset, high_watermark: o.highWatermark, bytes: o.bytes, ...(offset !== undefined ? { offset } : {}) });
   });
 }
 

@@ -1,3 +1,4 @@
+import type { ConsoleOptions } from '../console/routes.ts';
 import type { BodyReader } from './body.ts';
 
 /**
@@ -9,4 +10,6 @@ export interface AppOptions {
   awaitUnacknowledgedWrites?: boolean;
   /** How this runtime hands over request bodies; fetch's Request body when not given. */
   readBody?: BodyReader;
+  /** The web console and its figures over time, where this runtime serves them (`npm start`; the admin function with -c console=true). */
+  console?: ConsoleOptions;
 }

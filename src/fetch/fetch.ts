@@ -12,6 +12,7 @@ import type { Watermarks } from '../watermark/watermark.ts';
 import type { AppendNotifier } from './append-notifier.ts';
 import { RangeCache, type CachedBytes } from './range-cache.ts';
 import { mapBounded } from '../map-bounded.ts';
+import type { Metrics } from '../metrics.ts';
 
 type ReadBatch = CachedBytes;
 
@@ -53,6 +54,11 @@ export interface PartitionOffsets {
   highWatermark: number;
 }
 
+/** A partition's offsets and the bytes of record batches its log holds (the head keeps the count). */
+export interface PartitionSize extends PartitionOffsets {
+  bytes: number;
+}
+
 export const DEFAULT_MAX_BYTES = 1024 * 1024;
 /** Index entries one fetch reads at most: this bounds the work per fetch, not the log's length. */
 const INDEX_PAGE = 64;
@@ -72,6 +78,8 @@ export interface FetcherDeps {
   maxWaitMs: number;
   /** A larger max_bytes is clamped to this. */
   maxBytes: number;
+  /** Told of the records each fetch returns (the console's fetch rate). */
+  metrics?: Metrics;
 }
 
 export class Fetcher {
@@ -81,10 +89,10 @@ export class Fetcher {
     this.cache = new RangeCache(deps.cacheBytes);
   }
 
-  async offsets(topicName: string, partition: number): Promise<PartitionOffsets> {
+  async offsets(topicName: string, partition: number): Promise<PartitionSize> {
     const topic = await this.topicPartition(topicName, partition);
     const head = await this.deps.log.getHead(topic.id, partition);
-    return { logStartOffset: head.logStartOffset, highWatermark: head.highWatermark };
+    return { logStartOffset: head.logStartOffset, highWatermark: head.highWatermark, bytes: head.bytes };
   }
 
   /**
@@ -164,6 +172,7 @@ export class Fetcher {
       // Compaction leaves gaps: a batch read to its end moves the position past its last offset.
       if (!full) nextOffset = Math.max(nextOffset, entry.lastOffset + 1);
     }
+    if (records.length > 0) this.deps.metrics?.recordsFetched?.(topic.topic, records.length, bytes);
     return {
       topic: topic.topic,
       partition: req.partition,

@@ -79,15 +79,17 @@ export class GroupAdmin {
   /**
    * Kafka's kafka-consumer-groups --reset-offsets: only for a group that exists (a group item, an
    * instance or committed offsets) and has no live members. Expired members are removed first, so one
-   * that comes back is a new member and reads from the reset offsets, not from where it was.
+   * that comes back is a new member and reads from the reset offsets, not from where it was. A dry run
+   * (the tool's --dry-run) is refused the same way, writes nothing, and answers what it would write.
    */
-  async resetOffsets(group: string, topic: string, partitions: number[] | undefined, target: ResetTarget) {
+  async resetOffsets(group: string, topic: string, partitions: number[] | undefined, target: ResetTarget, options: { dryRun?: boolean } = {}) {
     validateGroupId(group);
     if (!(await this.groups.groupExists(group))) throw new FloeError('NOT_FOUND', `Consumer group '${group}' not found.`);
     const t = await this.topics.describe(topic);
     const parts = partitions ?? Array.from({ length: t.partitions }, (_, p) => p);
     for (const p of parts) if (!Number.isInteger(p) || p < 0 || p >= t.partitions) throw new FloeError('PARTITION_NOT_FOUND', `Partition ${p} of topic '${topic}' not found.`);
-    const state = await settleEmptyGroup(this.groups, group);
+    // A preview settles nothing: it reads the group as it is, live members judged by their heartbeats.
+    const state = options.dryRun ? await this.groups.getGroup(group) : await settleEmptyGroup(this.groups, group);
     if (liveMembers(state, Date.now()).length > 0) {
       throw new FloeError('ILLEGAL_STATE', `Group '${group}' has active members; stop them (or wait for their session timeout) before resetting offsets`);
     }
@@ -103,6 +105,11 @@ export class GroupAdmin {
         return { topic, topicId: t.id, partition: p, offset, metadata: null, generation: state.generation, time: now };
       }),
     );
+    if (options.dryRun) {
+      const current = await currentOffsets(this.topics, await this.groups.listOffsets(group));
+      const before = new Map(current.filter((o) => o.topic === topic).map((o) => [o.partition, o.offset]));
+      return rows.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset, current_offset: before.get(r.partition) ?? null }));
+    }
     const result = await this.groups.commitOffsets(group, rows, { kind: 'unchanged', group: state });
     if (!result.complete) throw new FloeError('ILLEGAL_STATE', refusedCommit(`Group '${group}' changed while resetting`, rows.length, result.written));
     return rows.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset }));

@@ -32,6 +32,7 @@ async function main(): Promise<void> {
       })),
   });
   console.log(`Floe listening on ${server.url} (data in ${server.dataDir})`);
+  console.log(`Floe console: ${server.consoleUrl}`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

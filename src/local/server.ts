@@ -5,7 +5,10 @@ import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
 import { loadConfig, type FloeConfig } from '../config.ts';
+import { consoleAssets, type ConsoleAssets } from '../console/assets.ts';
+import { groupLags, SampleRing } from '../console/samples.ts';
 import { createEngine, type Engine } from '../engine/engine.ts';
+import { FloeError } from '../errors.ts';
 import { createClients } from '../storage/clients.ts';
 import { ensureStorage } from '../storage/setup.ts';
 import { processAlive, startEmulators, waitForExit, type Emulators } from './emulators.ts';
@@ -25,10 +28,14 @@ export interface LocalOptions {
   triggerLog?: (line: string) => void;
   /** How often the trigger sweep runs (ms). */
   triggerSweepMs?: number;
+  /** How often the console's ring samples rates and lag (ms; 10 s by default). */
+  consoleSampleMs?: number;
 }
 
 export interface LocalServer {
   url: string;
+  /** The web console: `${url}/console/`. */
+  consoleUrl: string;
   dataDir: string;
   endpoints: { dynamodb: string | undefined; s3: string | undefined };
   engine: Engine;
@@ -97,11 +104,17 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalServe
 
   let server: ServerType | undefined;
   let timers: { stop(): Promise<void> } | undefined;
+  let ring: SampleRing | undefined;
   try {
     const clients = createClients(config);
+    // The console's bundle builds while storage is set up; only its pages wait for it.
+    const assets = buildConsoleOnce(log);
     await ensureStorage(clients, config.tables, config.bucket);
-    const engine = createEngine(config, clients, { local: true, ...(options.triggerLog ? { triggerLog: options.triggerLog } : { triggerLog: log }) });
-    const app = createApp(engine, { readBody: readNodeBody });
+    // The ring counts what the engine reports, and reads the groups' lag through it once it runs.
+    const samples = new SampleRing({ lagOf: () => groupLags(engine), log, ...(options.consoleSampleMs !== undefined ? { intervalMs: options.consoleSampleMs } : {}) });
+    ring = samples;
+    const engine = createEngine(config, clients, { local: true, metrics: samples.metrics, ...(options.triggerLog ? { triggerLog: options.triggerLog } : { triggerLog: log }) });
+    const app = createApp(engine, { readBody: readNodeBody, console: { assets, samples } });
     const host = options.host ?? env.HOST ?? '127.0.0.1';
     const port = options.port ?? Number(env.PORT ?? 8082);
     const listening = await new Promise<{ port: number }>((resolveListen, reject) => {
@@ -114,6 +127,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalServe
     // and commits of other processes (the DynamoDB stream and the one-minute sweep do this in AWS).
     const sweep: TimedJob = { name: 'trigger-sweep', intervalMs: options.triggerSweepMs ?? 1000, run: async () => void (await engine.dispatcher.sweep({ wait: false })) };
     timers = startTimers([...(options.jobs?.(engine) ?? []), sweep], log);
+    samples.start();
     const state: RunningState = {
       pid: process.pid,
       url,
@@ -126,6 +140,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalServe
     let stopped: Promise<void> | undefined;
     return {
       url,
+      consoleUrl: `${url}/console/`,
       dataDir,
       endpoints: config.endpoints,
       engine,
@@ -133,6 +148,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalServe
         stopped ??= (async () => {
           await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
           await timers?.stop();
+          await samples.stop();
           await engine.dispatcher.stop();
           // acks=0 writes already answered: let them land before storage goes away.
           await Promise.allSettled([...engine.background]);
@@ -145,9 +161,24 @@ export async function startLocal(options: LocalOptions = {}): Promise<LocalServe
   } catch (e) {
     server?.close();
     await timers?.stop();
+    await ring?.stop();
     await emulators?.stop();
     throw e;
   }
+}
+
+/**
+ * The console's files, built once with esbuild (a development dependency: `npm install` has it). A
+ * failed build leaves the API serving and answers the console's pages with why.
+ */
+function buildConsoleOnce(log: (line: string) => void): () => Promise<ConsoleAssets> {
+  const built = import('../console/build.ts')
+    .then((b) => b.buildConsole())
+    .then(consoleAssets);
+  built.catch((e: unknown) => log(`floe: the console could not be built: ${(e as Error).message}`));
+  return () => built.catch((e: unknown) => {
+    throw new FloeError('INTERNAL', `the console could not be built: ${(e as Error).message}`);
+  });
 }
 
 

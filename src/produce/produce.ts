@@ -63,6 +63,16 @@ export class LogAppender {
     }
     // A request that went in one transaction failed or succeeded whole: its failure is the answer.
     if (failure && chunks.size === 1) throw failure;
+    if (this.deps.metrics?.recordsProduced) {
+      let count = 0;
+      let bytes = 0;
+      results.forEach((r, i) => {
+        if ('error' in r) return;
+        count++;
+        bytes += (records[i]!.key?.length ?? 0) + (records[i]!.value?.length ?? 0);
+      });
+      if (count > 0) this.deps.metrics.recordsProduced(topic.topic, count, bytes);
+    }
     return { topic: topic.topic, records: results, transactions: chunks.size, objectKey };
   }
 
