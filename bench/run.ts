@@ -2,7 +2,7 @@
 // against the floor that S3 and DynamoDB set, measured in the same run on the same emulators, the
 // codec against kafkajs, the AWS calls per operation turned into dollars per GB, and transactions.
 // `npm run bench -- --codec` runs the codec part alone (no emulators), for work on the codec or CRC.
-// `npm run bench -- --only streams` (or `--only connectors`; with or without `--quick`) runs that part alone on the emulators.
+// `npm run bench -- --only streams` (or `--only connectors`, `--only console`; with or without `--quick`) runs that part alone on the emulators.
 // Prints a table, then one JSON object per line, the last one the summary.
 import { randomBytes } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -21,6 +21,7 @@ import { sdkBench } from './sdk.ts';
 import { TRANSACTIONS_PLAN, transactionsBench } from './transactions.ts';
 import { streamsBench, type StreamsFigures } from './streams.ts';
 import { connectorsBench } from './connectors.ts';
+import { consoleBench } from './console.ts';
 import { triggersBench } from './triggers.ts';
 import { consumerRead, endToEnd, fetchPathRead, fillPartition, floorRead, mbPerS, rssRead, type ReadRun } from './read.ts';
 
@@ -29,7 +30,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const QUICK = process.argv.includes('--quick');
 const CODEC_ONLY = process.argv.includes('--codec');
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-if (ONLY !== undefined && ONLY !== 'streams' && ONLY !== 'connectors') throw new Error(`--only takes 'streams' or 'connectors', not ${JSON.stringify(ONLY)}`);
+if (ONLY !== undefined && ONLY !== 'streams' && ONLY !== 'connectors' && ONLY !== 'console') throw new Error(`--only takes 'streams', 'connectors' or 'console', not ${JSON.stringify(ONLY)}`);
 const RECORD = randomBytes(1024);
 const lines: Array<Record<string, unknown>> = [];
 const table: string[][] = [];
@@ -233,6 +234,14 @@ async function connectors(config: ReturnType<typeof loadConfig>, run: string): P
     summary[`sink_${id}_calls_per_1000`] = f.storage_calls_per_1000;
   }
   return summary;
+}
+
+/** The console's part: the first 100 messages of a partition in the browser, cold and warm. */
+async function consolePart(config: ReturnType<typeof loadConfig>, run: string): Promise<Record<string, number>> {
+  const c = await consoleBench(config, run, QUICK);
+  lines.push({ workload: 'console', ...c });
+  table.push(['console first 100', `${c.records_per_partition} records, 1 partition`, `p50 ${c.console_first_100_p50_ms} ms`, `cold ${c.console_first_100_cold_ms} ms`, `p99 ${c.console_first_100_p99_ms} ms`, `${c.console_assets_gzip_bytes} B gzipped`]);
+  return { console_first_100_p50_ms: c.console_first_100_p50_ms, console_first_100_cold_ms: c.console_first_100_cold_ms, console_assets_gzip_bytes: c.console_assets_gzip_bytes };
 }
 
 /** One part's figures alone (streams, connectors), on emulators of their own, for work on that part. */
@@ -487,6 +496,9 @@ async function main(): Promise<void> {
     // Connectors: a backlog into each sink, storage calls per 1,000 records.
     const connectorsSummary = await connectors(config, run);
 
+    // The console: the message browser's first 100 messages, in Chromium.
+    const consoleSummary = await consolePart(config, run);
+
     const codecRatios = await codec();
 
     const costOf = (key: string, recordsPerRequest: number) => {
@@ -554,6 +566,7 @@ async function main(): Promise<void> {
       trigger_storage_calls_per_batch: trig.storage_calls_per_batch,
       ...streamsSummary,
       ...connectorsSummary,
+      ...consoleSummary,
     };
     const widths = [20, 22, 24, 12, 24, 28];
     console.log(`Floe benchmark (${QUICK ? 'quick' : 'full'}), headline: 100 x 1 KB records per request, 8 partitions, 8 producers`);
@@ -566,4 +579,4 @@ async function main(): Promise<void> {
   }
 }
 
-await (CODEC_ONLY ? codecOnly() : ONLY === 'streams' ? partOnly(streams) : ONLY === 'connectors' ? partOnly(connectors) : main());
+await (CODEC_ONLY ? codecOnly() : ONLY === 'streams' ? partOnly(streams) : ONLY === 'connectors' ? partOnly(connectors) : ONLY === 'console' ? partOnly(consolePart) : main());
