@@ -1,7 +1,7 @@
 // Fetch: read the partition head, find the batches from the asked offset in the index (a bounded
 // query whatever the log's length), read their bytes with as few ranged GETs as possible, write the
 // real base offsets in, and decode.
-import { decodeRecordBatch, setBaseOffset, type RecordHeader } from '../log/index.ts';
+import { decodeRecordBatch, setBaseOffset, type DecodedBatch, type RecordHeader } from '../log/index.ts';
 import { FloeError, OffsetOutOfRangeError, PartitionNotFoundError } from '../errors.ts';
 import type { DataBucket } from '../storage/data-bucket.ts';
 import { partitionKey } from '../storage/keys.ts';
@@ -11,6 +11,8 @@ import type { Topic, TopicService } from '../topics/topics.ts';
 import type { Watermarks } from '../watermark/watermark.ts';
 import type { AppendNotifier } from './append-notifier.ts';
 import { RangeCache, type CachedBytes } from './range-cache.ts';
+import { ReadCoalescer } from './coalesce.ts';
+import { HELP_STEPS, TailWatch } from './tail-watch.ts';
 import { mapBounded } from '../map-bounded.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -67,6 +69,12 @@ const FIRST_INDEX_PAGE = 4;
 const COALESCE_GAP = 256 * 1024;
 const GET_CONCURRENCY = 8;
 const POLL_INTERVAL_MS = 200;
+/**
+ * Batches decoded more than once (consumers of one tail reading the same fresh batches) are kept
+ * decoded, up to this many of their stored bytes: the next readers share the records. A consumer
+ * reading a log once decodes each batch once and keeps nothing here.
+ */
+const DECODED_CACHE_BYTES = 4 * 1024 * 1024;
 
 export interface FetcherDeps {
   topics: TopicService;
@@ -84,14 +92,38 @@ export interface FetcherDeps {
 
 export class Fetcher {
   readonly cache: RangeCache;
+  /** Head reads and index queries of concurrent fetches of one partition, shared (see coalesce.ts). */
+  readonly heads = new ReadCoalescer<PartitionHead>();
+  readonly index = new ReadCoalescer<IndexEntry[]>();
+  /** Long polls at a partition's end, one head read per interval for all of them. */
+  readonly tails: TailWatch;
+  /** GETs in flight, by object: a fetch needing bytes one of them covers waits for it (objects never change). */
+  private readonly inflight = new Map<string, Set<{ start: number; end: number; bytes: Promise<Buffer> }>>();
+  /** Ranges asked for in this turn of the event loop, by object, not yet read (see getRange). */
+  private readonly gathering = new Map<string, Array<{ start: number; end: number; resolve(b: Buffer): void; reject(e: unknown): void }>>();
+  /** Decoded batches, least recently used first (see DECODED_CACHE_BYTES). */
+  private readonly decoded = new Map<string, { batch: DecodedBatch; bytes: number }>();
+  private decodedBytes = 0;
 
   constructor(private readonly deps: FetcherDeps) {
     this.cache = new RangeCache(deps.cacheBytes);
+    this.tails = new TailWatch({
+      notifier: deps.notifier,
+      // One partition: the coalesced GetItem; several: one BatchGetItem for all of them.
+      readHeads: async (id, ps) => (ps.length === 1 ? new Map([[ps[0]!, await this.head(id, ps[0]!)]]) : deps.log.getHeads(id, ps)),
+      help: (id, p, h) => deps.watermarks.help(partitionKey(id, p), h),
+      intervalMs: POLL_INTERVAL_MS,
+    });
+  }
+
+  /** The partition's head, from a read started no earlier than this call (shared with concurrent callers). */
+  private head(topicId: string, partition: number): Promise<PartitionHead> {
+    return this.heads.read(`${topicId}#${partition}`, () => this.deps.log.getHead(topicId, partition));
   }
 
   async offsets(topicName: string, partition: number): Promise<PartitionSize> {
     const topic = await this.topicPartition(topicName, partition);
-    const head = await this.deps.log.getHead(topic.id, partition);
+    const head = await this.head(topic.id, partition);
     return { logStartOffset: head.logStartOffset, highWatermark: head.highWatermark, bytes: head.bytes };
   }
 
@@ -112,7 +144,7 @@ export class Fetcher {
     const [entry] = await this.deps.log.entriesFrom(pk, base, 1);
     if (!entry) return null;
     const [read] = await this.readBatches([entry]);
-    const batch = this.decode(read!, entry.baseOffset);
+    const batch = this.decode(read!, entry);
     const hit = batch.records.find((r) => r.timestamp >= ts);
     const offset = Math.max(head.logStartOffset, hit ? entry.baseOffset + (hit.offset - batch.baseOffset) : entry.lastOffset + 1);
     return offset >= head.highWatermark ? null : offset;
@@ -122,11 +154,14 @@ export class Fetcher {
     if (!Number.isSafeInteger(req.offset) || req.offset < 0) throw new FloeError('BAD_REQUEST', `offset must be a non-negative integer, got ${req.offset}`);
     const topic = await this.topicPartition(req.topic, req.partition);
     const pk = partitionKey(topic.id, req.partition);
-    let head = await this.deps.log.getHead(topic.id, req.partition);
-    if (req.offset < head.logStartOffset || req.offset > head.highWatermark) throw new OffsetOutOfRangeError(req.offset, head.logStartOffset, head.highWatermark);
-    // At the tail, behind allocations in flight for a while: help the high watermark along.
-    if (req.offset === head.highWatermark && (await this.deps.watermarks.help(pk, head))) head = await this.deps.log.getHead(topic.id, req.partition);
     const wait = Math.min(Math.max(0, req.waitMs ?? 0), this.deps.maxWaitMs);
+    // A long poll at the end of a partition this process watches waits on the watch's recent head.
+    const watched = wait > 0 ? this.tails.latest(topic.id, req.partition) : undefined;
+    let head = watched?.highWatermark === req.offset ? watched : await this.head(topic.id, req.partition);
+    if (req.offset < head.logStartOffset || req.offset > head.highWatermark) throw new OffsetOutOfRangeError(req.offset, head.logStartOffset, head.highWatermark);
+    // At the tail, behind allocations in flight for a while: help the high watermark along (fill a
+    // hole, then move past it).
+    for (let step = 0; step < HELP_STEPS && req.offset === head.highWatermark && (await this.deps.watermarks.help(pk, head)); step++) head = await this.head(topic.id, req.partition);
     if (req.offset === head.highWatermark && wait > 0) head = await this.waitForData(topic, req.partition, req.offset, wait, head);
     const empty = (h: PartitionHead, next = req.offset): FetchResult => ({
       topic: topic.topic,
@@ -154,7 +189,7 @@ export class Fetcher {
     let full = false;
     for (let i = 0; i < entries.length && !full; i++) {
       const entry = entries[i]!;
-      const batch = this.decode(buffers[i]!, entry.baseOffset);
+      const batch = this.decode(buffers[i]!, entry);
       // Control batches (a transaction's commit markers) are the log's, never a consumer's records.
       if (!entry.isControl) {
         for (const r of batch.records) {
@@ -221,7 +256,7 @@ export class Fetcher {
     // Pages grow from small: a consumer at the tail reads one or two entries, a catching-up one more,
     // and no fetch reads more than the bytes it may return need, whatever the log's length.
     let page = FIRST_INDEX_PAGE;
-    let entries = await this.deps.log.entriesFrom(pk, offset, page);
+    let entries = await this.entriesFrom(pk, offset, page);
     if (entries[0]?.baseOffset !== offset) {
       // Consumers usually ask for a batch boundary; otherwise the batch before may hold the offset.
       const before = await this.deps.log.entryBefore(pk, offset);
@@ -232,10 +267,66 @@ export class Fetcher {
       const last = entries[entries.length - 1]!;
       if (last.lastOffset + 1 >= highWatermark) break;
       page = Math.min(page * 2, INDEX_PAGE - read);
-      entries = await this.deps.log.entriesFrom(pk, last.baseOffset + 1, page);
+      entries = await this.entriesFrom(pk, last.baseOffset + 1, page);
       read += entries.length;
     }
     return out;
+  }
+
+  /** One index page, shared with concurrent fetches asking for the same page (callers only read it). */
+  private entriesFrom(pk: string, from: number, limit: number): Promise<IndexEntry[]> {
+    return this.index.read(`${pk}|${from}|${limit}`, () => this.deps.log.entriesFrom(pk, from, limit));
+  }
+
+  /**
+   * Bytes [start, end) of an object: from a GET in flight that covers them, or else from a GET made
+   * on the next turn of the event loop for every range of the object asked for in this one, close
+   * ranges merged (the fetches of a topic's partitions woken together read one request's object once).
+   */
+  private getRange(key: string, start: number, end: number): Promise<Buffer> {
+    for (const g of this.inflight.get(key) ?? []) if (g.start <= start && end <= g.end) return g.bytes.then((b) => b.subarray(start - g.start, end - g.start));
+    return new Promise<Buffer>((resolve, reject) => {
+      let asks = this.gathering.get(key);
+      if (!asks) {
+        this.gathering.set(key, (asks = []));
+        setImmediate(() => this.flushRanges(key));
+      }
+      asks.push({ start, end, resolve, reject });
+    });
+  }
+
+  private flushRanges(key: string): void {
+    const asks = this.gathering.get(key) ?? [];
+    this.gathering.delete(key);
+    asks.sort((a, b) => a.start - b.start);
+    let set = this.inflight.get(key);
+    if (!set) this.inflight.set(key, (set = new Set()));
+    const s = set;
+    for (let i = 0; i < asks.length; ) {
+      const members = [asks[i]!];
+      let end = asks[i]!.end;
+      for (i++; i < asks.length && asks[i]!.start - end <= COALESCE_GAP; i++) {
+        members.push(asks[i]!);
+        end = Math.max(end, asks[i]!.end);
+      }
+      const start = members[0]!.start;
+      const g = { start, end, bytes: this.deps.bucket.getRange(key, start, end) };
+      s.add(g);
+      const drop = () => {
+        s.delete(g);
+        if (s.size === 0 && this.inflight.get(key) === s) this.inflight.delete(key);
+      };
+      g.bytes.then(
+        (b) => {
+          drop();
+          for (const m of members) m.resolve(b.subarray(m.start - start, m.end - start));
+        },
+        (err) => {
+          drop();
+          for (const m of members) m.reject(err);
+        },
+      );
+    }
   }
 
   /** Each entry's bytes, from the cache or from coalesced ranged GETs, in entry order. */
@@ -265,8 +356,10 @@ export class Fetcher {
       }
     }
     await mapBounded(gets, GET_CONCURRENCY, async (g) => {
-      const bytes = await this.deps.bucket.getRange(g.key, g.start, g.end);
-      this.cache.put(g.key, g.start, bytes);
+      // Another fetch may have cached these bytes while this one read the index.
+      const cached = this.cache.get(g.key, g.start, g.end);
+      const bytes = cached ?? (await this.getRange(g.key, g.start, g.end));
+      if (!cached) this.cache.put(g.key, g.start, bytes);
       for (const { e, i } of g.parts) {
         // Through the cache when it kept the range, so the check of this batch is remembered there.
         out[i] = this.cache.lookup(e.objectKey, e.position, e.position + e.length) ?? {
@@ -282,28 +375,37 @@ export class Fetcher {
   /**
    * Decodes a batch read for a fetch. Its CRC is checked the first time its bytes are decoded and the
    * cache remembers that, so consumers at the tail reading the same fresh batches do not pay for the
-   * check again (objects are immutable, and cached bytes never change).
+   * check again (objects are immutable, and cached bytes never change). A batch decoded a second time
+   * is kept decoded for the readers after (its records are shared: nothing may write to their bytes).
    */
-  private decode(read: ReadBatch, baseOffset: number) {
+  private decode(read: ReadBatch, entry: IndexEntry): DecodedBatch {
+    const key = `${entry.objectKey}@${entry.position}#${entry.baseOffset}`;
+    const hit = this.decoded.get(key);
+    if (hit) {
+      this.decoded.delete(key);
+      this.decoded.set(key, hit);
+      return hit.batch;
+    }
+    const again = read.verified;
     // Copy before writing the base offset: the cached bytes stay as stored.
     const buf = Buffer.from(read.bytes);
-    setBaseOffset(buf, baseOffset);
+    setBaseOffset(buf, entry.baseOffset);
     const batch = decodeRecordBatch(buf, 0, { verifyCrc: !read.verified });
     read.markVerified();
+    if (again && buf.length <= DECODED_CACHE_BYTES) {
+      this.decoded.set(key, { batch, bytes: buf.length });
+      this.decodedBytes += buf.length;
+      for (const [k, v] of this.decoded) {
+        if (this.decodedBytes <= DECODED_CACHE_BYTES) break;
+        this.decoded.delete(k);
+        this.decodedBytes -= v.bytes;
+      }
+    }
     return batch;
   }
 
-  /** Long-poll: wake on a local append or re-read the head at an interval, until data or the deadline. */
+  /** Long-poll: the partition's shared watch answers when the head moves past `offset`, or at the deadline. */
   private async waitForData(topic: Topic, partition: number, offset: number, waitMs: number, head: PartitionHead): Promise<PartitionHead> {
-    const deadline = Date.now() + waitMs;
-    let h = head;
-    while (h.highWatermark <= offset) {
-      const left = deadline - Date.now();
-      if (left <= 0) break;
-      await this.deps.notifier.wait(topic.id, partition, Math.min(left, POLL_INTERVAL_MS));
-      h = await this.deps.log.getHead(topic.id, partition);
-      if (await this.deps.watermarks.help(partitionKey(topic.id, partition), h)) h = await this.deps.log.getHead(topic.id, partition);
-    }
-    return h;
+    return (await this.tails.wait(topic.id, partition, offset, waitMs)) ?? head;
   }
 }

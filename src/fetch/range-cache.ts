@@ -14,7 +14,8 @@ interface Range {
 /** Bytes served from the cache, and whether the batch at their start was already checked. */
 export interface CachedBytes {
   bytes: Buffer;
-  verified: boolean;
+  /** Whether the batch at these bytes' start was checked, as of now. */
+  readonly verified: boolean;
   /** Records that the batch at these bytes' start passed its CRC check. */
   markVerified(): void;
 }
@@ -44,7 +45,14 @@ export class RangeCache {
           this.ranges.delete(id);
           this.ranges.set(id, r);
           this.hits++;
-          return { bytes: r.bytes.subarray(start - r.start, end - r.start), verified: r.verified.has(start), markVerified: () => r.verified.add(start) };
+          // Read when used, not now: fetches served the same bytes at once see each other's checks.
+          return {
+            bytes: r.bytes.subarray(start - r.start, end - r.start),
+            get verified() {
+              return r.verified.has(start);
+            },
+            markVerified: () => r.verified.add(start),
+          };
         }
       }
     }
@@ -56,6 +64,12 @@ export class RangeCache {
     if (bytes.length > this.maxBytes) return;
     const id = `${objectKey}@${start}+${bytes.length}`;
     if (this.ranges.has(id)) return;
+    // Bytes a cached range already holds (a fetch that shared another's GET) are not kept twice.
+    const end = start + bytes.length;
+    for (const other of this.byObject.get(objectKey) ?? []) {
+      const r = this.ranges.get(other)!;
+      if (r.start <= start && end <= r.end) return;
+    }
     this.ranges.set(id, { objectKey, start, end: start + bytes.length, bytes, verified: new Set() });
     let ids = this.byObject.get(objectKey);
     if (!ids) this.byObject.set(objectKey, (ids = new Set()));
