@@ -2,7 +2,7 @@
 // against the floor that S3 and DynamoDB set, measured in the same run on the same emulators, the
 // codec against kafkajs, the AWS calls per operation turned into dollars per GB, and transactions.
 // `npm run bench -- --codec` runs the codec part alone (no emulators), for work on the codec or CRC.
-// `npm run bench -- --only streams` (or `--only connectors`, `--only console`; with or without `--quick`) runs that part alone on the emulators.
+// `npm run bench -- --only streams` (or `--only connectors`, `--only console`, `--only fanout`; with or without `--quick`) runs that part alone on the emulators.
 // Prints a table, then one JSON object per line, the last one the summary.
 import { randomBytes } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -16,7 +16,7 @@ import { countCalls, type CallCounter } from '../test/support/call-counter.ts';
 import { createClients, type AwsClients } from '../src/storage/clients.ts';
 import { ensureStorage } from '../src/storage/setup.ts';
 import { costPerGb, PRICES } from './prices.ts';
-import { fanoutBench } from './fanout.ts';
+import { fanoutBench, type FanoutFigures } from './fanout.ts';
 import { sdkBench } from './sdk.ts';
 import { TRANSACTIONS_PLAN, transactionsBench } from './transactions.ts';
 import { streamsBench, type StreamsFigures } from './streams.ts';
@@ -30,7 +30,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const QUICK = process.argv.includes('--quick');
 const CODEC_ONLY = process.argv.includes('--codec');
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-if (ONLY !== undefined && ONLY !== 'streams' && ONLY !== 'connectors' && ONLY !== 'console') throw new Error(`--only takes 'streams', 'connectors' or 'console', not ${JSON.stringify(ONLY)}`);
+if (ONLY !== undefined && ONLY !== 'streams' && ONLY !== 'connectors' && ONLY !== 'console' && ONLY !== 'fanout') throw new Error(`--only takes 'streams', 'connectors', 'console' or 'fanout', not ${JSON.stringify(ONLY)}`);
 const RECORD = randomBytes(1024);
 const lines: Array<Record<string, unknown>> = [];
 const table: string[][] = [];
@@ -236,6 +236,15 @@ async function connectors(config: ReturnType<typeof loadConfig>, run: string): P
   return summary;
 }
 
+/** The fan-out part: the producer alone and with 50 groups tailing, served by one process and by one each. */
+async function fanoutPart(config: ReturnType<typeof loadConfig>, env: NodeJS.ProcessEnv, engine = createEngine(config, createClients(config))): Promise<FanoutFigures> {
+  const f = await fanoutBench(engine, env, RECORD, QUICK);
+  lines.push({ workload: 'fanout', record_bytes: 1024, ...f });
+  table.push(['fan-out', `${f.groups} groups, 1 reader`, `${f.producer_records_per_s_with_readers} rec/s`, `alone ${f.producer_records_per_s_alone}`, `x${f.fanout_producer_ratio}`, `${f.gets_per_record_read} GETs/record read`]);
+  table.push(['fan-out', `${f.groups} groups, 50 readers`, `${f.producer_records_per_s_engine_per_group} rec/s`, `alone ${Math.round((f.producer_records_per_s_alone_runs[1]! + f.producer_records_per_s_alone_runs[2]!) / 2)}`, `x${f.fanout_producer_ratio_engine_per_group}`, `${f.gets_per_record_read_engine_per_group} GETs/record read`]);
+  return f;
+}
+
 /** The console's part: the first 100 messages of a partition in the browser, cold and warm. */
 async function consolePart(config: ReturnType<typeof loadConfig>, run: string): Promise<Record<string, number>> {
   const c = await consoleBench(config, run, QUICK);
@@ -245,20 +254,21 @@ async function consolePart(config: ReturnType<typeof loadConfig>, run: string): 
 }
 
 /** One part's figures alone (streams, connectors), on emulators of their own, for work on that part. */
-async function partOnly(part: typeof streams): Promise<void> {
+async function partOnly(part: (config: ReturnType<typeof loadConfig>, run: string, env: NodeJS.ProcessEnv) => Promise<Record<string, number>>): Promise<void> {
   const wall = Date.now();
   const run = randomBytes(4).toString('hex');
   const emulators = process.env.AWS_ENDPOINT_URL ? undefined : await startEmulators();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void (emulators?.stop() ?? Promise.resolve()).finally(() => process.exit(130)));
   try {
-    const config = loadConfig({
+    const env = {
       ...process.env,
       FLOE_TABLE_PREFIX: `bench-${run}-`,
       FLOE_BUCKET: `floe-bench-${run}`,
       ...(emulators ? { AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb, AWS_ENDPOINT_URL_S3: emulators.endpoints.s3 } : {}),
-    });
+    };
+    const config = loadConfig(env);
     await ensureStorage(createClients(config), config.tables, config.bucket);
-    const summary = await part(config, run);
+    const summary = await part(config, run, env);
     const widths = [20, 22, 24, 12, 24, 28];
     console.log(`Floe benchmark (${ONLY} only, ${QUICK ? 'quick' : 'full'})`);
     for (const row of table) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join(' '));
@@ -469,10 +479,8 @@ async function main(): Promise<void> {
       return r.peak_rss_mb;
     })();
 
-    // Fan-out: the producer alone, then with 50 groups tailing the topic, each its own engine.
-    const fanout = await fanoutBench(engine, config, RECORD, QUICK);
-    lines.push({ workload: 'fanout', record_bytes: 1024, ...fanout });
-    table.push(['fan-out', `${fanout.groups} groups tailing`, `${fanout.producer_records_per_s_with_readers} rec/s`, `alone ${fanout.producer_records_per_s_alone}`, `x${fanout.fanout_producer_ratio}`, `${fanout.gets_per_record_read} GETs/record read`]);
+    // Fan-out: the producer alone, then with 50 groups tailing the topic (one process for them, then each its own).
+    const fanout = await fanoutPart(config, { ...process.env, ...childEnv }, engine);
 
     // Transactions: commits over 1, 8 and 64 partitions, and read_committed against read_uncommitted.
     const txn = await transactionsBench(engine, counter, config, run, RECORD, QUICK ? TRANSACTIONS_PLAN.quick : TRANSACTIONS_PLAN.full);
@@ -579,4 +587,4 @@ async function main(): Promise<void> {
   }
 }
 
-await (CODEC_ONLY ? codecOnly() : ONLY === 'streams' ? partOnly(streams) : ONLY === 'connectors' ? partOnly(connectors) : ONLY === 'console' ? partOnly(consolePart) : main());
+await (CODEC_ONLY ? codecOnly() : ONLY === 'streams' ? partOnly(streams) : ONLY === 'connectors' ? partOnly(connectors) : ONLY === 'console' ? partOnly(consolePart) : ONLY === 'fanout' ? partOnly(async (c, _r, env) => { const { producer_records_per_s_alone_runs: _runs, ...f } = await fanoutPart(c, env); return f; }) : main());
