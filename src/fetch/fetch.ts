@@ -71,10 +71,12 @@ const GET_CONCURRENCY = 8;
 const POLL_INTERVAL_MS = 200;
 /**
  * Batches decoded more than once (consumers of one tail reading the same fresh batches) are kept
- * decoded, up to this many of their stored bytes: the next readers share the records. A consumer
- * reading a log once decodes each batch once and keeps nothing here.
+ * decoded, up to about this many bytes (the batch, and an allowance per record for its objects): the
+ * next readers share the records. A consumer reading a log once decodes each batch once, apart from
+ * one cut by a fetch's max_bytes, so it keeps next to nothing here.
  */
-const DECODED_CACHE_BYTES = 4 * 1024 * 1024;
+const DECODED_CACHE_BYTES = 1024 * 1024;
+const DECODED_RECORD_BYTES = 160;
 
 export interface FetcherDeps {
   topics: TopicService;
@@ -392,9 +394,10 @@ export class Fetcher {
     setBaseOffset(buf, entry.baseOffset);
     const batch = decodeRecordBatch(buf, 0, { verifyCrc: !read.verified });
     read.markVerified();
-    if (again && buf.length <= DECODED_CACHE_BYTES) {
-      this.decoded.set(key, { batch, bytes: buf.length });
-      this.decodedBytes += buf.length;
+    const size = buf.length + batch.records.length * DECODED_RECORD_BYTES;
+    if (again && size <= DECODED_CACHE_BYTES) {
+      this.decoded.set(key, { batch, bytes: size });
+      this.decodedBytes += size;
       for (const [k, v] of this.decoded) {
         if (this.decodedBytes <= DECODED_CACHE_BYTES) break;
         this.decoded.delete(k);
