@@ -127,7 +127,9 @@ export async function runWorkload(o: WorkloadOptions): Promise<WorkloadResult> {
         // Half the polls take one record, so positions land inside batches too (a fetch then starts
         // from the entry before its offset, the path a rewrite can race).
         const maxRecords = random() < 0.5 ? { maxRecords: 1 } : {};
-        const r = await proc.engine.fetcher.fetch({ topic: o.topic, partition, offset: positions[partition]!, maxBytes: 64 * 1024, ...maxRecords });
+        // A quarter of the polls wait at the tail, through the process's shared watch of the topic.
+        const wait = random() < 0.25 ? { waitMs: 100 } : {};
+        const r = await proc.engine.fetcher.fetch({ topic: o.topic, partition, offset: positions[partition]!, maxBytes: 64 * 1024, ...maxRecords, ...wait });
         history.push({ type: 'poll', process: name, partition, from: positions[partition]!, outcome: 'ok', records: r.records.map((x) => ({ offset: x.offset, value: x.value!.toString() })) });
         positions[partition] = r.nextOffset;
         if (r.records.length === 0) await new Promise((res) => setTimeout(res, 5));
