@@ -358,10 +358,9 @@ export class Fetcher {
       }
     }
     await mapBounded(gets, GET_CONCURRENCY, async (g) => {
-      // Another fetch may have cached these bytes while this one read the index.
-      const cached = this.cache.get(g.key, g.start, g.end);
-      const bytes = cached ?? (await this.getRange(g.key, g.start, g.end));
-      if (!cached) this.cache.put(g.key, g.start, bytes);
+      const bytes = await this.getRange(g.key, g.start, g.end);
+      // A range shared from another fetch's GET is cached already: put() keeps bytes once.
+      this.cache.put(g.key, g.start, bytes);
       for (const { e, i } of g.parts) {
         // Through the cache when it kept the range, so the check of this batch is remembered there.
         out[i] = this.cache.lookup(e.objectKey, e.position, e.position + e.length) ?? {
