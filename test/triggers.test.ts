@@ -321,4 +321,22 @@ describe('topic triggers', () => {
       expect(r.body.message).toMatch(/only the local runtime/);
     }
   });
+  it('ends a lane run quietly when the settings cannot be read again after a run that left more to do', async () => {
+    // A process of its own, never swept: its dispatcher's lane runs are steered here, not by records.
+    const lines: string[] = [];
+    const own = createEngine(config, testClients(config), { local: true, apiUrl: 'http://127.0.0.1:8082', triggerLog: (l) => void lines.push(l) });
+    const t = await topic(1);
+    const created = await appClient(createApp(own, { readBody: readInProcessBody })).post('/floe/v1/triggers', { name: `quiet-${t}`, topic: t, target: { type: 'module', path: HANDLERS } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const trigger = await own.triggers.get(`quiet-${t}`);
+    const dispatcher = own.dispatcher as unknown as { runLane(): Promise<string>; deps: { triggers: { get(name: string): Promise<unknown> } } };
+    let runs = 0;
+    dispatcher.runLane = async () => (++runs === 1 ? 'more' : 'idle');
+    dispatcher.deps.triggers = { ...dispatcher.deps.triggers, get: () => Promise.reject(new Error('injected: the read timed out')) } as never;
+    // The run ends (resolves: a sweep that does not wait for it leaves nothing unhandled), and says why.
+    await expect(own.dispatcher.schedule(trigger, { key: `${t}#0`, topic: t, partition: 0, redrive: false })).resolves.toBeUndefined();
+    expect(runs).toBe(1);
+    expect(lines.some((l) => l.includes('injected: the read timed out'))).toBe(true);
+    await own.dispatcher.stop();
+  });
 });

@@ -180,7 +180,7 @@ export class TriggerDispatcher {
     return out;
   }
 
-  /** Runs the lane now, or once its run in this process ends (coalescing wake-ups); resolves when done. */
+  /** Runs the lane now, or once its run in this process ends (coalescing wake-ups); resolves when done, never rejects. */
   schedule(t: Trigger, source: LaneSource): Promise<void> {
     const id = `${t.name}\u0000${source.key}`;
     const current = this.running.get(id);
@@ -195,8 +195,16 @@ export class TriggerDispatcher {
           const result = await this.slot(() => this.runLane(t, source));
           if (this.stopped || this.timeLeft() <= 0) return;
           if (result === 'more' || this.again.has(id)) {
-            // Settings may have changed meanwhile (a PATCH, a pause).
-            const fresh = await this.deps.triggers.get(t.name);
+            // Settings may have changed meanwhile (a PATCH, a pause). Unread, the lane waits for the
+            // next wake-up or sweep, as after a failed run: a run never rejects (sweeps need not wait
+            // for theirs, and nothing may be left unhandled in a server's process).
+            let fresh: Trigger | undefined;
+            try {
+              fresh = await this.deps.triggers.get(t.name);
+            } catch (e) {
+              this.deps.logLine?.(`trigger ${t.name}: ${source.key}: ${(e as Error).message}`);
+              return;
+            }
             if (!fresh || !fresh.enabled) return;
             t = fresh;
             continue;
