@@ -115,6 +115,19 @@ describe('record batch v2', () => {
     }
   });
 
+  it('reads a batch at a base offset given by the caller as if it were written in, and leaves the bytes as they are', () => {
+    for (const compression of ['none', 'gzip'] as const) {
+      const bytes = encodeRecordBatch(sample, { compression });
+      const stored = Buffer.from(bytes);
+      const given = decodeRecordBatch(bytes, 0, { baseOffset: 1234 });
+      expect(bytes.equals(stored)).toBe(true);
+      setBaseOffset(bytes, 1234);
+      expect(given).toEqual(decodeRecordBatch(bytes));
+      expect([given.baseOffset, given.lastOffset, given.records.map((r) => r.offset)]).toEqual([1234, 1236, [1234, 1235, 1236]]);
+      expect(() => decodeRecordBatch(bytes, 0, { baseOffset: 2 ** 63 })).toThrow(/safe integer/);
+    }
+  });
+
   it('writes an empty batch that spans offsets, as the cleaner keeps one, and kafkajs reads it', async () => {
     const bytes = encodeEmptyRecordBatch(4, 1_700_000_000_000);
     setBaseOffset(bytes, 10);

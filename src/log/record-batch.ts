@@ -328,9 +328,15 @@ export function readBatchHeader(input: Uint8Array, position = 0): BatchHeader {
 }
 
 /** Decodes the batch at `position`, checking its CRC unless told not to. */
-export function decodeRecordBatch(input: Uint8Array, position = 0, options: { verifyCrc?: boolean } = {}): DecodedBatch {
+export function decodeRecordBatch(input: Uint8Array, position = 0, options: { verifyCrc?: boolean; baseOffset?: number } = {}): DecodedBatch {
   const buf = asBuffer(input);
   const header = readBatchHeader(buf, position);
+  // The real base offset, where the stored bytes hold another (Floe stores 0): read as if written there,
+  // so a reader need not copy the bytes to write it in (the CRC does not cover it).
+  if (options.baseOffset !== undefined) {
+    checkSafe(options.baseOffset, 'baseOffset');
+    header.baseOffset = options.baseOffset;
+  }
   const end = position + header.byteLength;
   if (end > buf.length) {
     throw new LogFormatError('CORRUPT_RECORD_BATCH', `truncated record batch: needs ${header.byteLength} bytes, ${buf.length - position} there`);
