@@ -12,7 +12,6 @@ import type { AwsClients } from '../storage/clients.ts';
 import type { SeekTarget, TriggerService } from '../triggers/service.ts';
 import type { Topic, TopicService } from '../topics/topics.ts';
 import { CONNECTOR_LIMITS, connectorRequest, validateConnectorName, type ConnectorRequest } from './config.ts';
-import { describeTargetTable } from './dynamodb-sink.ts';
 
 export interface ConnectorServiceDeps {
   clients: AwsClients;
@@ -51,6 +50,7 @@ export class ConnectorService {
   /** The destination is there and fits the settings (a DynamoDB table's keys, an S3 bucket). */
   private async checkDestination(spec: ConnectorRequest['spec']): Promise<void> {
     if (spec.type === 'dynamodb-sink') {
+      const { describeTargetTable } = await import('./dynamodb-sink.ts');
       await describeTargetTable(this.deps.clients, spec.config);
       return;
     }

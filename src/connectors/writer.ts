@@ -9,9 +9,7 @@ import type { ProduceRecord } from '../produce/types.ts';
 import type { AwsClients } from '../storage/clients.ts';
 import type { TriggersTable } from '../storage/triggers-table.ts';
 import type { TopicService } from '../topics/topics.ts';
-import { DynamoDbSink } from './dynamodb-sink.ts';
 import { deadLetters, type Sink, type SinkRecord } from './records.ts';
-import { S3Sink } from './s3-sink.ts';
 
 export type ConnectorTarget = Extract<Trigger['target'], { type: 'connector' }>;
 
@@ -35,8 +33,13 @@ const SINK_CLASSES: Record<ConnectorSpec['type'], string> = {
 export class ConnectorWriter {
   constructor(private readonly deps: ConnectorWriterDeps) {}
 
-  private sink(spec: ConnectorSpec): Sink {
-    if (spec.type === 's3-sink') return new S3Sink(spec.config, this.deps.clients);
+  /** The sinks' modules (the S3 sink's Parquet writer among them) load when a connector first writes, not with every engine. */
+  private async sink(spec: ConnectorSpec): Promise<Sink> {
+    if (spec.type === 's3-sink') {
+      const { S3Sink } = await import('./s3-sink.ts');
+      return new S3Sink(spec.config, this.deps.clients);
+    }
+    const { DynamoDbSink } = await import('./dynamodb-sink.ts');
     return new DynamoDbSink(spec.config, { clients: this.deps.clients, topicId: async (t) => (await this.deps.topics.resolve(t)).id });
   }
 
@@ -53,7 +56,7 @@ export class ConnectorWriter {
 
   private async apply(trigger: Trigger, spec: ConnectorSpec, records: SinkRecord[], batch: { full: boolean; end: number }): Promise<SinkAnswer> {
     try {
-      const outcome = await this.sink(spec).write(records, { stopAtBad: spec.tolerance === 'none', full: batch.full, batchEnd: batch.end });
+      const outcome = await (await this.sink(spec)).write(records, { stopAtBad: spec.tolerance === 'none', full: batch.full, batchEnd: batch.end });
       if (outcome.stopped) {
         const { record, error } = outcome.stopped;
         const failure: ConnectorFailure = { message: `${error.stage}: ${error.message}`, topic: record.topic, partition: record.partition, offset: record.offset, at: Date.now() };
