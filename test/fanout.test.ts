@@ -86,4 +86,23 @@ describe('fan-out at the tail', () => {
     expect(reader.fetcher.heads.pending).toBe(0);
     expect(reader.fetcher.index.pending).toBe(0);
   });
+  it('a consumer near the tail reads every batch that arrived since its last fetch with one index query', async () => {
+    const topic = randomTopic('fan');
+    await writer.topics.create({ name: topic, partitions: 1 });
+    await writer.producer.produce(topic, [{ key: null, value: value('first') }]);
+    expect((await reader.fetcher.fetch({ topic, partition: 0, offset: 0 })).records).toHaveLength(1);
+    // Six requests, six batches: more than a first index page holds.
+    for (let i = 0; i < 6; i++) await writer.producer.produce(topic, [{ key: null, value: value(`next-${i}`) }, { key: null, value: value(`more-${i}`) }]);
+
+    calls.reset();
+    const r = await reader.fetcher.fetch({ topic, partition: 0, offset: 1 });
+    expect(r.records.map((x) => x.offset)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(r.nextOffset).toBe(13);
+    expect(calls.get('dynamodb.Query')).toBe(1);
+    // From the middle of a batch: the batch holding the offset, then the rest, still one page of them.
+    calls.reset();
+    const mid = await reader.fetcher.fetch({ topic, partition: 0, offset: 4 });
+    expect(mid.records.map((x) => x.offset)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(calls.get('dynamodb.Query')).toBeLessThanOrEqual(2);
+  });
 });

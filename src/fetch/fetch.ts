@@ -1,7 +1,7 @@
 // Fetch: read the partition head, find the batches from the asked offset in the index (a bounded
 // query whatever the log's length), read their bytes with as few ranged GETs as possible, write the
 // real base offsets in, and decode.
-import { decodeRecordBatch, setBaseOffset, type DecodedBatch, type RecordHeader } from '../log/index.ts';
+import { decodeRecordBatch, type DecodedBatch, type RecordHeader } from '../log/index.ts';
 import { FloeError, OffsetOutOfRangeError, PartitionNotFoundError } from '../errors.ts';
 import type { DataBucket } from '../storage/data-bucket.ts';
 import { partitionKey } from '../storage/keys.ts';
@@ -12,7 +12,7 @@ import type { Watermarks } from '../watermark/watermark.ts';
 import type { AppendNotifier } from './append-notifier.ts';
 import { RangeCache, type CachedBytes } from './range-cache.ts';
 import { ReadCoalescer } from './coalesce.ts';
-import { HELP_STEPS, TailWatch } from './tail-watch.ts';
+import { TailWatch } from './tail-watch.ts';
 import { mapBounded } from '../map-bounded.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -104,7 +104,10 @@ export class Fetcher {
   /** Ranges asked for in this turn of the event loop, by object, not yet read (see getRange). */
   private readonly gathering = new Map<string, Array<{ start: number; end: number; resolve(b: Buffer): void; reject(e: unknown): void }>>();
   /** Decoded batches, least recently used first (see DECODED_CACHE_BYTES). */
-  private readonly decoded = new Map<string, { batch: DecodedBatch; bytes: number }>();
+  private readonly decoded = new Map<string, { batch: DecodedBatch; bytes: number; buffer: ArrayBufferLike }>();
+  /** The buffers the kept records are views of, with how many kept batches hold each. */
+  private readonly decodedBuffers = new Map<ArrayBufferLike, number>();
+  /** The kept batches' allowances for their records, and each buffer they hold counted once. */
   private decodedBytes = 0;
 
   constructor(private readonly deps: FetcherDeps) {
@@ -113,7 +116,7 @@ export class Fetcher {
       notifier: deps.notifier,
       // One partition: the coalesced GetItem; several: one BatchGetItem for all of them.
       readHeads: async (id, ps) => (ps.length === 1 ? new Map([[ps[0]!, await this.head(id, ps[0]!)]]) : deps.log.getHeads(id, ps)),
-      help: (id, p, h) => deps.watermarks.help(partitionKey(id, p), h),
+      helpAlong: (id, p, h) => deps.watermarks.helpAlong(partitionKey(id, p), h, () => this.head(id, p)),
       intervalMs: POLL_INTERVAL_MS,
     });
   }
@@ -163,7 +166,7 @@ export class Fetcher {
     if (req.offset < head.logStartOffset || req.offset > head.highWatermark) throw new OffsetOutOfRangeError(req.offset, head.logStartOffset, head.highWatermark);
     // At the tail, behind allocations in flight for a while: help the high watermark along (fill a
     // hole, then move past it).
-    for (let step = 0; step < HELP_STEPS && req.offset === head.highWatermark && (await this.deps.watermarks.help(pk, head)); step++) head = await this.head(topic.id, req.partition);
+    head = await this.deps.watermarks.helpAlong(pk, head, () => this.head(topic.id, req.partition), (h) => req.offset === h.highWatermark);
     if (req.offset === head.highWatermark && wait > 0) head = await this.waitForData(topic, req.partition, req.offset, wait, head);
     const empty = (h: PartitionHead, next = req.offset): FetchResult => ({
       topic: topic.topic,
@@ -256,9 +259,12 @@ export class Fetcher {
       return true;
     };
     // Pages grow from small: a consumer at the tail reads one or two entries, a catching-up one more,
-    // and no fetch reads more than the bytes it may return need, whatever the log's length.
+    // and no fetch reads more than the bytes it may return need, whatever the log's length. Near the
+    // high watermark, one page holds every entry there can be below it (each spans at least one
+    // offset): a consumer woken at the tail reads what arrived in one Query, however many batches.
     let page = FIRST_INDEX_PAGE;
-    let entries = await this.entriesFrom(pk, offset, page);
+    const below = highWatermark - offset;
+    let entries = below <= INDEX_PAGE ? await this.entriesFrom(pk, offset, Math.max(1, below), highWatermark - 1) : await this.entriesFrom(pk, offset, page);
     if (entries[0]?.baseOffset !== offset) {
       // Consumers usually ask for a batch boundary; otherwise the batch before may hold the offset.
       const before = await this.deps.log.entryBefore(pk, offset);
@@ -276,8 +282,8 @@ export class Fetcher {
   }
 
   /** One index page, shared with concurrent fetches asking for the same page (callers only read it). */
-  private entriesFrom(pk: string, from: number, limit: number): Promise<IndexEntry[]> {
-    return this.index.read(`${pk}|${from}|${limit}`, () => this.deps.log.entriesFrom(pk, from, limit));
+  private entriesFrom(pk: string, from: number, limit: number, to?: number): Promise<IndexEntry[]> {
+    return this.index.read(`${pk}|${from}|${limit}|${to ?? ''}`, () => this.deps.log.entriesFrom(pk, from, limit, to));
   }
 
   /**
@@ -388,22 +394,32 @@ export class Fetcher {
       return hit.batch;
     }
     const again = read.verified;
-    // Copy before writing the base offset: the cached bytes stay as stored.
-    const buf = Buffer.from(read.bytes);
-    setBaseOffset(buf, entry.baseOffset);
-    const batch = decodeRecordBatch(buf, 0, { verifyCrc: !read.verified });
+    // Decoded from the bytes as read, with the real base offset given rather than written in: no copy,
+    // and the records' keys and values are views of the read (cached bytes are never written to).
+    const batch = decodeRecordBatch(read.bytes, 0, { verifyCrc: !read.verified, baseOffset: entry.baseOffset });
     read.markVerified();
-    const size = buf.length + batch.records.length * DECODED_RECORD_BYTES;
-    if (again && size <= DECODED_CACHE_BYTES) {
-      this.decoded.set(key, { batch, bytes: size });
-      this.decodedBytes += size;
+    // Kept, its records hold the whole buffer the batch was read into (one GET may have read several
+    // batches of an object): that buffer counts, once however many kept batches share it.
+    const buffer = read.bytes.buffer;
+    const bytes = batch.records.length * DECODED_RECORD_BYTES;
+    if (again && bytes + buffer.byteLength <= DECODED_CACHE_BYTES) {
+      this.decoded.set(key, { batch, bytes, buffer });
+      this.holdBuffer(buffer, bytes, 1);
       for (const [k, v] of this.decoded) {
         if (this.decodedBytes <= DECODED_CACHE_BYTES) break;
         this.decoded.delete(k);
-        this.decodedBytes -= v.bytes;
+        this.holdBuffer(v.buffer, v.bytes, -1);
       }
     }
     return batch;
+  }
+
+  private holdBuffer(buffer: ArrayBufferLike, bytes: number, delta: 1 | -1): void {
+    const held = (this.decodedBuffers.get(buffer) ?? 0) + delta;
+    const shared = held > 0 && held - delta > 0;
+    if (held > 0) this.decodedBuffers.set(buffer, held);
+    else this.decodedBuffers.delete(buffer);
+    this.decodedBytes += delta * (bytes + (shared ? 0 : buffer.byteLength));
   }
 
   /** Long-poll: the partition's shared watch answers when the head moves past `offset`, or at the deadline. */

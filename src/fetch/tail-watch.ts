@@ -23,15 +23,12 @@ interface Watch {
   answered: number;
 }
 
-/** Watermark steps one tick may take on a partition (a fill, then an advance, and a spare). */
-export const HELP_STEPS = 3;
-
 export interface TailWatchDeps {
   notifier: AppendNotifier;
   /** Heads of some partitions of a topic, each from a read no older than the call. */
   readHeads(topicId: string, partitions: number[]): Promise<Map<number, PartitionHead>>;
-  /** Moves the high watermark past allocations left behind for a while; true when it wrote. */
-  help(topicId: string, partition: number, head: PartitionHead): Promise<boolean>;
+  /** Moves the high watermark past allocations left behind for a while (Watermarks.helpAlong); the head after. */
+  helpAlong(topicId: string, partition: number, head: PartitionHead): Promise<PartitionHead>;
   intervalMs: number;
 }
 
@@ -103,9 +100,8 @@ export class TailWatch {
           const at = Date.now();
           heads = await this.deps.readHeads(w.topicId, partitions);
           for (const p of partitions) {
-            let head = heads.get(p)!;
             // Behind a hole: fill it, then move the high watermark past it, in the same tick.
-            for (let step = 0; step < HELP_STEPS && (await this.deps.help(w.topicId, p, head)); step++) head = (await this.deps.readHeads(w.topicId, [p])).get(p)!;
+            const head = await this.deps.helpAlong(w.topicId, p, heads.get(p)!);
             heads.set(p, head);
             w.last.set(p, { head, at });
           }

@@ -405,12 +405,13 @@ export class LogTable {
     return new Map(partitions.map((p, i) => [p, headFromItem(items[i])]));
   }
 
-  /** Index entries with base offset >= `from`, ascending, at most `limit`. */
-  async entriesFrom(pk: string, from: number, limit: number): Promise<IndexEntry[]> {
+  /** Index entries with base offset >= `from` (and <= `to`, if given), ascending, at most `limit`. */
+  async entriesFrom(pk: string, from: number, limit: number, to?: number): Promise<IndexEntry[]> {
+    if (to !== undefined && to < Math.max(0, from)) return [];
     return this.query({
       TableName: this.table,
-      KeyConditionExpression: 'p = :p AND o >= :from',
-      ExpressionAttributeValues: { ':p': pk, ':from': Math.max(0, from) },
+      KeyConditionExpression: to === undefined ? 'p = :p AND o >= :from' : 'p = :p AND o BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':p': pk, ':from': Math.max(0, from), ...(to === undefined ? {} : { ':to': to }) },
       ConsistentRead: true,
       Limit: limit,
     }, limit);

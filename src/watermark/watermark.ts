@@ -37,6 +37,9 @@ export interface OwnRange {
   count: number;
 }
 
+/** Watermark writes one reader makes in one go (a fill, then an advance, and a spare). */
+export const HELP_STEPS = 3;
+
 export class Watermarks {
   /** Allocations this process gave up for others (a counter for tests and the fault harness). */
   holesFilled = 0;
@@ -78,6 +81,15 @@ export class Watermarks {
     const first = head.allocations[0];
     if (!first || Date.now() - first.at < Math.min(500, this.deps.holeFillMs)) return false;
     return this.step(pk, head);
+  }
+
+  /**
+   * Helps as far as one reader should in one go: up to HELP_STEPS writes (a fill, then an advance, and
+   * a spare), reading the head again after each. `more` stops it early. Returns the head last read.
+   */
+  async helpAlong(pk: string, head: PartitionHead, reread: () => Promise<PartitionHead>, more: (head: PartitionHead) => boolean = () => true): Promise<PartitionHead> {
+    for (let step = 0; step < HELP_STEPS && more(head) && (await this.help(pk, head)); step++) head = await reread();
+    return head;
   }
 
   /**
