@@ -38,7 +38,7 @@ console.log(
     ms: Math.round(performance.now() - t),
     peak_rss_mb: mb(peak),
     start_rss_mb: mb(startRss),
-    range_cache_mb: mb(engine.fetcher.cache.bytes),
+    range_cache_mb: mb(engine.fetcher.cachedBytes),
     // The kernel's own high-water mark (KiB), which no sampling interval can miss.
     max_rss_mb: mb(process.resourceUsage().maxRSS * 1024),
   }),

@@ -76,6 +76,21 @@ const POLL_INTERVAL_MS = 200;
  * one cut by a fetch's max_bytes, so it keeps next to nothing here.
  */
 const DECODED_CACHE_BYTES = 1024 * 1024;
+/**
+ * Bytes read this far behind the high watermark (in offsets) are kept in a small cache of their own
+ * (`behind`), not the main one: a consumer reading a long log from its start would otherwise fill the
+ * cache with batches nobody reads again, pushing out the tail that many consumers share. The small one
+ * still serves a batch read again soon after (the rest of a batch a fetch's max_bytes cut, groups
+ * replaying a log side by side).
+ */
+const TAIL_ADMIT_OFFSETS = 10_000;
+/** The small cache's share of FLOE_FETCH_CACHE_BYTES, and its most. */
+const BEHIND_SHARE = 8;
+const BEHIND_MAX_BYTES = 8 * 1024 * 1024;
+/** How long a read-ahead's index page may wait for the fetch it was made for (far below the GC's grace period). */
+const AHEAD_FOR_MS = 10_000;
+/** Partitions whose last fetch end this process remembers (to tell sequential readers, for read-ahead). */
+const REMEMBERED_PARTITIONS = 10_000;
 const DECODED_RECORD_BYTES = 160;
 
 export interface FetcherDeps {
@@ -103,6 +118,15 @@ export class Fetcher {
   private readonly inflight = new Map<string, Set<{ start: number; end: number; bytes: Promise<Buffer> }>>();
   /** Ranges asked for in this turn of the event loop, by object, not yet read (see getRange). */
   private readonly gathering = new Map<string, Array<{ start: number; end: number; resolve(b: Buffer): void; reject(e: unknown): void }>>();
+  /**
+   * Read-ahead, one per partition: the index page and the GETs of the fetch a sequential reader will
+   * make next, started while the current one is answered (as a Kafka consumer fetches ahead).
+   */
+  private readonly ahead = new Map<string, { from: number; maxBytes: number; at: number; entries: Promise<IndexEntry[]> }>();
+  /** Where the last fetch of each partition here ended: a fetch that starts there reads sequentially. */
+  private readonly lastEnd = new Map<string, number>();
+  /** Ranges read far behind the high watermark (see TAIL_ADMIT_OFFSETS). */
+  readonly behind: RangeCache;
   /** Decoded batches, least recently used first (see DECODED_CACHE_BYTES). */
   private readonly decoded = new Map<string, { batch: DecodedBatch; bytes: number; buffer: ArrayBufferLike }>();
   /** The buffers the kept records are views of, with how many kept batches hold each. */
@@ -112,6 +136,7 @@ export class Fetcher {
 
   constructor(private readonly deps: FetcherDeps) {
     this.cache = new RangeCache(deps.cacheBytes);
+    this.behind = new RangeCache(Math.min(BEHIND_MAX_BYTES, Math.floor(deps.cacheBytes / BEHIND_SHARE)));
     this.tails = new TailWatch({
       notifier: deps.notifier,
       // One partition: the coalesced GetItem; several: one BatchGetItem for all of them.
@@ -148,7 +173,7 @@ export class Fetcher {
     if (base === undefined) return null;
     const [entry] = await this.deps.log.entriesFrom(pk, base, 1);
     if (!entry) return null;
-    const [read] = await this.readBatches([entry]);
+    const [read] = await this.readBatches([entry], head.highWatermark);
     const batch = this.decode(read!, entry);
     const hit = batch.records.find((r) => r.timestamp >= ts);
     const offset = Math.max(head.logStartOffset, hit ? entry.baseOffset + (hit.offset - batch.baseOffset) : entry.lastOffset + 1);
@@ -181,12 +206,15 @@ export class Fetcher {
 
     const maxBytes = Math.min(req.maxBytes ?? DEFAULT_MAX_BYTES, this.deps.maxBytes);
     const maxRecords = req.maxRecords ?? Number.POSITIVE_INFINITY;
-    let entries = await this.entriesFor(pk, req.offset, head.highWatermark, maxBytes);
+    const ahead = this.takeAhead(pk, req.offset, maxBytes);
+    let entries = (ahead && (await ahead.catch(() => undefined))) || (await this.entriesFor(pk, req.offset, head.highWatermark, maxBytes));
     // No entry holds the offset: a rewrite was committing while the index was read. Read it again; if
     // that keeps happening, answer nothing from here and let the consumer ask again.
     for (let retry = 0; entries.length === 0 && retry < 3; retry++) entries = await this.entriesFor(pk, req.offset, head.highWatermark, maxBytes);
     if (entries.length === 0) return empty(head);
-    const buffers = await this.readBatches(entries);
+    const end = entries[entries.length - 1]!.lastOffset + 1;
+    if (this.lastEnd.get(pk) === req.offset && end < head.highWatermark) this.readAhead(pk, end, head.highWatermark, maxBytes);
+    const buffers = await this.readBatches(entries, head.highWatermark);
 
     const records: FetchedRecord[] = [];
     let bytes = 0;
@@ -213,6 +241,8 @@ export class Fetcher {
       if (!full) nextOffset = Math.max(nextOffset, entry.lastOffset + 1);
     }
     if (records.length > 0) this.deps.metrics?.recordsFetched?.(topic.topic, records.length, bytes);
+    if (this.lastEnd.size >= REMEMBERED_PARTITIONS) this.lastEnd.clear();
+    this.lastEnd.set(pk, nextOffset);
     return {
       topic: topic.topic,
       partition: req.partition,
@@ -337,9 +367,40 @@ export class Fetcher {
     }
   }
 
+  /**
+   * Starts reading the entries from `from` and their bytes, as the next fetch of a sequential reader
+   * will ask for them: that fetch takes the index page from here and finds the bytes cached or in
+   * flight. Entries below a high watermark once read stay committed, so the page stays good for it.
+   */
+  private readAhead(pk: string, from: number, highWatermark: number, maxBytes: number): void {
+    if (this.ahead.has(pk)) return;
+    const entries = this.entriesFor(pk, from, highWatermark, maxBytes);
+    this.ahead.set(pk, { from, maxBytes, at: Date.now(), entries });
+    // A failure here is the next fetch's to see (it reads for itself then), never unhandled.
+    entries.then((list) => this.readBatches(list, highWatermark)).catch(() => undefined);
+  }
+
+  /** The read-ahead for a fetch from `from`, if one was made for it; any other is dropped. */
+  private takeAhead(pk: string, from: number, maxBytes: number): Promise<IndexEntry[]> | undefined {
+    const a = this.ahead.get(pk);
+    if (!a) return undefined;
+    this.ahead.delete(pk);
+    // Only a recent one: an entry a rewrite replaced since points into an object kept for the GC's grace period only.
+    return a.from === from && a.maxBytes === maxBytes && Date.now() - a.at < AHEAD_FOR_MS ? a.entries : undefined;
+  }
+
+  /** Bytes both caches hold. */
+  get cachedBytes(): number {
+    return this.cache.bytes + this.behind.bytes;
+  }
+
+  private lookup(e: IndexEntry): ReadBatch | undefined {
+    return this.cache.lookup(e.objectKey, e.position, e.position + e.length) ?? this.behind.lookup(e.objectKey, e.position, e.position + e.length);
+  }
+
   /** Each entry's bytes, from the cache or from coalesced ranged GETs, in entry order. */
-  private async readBatches(entries: IndexEntry[]): Promise<ReadBatch[]> {
-    const out: Array<ReadBatch | undefined> = entries.map((e) => this.cache.lookup(e.objectKey, e.position, e.position + e.length));
+  private async readBatches(entries: IndexEntry[], highWatermark: number): Promise<ReadBatch[]> {
+    const out: Array<ReadBatch | undefined> = entries.map((e) => this.lookup(e));
     const missing = entries.map((e, i) => ({ e, i })).filter(({ i }) => out[i] === undefined);
     const byObject = new Map<string, Array<{ e: IndexEntry; i: number }>>();
     for (const m of missing) {
@@ -366,10 +427,11 @@ export class Fetcher {
     await mapBounded(gets, GET_CONCURRENCY, async (g) => {
       const bytes = await this.getRange(g.key, g.start, g.end);
       // A range shared from another fetch's GET is cached already: put() keeps bytes once.
-      this.cache.put(g.key, g.start, bytes);
+      const near = g.parts.some(({ e }) => e.lastOffset + TAIL_ADMIT_OFFSETS >= highWatermark);
+      (near ? this.cache : this.behind).put(g.key, g.start, bytes);
       for (const { e, i } of g.parts) {
         // Through the cache when it kept the range, so the check of this batch is remembered there.
-        out[i] = this.cache.lookup(e.objectKey, e.position, e.position + e.length) ?? {
+        out[i] = this.lookup(e) ?? {
           bytes: bytes.subarray(e.position - g.start, e.position - g.start + e.length),
           verified: false,
           markVerified: () => undefined,
