@@ -2,7 +2,7 @@
 // against the floor that S3 and DynamoDB set, measured in the same run on the same emulators, the
 // codec against kafkajs, the AWS calls per operation turned into dollars per GB, and transactions.
 // `npm run bench -- --codec` runs the codec part alone (no emulators), for work on the codec or CRC.
-// `npm run bench -- --only streams` (or `--only connectors`, `--only console`, `--only fanout`; with or without `--quick`) runs that part alone on the emulators.
+// `npm run bench -- --only streams` (or `--only connectors`, `--only console`, `--only fanout`, `--only read`; with or without `--quick`) runs that part alone on the emulators.
 // Prints a table, then one JSON object per line, the last one the summary.
 import { randomBytes } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -30,7 +30,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const QUICK = process.argv.includes('--quick');
 const CODEC_ONLY = process.argv.includes('--codec');
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-if (ONLY !== undefined && ONLY !== 'streams' && ONLY !== 'connectors' && ONLY !== 'console' && ONLY !== 'fanout') throw new Error(`--only takes 'streams', 'connectors', 'console' or 'fanout', not ${JSON.stringify(ONLY)}`);
+if (ONLY !== undefined && ONLY !== 'streams' && ONLY !== 'connectors' && ONLY !== 'console' && ONLY !== 'fanout' && ONLY !== 'read') throw new Error(`--only takes 'streams', 'connectors', 'console', 'fanout' or 'read', not ${JSON.stringify(ONLY)}`);
 const RECORD = randomBytes(1024);
 const lines: Array<Record<string, unknown>> = [];
 const table: string[][] = [];
@@ -245,6 +245,66 @@ async function fanoutPart(config: ReturnType<typeof loadConfig>, env: NodeJS.Pro
   return f;
 }
 
+/**
+ * The read side: one partition read from the start (fetch path, REST consumer, raw GETs), produce to a
+ * long poll's answer, and the memory of a process reading 10^6 records. `--only read` runs it alone.
+ */
+async function readPart(config: ReturnType<typeof loadConfig>, run: string, env: NodeJS.ProcessEnv, engine: Engine = createEngine(config, createClients(config))) {
+  // Consume: one partition read from the start by the fetch path and by a REST consumer instance,
+  // each on a fresh engine, interleaved round by round with the raw GETs of the same objects.
+  const consume = await (async () => {
+    const topic = 'bench-consume';
+    await engine.topics.create({ name: topic, partitions: 1 });
+    const highWatermark = await fillPartition(engine, topic, QUICK ? 50 : 200, 100, RECORD);
+    const { id } = await engine.topics.resolve(topic);
+    const sum = { floor: { bytes: 0, ms: 0 }, fetch: { bytes: 0, ms: 0 }, rest: { bytes: 0, ms: 0 } };
+    const add = (to: ReadRun, r: ReadRun) => {
+      to.bytes += r.bytes;
+      to.ms += r.ms;
+    };
+    for (let r = 0; r < (QUICK ? 2 : 3); r++) {
+      add(sum.floor, await floorRead(config, id, highWatermark, RECORD.length));
+      add(sum.fetch, await fetchPathRead(config, topic, highWatermark));
+      add(sum.rest, await consumerRead(config, topic, highWatermark, `bench-consume-${run}-${r}`));
+    }
+    const result = { records: highWatermark, floor_mb_per_s: mbPerS(sum.floor), fetch_mb_per_s: mbPerS(sum.fetch), rest_consumer_mb_per_s: mbPerS(sum.rest) };
+    const vs = Math.round((result.fetch_mb_per_s / result.floor_mb_per_s) * 100) / 100;
+    const restVs = Math.round((result.rest_consumer_mb_per_s / result.floor_mb_per_s) * 100) / 100;
+    lines.push({ workload: 'consume', ...result, record_bytes: 1024, fetch_vs_floor: vs, rest_consumer_vs_floor: restVs });
+    table.push(['consume fetch path', `${highWatermark} records`, '', `${result.fetch_mb_per_s} MB/s`, '', `floor ${result.floor_mb_per_s} MB/s (x${vs})`]);
+    table.push(['consume REST v2', `${highWatermark} records`, '', `${result.rest_consumer_mb_per_s} MB/s`, '', `floor ${result.floor_mb_per_s} MB/s (x${restVs})`]);
+    return { mbPerS: result.fetch_mb_per_s, vsFloor: vs };
+  })();
+
+  // Produce to consume: one small record at a time, a long poll waiting for it in the same process.
+  const e2e = await (async () => {
+    const topic = 'bench-e2e';
+    await engine.topics.create({ name: topic, partitions: 1 });
+    await engine.producer.produce(topic, [{ key: null, value: RECORD, partition: 0 }]);
+    const sorted = (await endToEnd(engine, topic, QUICK ? 50 : 200)).sort((a, b) => a - b);
+    const p50 = Math.round(percentile(sorted, 50) * 10) / 10;
+    const p99 = Math.round(percentile(sorted, 99) * 10) / 10;
+    lines.push({ workload: 'e2e', records: sorted.length, p50_ms: p50, p99_ms: p99, max_ms: Math.round(sorted[sorted.length - 1]! * 10) / 10 });
+    table.push(['produce to fetch', `${sorted.length} x 1 record`, '', '', `p50 ${p50} / p99 ${p99} ms`, 'long poll waiting']);
+    return { p50, p99 };
+  })();
+
+  // Memory: a child process reads a long log of small records through the fetch path.
+  const rss = await (async () => {
+    const topic = 'bench-consume-rss';
+    await engine.topics.create({ name: topic, partitions: 1, configs: { 'max.message.bytes': String(8 * 1024 * 1024) } });
+    // 100-byte values, 5,000 per request: 10^6 records (10^5 quick) in a few hundred requests.
+    const highWatermark = await fillPartition(engine, topic, QUICK ? 20 : 200, 5000, RECORD.subarray(0, 100));
+    const r = await rssRead(env, topic, highWatermark);
+    if (r.records !== highWatermark) throw new Error(`the memory run read ${r.records} records of ${highWatermark}`);
+    lines.push({ workload: 'consume_rss', ...r, record_bytes: 100, records_per_s: Math.round((r.records / r.ms) * 1000) });
+    table.push(['consume memory', `${r.records} x 100 B`, `${Math.round((r.records / r.ms) * 1000)} rec/s`, '', `peak RSS ${r.peak_rss_mb} MB`, `start ${r.start_rss_mb}, cache ${r.range_cache_mb} MB`]);
+    return r.peak_rss_mb;
+  })();
+
+  return { consume, e2e, rss };
+}
+
 /** The console's part: the first 100 messages of a partition in the browser, cold and warm. */
 async function consolePart(config: ReturnType<typeof loadConfig>, run: string): Promise<Record<string, number>> {
   const c = await consoleBench(config, run, QUICK);
@@ -421,63 +481,14 @@ async function main(): Promise<void> {
       table.push([`fetch ${name} log`, `${highWatermark} records`, `${fetchStats[name]} index items/fetch`, '', `p50 ${Math.round(percentile(sorted, 50) * 10) / 10} ms`, '']);
     }
 
-    // Consume: one partition read from the start by the fetch path and by a REST consumer instance,
-    // each on a fresh engine, interleaved round by round with the raw GETs of the same objects.
-    const consume = await (async () => {
-      const topic = 'bench-consume';
-      await engine.topics.create({ name: topic, partitions: 1 });
-      const highWatermark = await fillPartition(engine, topic, QUICK ? 50 : 200, 100, RECORD);
-      const { id } = await engine.topics.resolve(topic);
-      const sum = { floor: { bytes: 0, ms: 0 }, fetch: { bytes: 0, ms: 0 }, rest: { bytes: 0, ms: 0 } };
-      const add = (to: ReadRun, r: ReadRun) => {
-        to.bytes += r.bytes;
-        to.ms += r.ms;
-      };
-      for (let r = 0; r < (QUICK ? 2 : 3); r++) {
-        add(sum.floor, await floorRead(config, id, highWatermark, RECORD.length));
-        add(sum.fetch, await fetchPathRead(config, topic, highWatermark));
-        add(sum.rest, await consumerRead(config, topic, highWatermark, `bench-consume-${run}-${r}`));
-      }
-      const result = { records: highWatermark, floor_mb_per_s: mbPerS(sum.floor), fetch_mb_per_s: mbPerS(sum.fetch), rest_consumer_mb_per_s: mbPerS(sum.rest) };
-      const vs = Math.round((result.fetch_mb_per_s / result.floor_mb_per_s) * 100) / 100;
-      const restVs = Math.round((result.rest_consumer_mb_per_s / result.floor_mb_per_s) * 100) / 100;
-      lines.push({ workload: 'consume', ...result, record_bytes: 1024, fetch_vs_floor: vs, rest_consumer_vs_floor: restVs });
-      table.push(['consume fetch path', `${highWatermark} records`, '', `${result.fetch_mb_per_s} MB/s`, '', `floor ${result.floor_mb_per_s} MB/s (x${vs})`]);
-      table.push(['consume REST v2', `${highWatermark} records`, '', `${result.rest_consumer_mb_per_s} MB/s`, '', `floor ${result.floor_mb_per_s} MB/s (x${restVs})`]);
-      return { mbPerS: result.fetch_mb_per_s, vsFloor: vs };
-    })();
-
-    // Produce to consume: one small record at a time, a long poll waiting for it in the same process.
-    const e2e = await (async () => {
-      const topic = 'bench-e2e';
-      await engine.topics.create({ name: topic, partitions: 1 });
-      await engine.producer.produce(topic, [{ key: null, value: RECORD, partition: 0 }]);
-      const sorted = (await endToEnd(engine, topic, QUICK ? 50 : 200)).sort((a, b) => a - b);
-      const p50 = Math.round(percentile(sorted, 50) * 10) / 10;
-      const p99 = Math.round(percentile(sorted, 99) * 10) / 10;
-      lines.push({ workload: 'e2e', records: sorted.length, p50_ms: p50, p99_ms: p99, max_ms: Math.round(sorted[sorted.length - 1]! * 10) / 10 });
-      table.push(['produce to fetch', `${sorted.length} x 1 record`, '', '', `p50 ${p50} / p99 ${p99} ms`, 'long poll waiting']);
-      return { p50, p99 };
-    })();
+    // The read side: consume against the floor, produce to fetch, and the memory of a long read.
+    const { consume, e2e, rss } = await readPart(config, run, { ...process.env, ...childEnv }, engine);
 
     // The client: batching sends against one request per message; direct mode against HTTP.
     const sdk = await sdkBench(config, childEnv, QUICK);
     lines.push({ workload: 'sdk', record_bytes: 1024, ...sdk });
     table.push(['client send()', `${sdk.messages} x 1 KB`, `${sdk.sdk_send_records_per_s} rec/s`, '', `x${sdk.sdk_batching_speedup} vs 1 request each`, `${sdk.per_request_records_per_s} rec/s, ${sdk.per_request_concurrency} in flight`]);
     table.push(['client one send', 'direct vs HTTP', '', '', `p50 ${sdk.direct_send_p50_ms} / ${sdk.http_send_p50_ms} ms`, `x${sdk.direct_vs_http_p50}`]);
-
-    // Memory: a child process reads a long log of small records through the fetch path.
-    const rss = await (async () => {
-      const topic = 'bench-consume-rss';
-      await engine.topics.create({ name: topic, partitions: 1, configs: { 'max.message.bytes': String(8 * 1024 * 1024) } });
-      // 100-byte values, 5,000 per request: 10^6 records (10^5 quick) in a few hundred requests.
-      const highWatermark = await fillPartition(engine, topic, QUICK ? 20 : 200, 5000, RECORD.subarray(0, 100));
-      const r = await rssRead({ ...process.env, ...childEnv }, topic, highWatermark);
-      if (r.records !== highWatermark) throw new Error(`the memory run read ${r.records} records of ${highWatermark}`);
-      lines.push({ workload: 'consume_rss', ...r, record_bytes: 100, records_per_s: Math.round((r.records / r.ms) * 1000) });
-      table.push(['consume memory', `${r.records} x 100 B`, `${Math.round((r.records / r.ms) * 1000)} rec/s`, '', `peak RSS ${r.peak_rss_mb} MB`, `start ${r.start_rss_mb}, cache ${r.range_cache_mb} MB`]);
-      return r.peak_rss_mb;
-    })();
 
     // Fan-out: the producer alone, then with 50 groups tailing the topic (one process for them, then each its own).
     const fanout = await fanoutPart(config, { ...process.env, ...childEnv }, engine);
@@ -587,4 +598,4 @@ async function main(): Promise<void> {
   }
 }
 
-await (CODEC_ONLY ? codecOnly() : ONLY === 'streams' ? partOnly(streams) : ONLY === 'connectors' ? partOnly(connectors) : ONLY === 'console' ? partOnly(consolePart) : ONLY === 'fanout' ? partOnly(async (c, _r, env) => { const { producer_records_per_s_alone_runs: _runs, ...f } = await fanoutPart(c, env); return f; }) : main());
+await (CODEC_ONLY ? codecOnly() : ONLY === 'streams' ? partOnly(streams) : ONLY === 'connectors' ? partOnly(connectors) : ONLY === 'console' ? partOnly(consolePart) : ONLY === 'read' ? partOnly(async (c, r, env) => { const { consume, e2e, rss } = await readPart(c, r, env); return { consume_mb_per_s: consume.mbPerS, consume_vs_floor: consume.vsFloor, e2e_p50_ms: e2e.p50, e2e_p99_ms: e2e.p99, consume_rss_mb: rss }; }) : ONLY === 'fanout' ? partOnly(async (c, _r, env) => { const { producer_records_per_s_alone_runs: _runs, ...f } = await fanoutPart(c, env); return f; }) : main());
