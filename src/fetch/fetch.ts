@@ -1,6 +1,6 @@
 // Fetch: read the partition head, find the batches from the asked offset in the index (a bounded
-// query whatever the log's length), read their bytes with as few ranged GETs as possible, write the
-// real base offsets in, and decode.
+// query whatever the log's length), read their bytes with as few ranged GETs as possible, and decode
+// them at their real base offsets.
 import { decodeRecordBatch, type DecodedBatch, type RecordHeader } from '../log/index.ts';
 import { FloeError, OffsetOutOfRangeError, PartitionNotFoundError } from '../errors.ts';
 import type { DataBucket } from '../storage/data-bucket.ts';
