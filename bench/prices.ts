@@ -24,7 +24,7 @@ export interface ProduceCallProfile {
   s3Puts: number;
   /** Items read by consistent GetItem, Query and BatchGetItem calls (each under 4 KB: 1 RRU). */
   itemsRead: number;
-  /** Single-item writes outside transactions (allocations and high-watermark moves, each under 1 KB: 1 WRU). */
+  /** Single-item writes outside transactions (allocations, high-watermark moves, entries put alone; each under 1 KB: 1 WRU). */
   singleWrites: number;
   transactions: number;
   /** Items written by the transactions (each under 1 KB: 2 WRU transactional). */

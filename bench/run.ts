@@ -392,7 +392,7 @@ async function main(): Promise<void> {
         totalProduces += floe.requests;
         totals.puts += calls['s3.PutObject'] ?? 0;
         totals.reads += (calls['dynamodb.BatchGetItem'] ?? 0) + (calls['dynamodb.GetItem'] ?? 0) + (calls['dynamodb.Query'] ?? 0);
-        totals.singleWrites += calls['dynamodb.UpdateItem'] ?? 0;
+        totals.singleWrites += (calls['dynamodb.UpdateItem'] ?? 0) + (calls['dynamodb.PutItem'] ?? 0);
         totals.transactions += calls['dynamodb.TransactWriteItems'] ?? 0;
       }
       const f = describe(floe);
@@ -526,12 +526,13 @@ async function main(): Promise<void> {
       return costPerGb({
         s3Puts: per('s3.PutObject'),
         itemsRead: per('dynamodb.BatchGetItem') + per('dynamodb.GetItem') + per('dynamodb.Query'),
-        // The allocation and the high watermark's move.
-        singleWrites: per('dynamodb.UpdateItem'),
+        // The allocation and the high watermark's move; a one-batch request's entry, put alone.
+        singleWrites: per('dynamodb.UpdateItem') + per('dynamodb.PutItem'),
         transactions: per('dynamodb.TransactWriteItems'),
         // entry put and object refs: 2 items per single-partition commit
         itemsWritten: per('dynamodb.TransactWriteItems') * 2,
-        indexEntriesWritten: per('dynamodb.TransactWriteItems'),
+        // Each commit, by transaction or alone, puts one index entry, copied into the time index.
+        indexEntriesWritten: per('dynamodb.TransactWriteItems') + per('dynamodb.PutItem'),
         requestBytes: recordsPerRequest * 1024,
         latencyMs: p.p50,
       });

@@ -204,7 +204,8 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     entry: 'gc',
     http: false,
-    tables: { objects: ['scan', 'batchGet', 'delete'] },
+    // A sole object's entry is its reference: read by key, many in one BatchGetItem.
+    tables: { log: ['batchGet'], objects: ['scan', 'batchGet', 'delete'] },
     s3: ['list', 'delete'],
     schedule: 'gcMinutes',
   },

@@ -65,9 +65,10 @@ describe('commits under contention', () => {
     );
     const acked = results.flat().sort((a, b) => a.offset - b.offset);
     expect(acked.map((a) => a.offset)).toEqual(Array.from({ length: 24 * rounds }, (_, i) => i + 1));
-    // One transaction per request: no commit was tried twice (a race on the head would have retried).
-    const transactions = counters.reduce((n, c) => n + c.get('dynamodb.TransactWriteItems'), 0);
-    expect(transactions).toBe(24 * rounds);
+    // One commit per request (a one-batch request's is a conditional put of its entry): no commit was
+    // tried twice (a race on the head would have retried).
+    const commits = counters.reduce((n, c) => n + c.get('dynamodb.TransactWriteItems') + c.get('dynamodb.PutItem'), 0);
+    expect(commits).toBe(24 * rounds);
     const { records, highWatermark } = await readAll(admin, topic);
     expect(highWatermark).toBe(24 * rounds + 1);
     expect(records.slice(1)).toEqual(acked);
@@ -113,8 +114,9 @@ describe('commits under contention', () => {
     await slow.topics.create({ name: topic, partitions: 1 });
     await slow.producer.produce(topic, [{ key: null, value: value('first') }]);
     await other.topics.resolve(topic);
-    // The slow writer's first commit reaches DynamoDB well past the deadline of its range.
-    delayCalls(slow, 'TransactWriteItemsCommand', holeFillMs * 4);
+    // The slow writer's first commit (one batch: a conditional put of its entry) reaches DynamoDB well
+    // past the deadline of its range.
+    delayCalls(slow, 'PutItemCommand', holeFillMs * 4);
     const slowSend = slow.producer.produce(topic, [{ key: null, value: value('slow') }]);
     await new Promise((r) => setTimeout(r, 50));
     // Another producer behind it fills the slow range once it is past the deadline, and is acknowledged.
@@ -146,7 +148,7 @@ describe('commits under contention', () => {
     let held = false;
     slow.clients.ddb.middlewareStack.add(
       ((next: (a: unknown) => Promise<unknown>, ctx: { commandName?: string }) => async (args: unknown) => {
-        if (ctx.commandName === 'TransactWriteItemsCommand' && !held) {
+        if (ctx.commandName === 'PutItemCommand' && !held) {
           held = true;
           await gate;
         }

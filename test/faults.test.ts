@@ -36,25 +36,33 @@ describe('fault injection', () => {
     expect(kinds(42).filter(Boolean).length).toBeGreaterThan(50);
   });
 
-  it('a lost response on the commit does not lose or duplicate the acknowledged write', async () => {
+  // A one-batch request commits with a conditional put of its entry, any other with a transaction.
+  it.each([
+    { path: 'one batch: a conditional put', records: [{ key: null, value: Buffer.from('x'), partition: 0 }] },
+    { path: 'two partitions: a transaction', records: [{ key: null, value: Buffer.from('x'), partition: 0 }, { key: null, value: Buffer.from('y'), partition: 1 }] },
+  ])('a lost response on the commit does not lose or duplicate the acknowledged write ($path)', async ({ records }) => {
     const config = testConfig();
     const clients = testClients(config);
-    // Every commit's answer is lost once: the SDK retries it with the same token.
-    const injector = new FaultInjector({ seed: 1, rates: { ...NO_FAULTS, loseResponse: 1 }, only: (op) => op === 'dynamodb.TransactWriteItems' }).attach(clients);
+    // Every commit's answer is lost: the SDK sends it again (a transaction with the same token).
+    const injector = new FaultInjector({ seed: 1, rates: { ...NO_FAULTS, loseResponse: 1 }, only: (op) => op === 'dynamodb.TransactWriteItems' || op === 'dynamodb.PutItem' }).attach(clients);
+    injector.enabled = false;
     const engine = createEngine(config, clients);
     const topic = randomTopic('lost');
-    await engine.topics.create({ name: topic, partitions: 1 });
+    await engine.topics.create({ name: topic, partitions: 2 });
+    injector.enabled = true;
     let result: unknown;
     try {
-      result = await engine.producer.produce(topic, [{ key: null, value: Buffer.from('x') }]);
+      result = await engine.producer.produce(topic, records);
     } catch (e) {
       result = e;
     }
     injector.enabled = false;
-    const log = await engine.fetcher.fetch({ topic, partition: 0, offset: 0 });
-    // Whatever the answer was, the record is in the log exactly once.
-    expect(log.records.map((r) => r.value!.toString())).toEqual(['x']);
-    if (!(result instanceof Error)) expect((result as { records: Array<{ offset: number }> }).records[0]!.offset).toBe(0);
+    // Whatever the answer was, each record is in the log exactly once.
+    for (const r of records) {
+      const log = await engine.fetcher.fetch({ topic, partition: r.partition, offset: 0 });
+      expect(log.records.map((x) => x.value!.toString())).toEqual([r.value.toString()]);
+    }
+    if (!(result instanceof Error)) for (const p of (result as { records: Array<{ offset: number }> }).records) expect(p.offset).toBe(0);
     expect(injector.injected['lose-response']).toBeGreaterThan(0);
   });
 

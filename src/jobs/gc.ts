@@ -2,12 +2,14 @@
 // - reference counting: objects whose count of live index entries reached zero, released longer ago
 //   than the grace period, are deleted (object first, then its record);
 // - reconciliation: every object in the bucket older than the grace period that has no record at all
-//   is an orphan (its commit failed, or a rewrite lost its race) and is deleted.
+//   is an orphan (its commit failed, or a rewrite lost its race) and is deleted; but a sole object
+//   (one batch, its key naming the partition and offset it went up for) has no record while it lives:
+//   the entry at that offset pointing at it is its reference, and it is kept while there is one.
 // The grace period is longer than any fetch that may still read an object it found in the index, and
 // longer than the deadline after which a produce no longer commits an object it uploaded.
 import type { Engine } from '../engine/engine.ts';
 import { checkGcGrace, DEFAULT_GC_GRACE_MS } from '../model/lifetimes.ts';
-import { objectKeyTime } from '../storage/keys.ts';
+import { objectKeyTime, parseSoleObjectKey } from '../storage/keys.ts';
 import { emptySummary, type JobSummary } from './summary.ts';
 import { mapBounded } from '../map-bounded.ts';
 
@@ -47,7 +49,10 @@ export async function runGc(engine: Engine, options: GcOptions = {}): Promise<Jo
     s.examined.listed += page.length;
     const orphans: Array<{ key: string; size: number }> = [];
     for (let i = 0; i < old.length; i += 100) {
-      const slice = old.slice(i, i + 100);
+      const slice = await unreferencedSole(engine, old.slice(i, i + 100));
+      // After the entries: retention and compaction drop a sole object's entry in the transaction that
+      // writes its record (a count below zero, released now), so an entry gone means a record there,
+      // unless the commit never happened.
       const known = await engine.objects.known(slice.map((o) => o.key));
       orphans.push(...slice.filter((o) => !known.has(o.key)));
     }
@@ -57,4 +62,16 @@ export async function runGc(engine: Engine, options: GcOptions = {}): Promise<Jo
   }
   s.ms = Date.now() - started;
   return s;
+}
+
+/** The objects, less the sole ones whose entry still points at them. */
+async function unreferencedSole<T extends { key: string }>(engine: Engine, objects: T[]): Promise<T[]> {
+  const sole = objects.flatMap((o) => {
+    const named = parseSoleObjectKey(o.key);
+    return named ? [{ object: o, ...named }] : [];
+  });
+  if (sole.length === 0) return objects;
+  const entries = await engine.log.entriesAt(sole);
+  const live = new Set(sole.filter((s, i) => entries[i]?.objectKey === s.object.key).map((s) => s.object.key));
+  return objects.filter((o) => !live.has(o.key));
 }

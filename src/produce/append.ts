@@ -15,7 +15,7 @@ import type { IndexEntry, PartitionHead } from '../model/partition.ts';
 import type { AwsClients } from '../storage/clients.ts';
 import { consistentBatchGet } from '../storage/batch-get.ts';
 import { AmbiguousCommitError, Commit, sendCommit, type CommitOutcome } from '../storage/commit.ts';
-import { objectKeyTime, partitionKey } from '../storage/keys.ts';
+import { newObjectKey, objectKeyTime, partitionKey, soleObjectKey } from '../storage/keys.ts';
 import type { LogTable } from '../storage/log-table.ts';
 import type { ObjectsTable } from '../storage/objects-table.ts';
 import type { ProducersTable, ProducerState } from '../storage/producers-table.ts';
@@ -50,10 +50,21 @@ interface Allocated extends OwnRange {
   bytes: number;
 }
 
-/** One attempt's ranges and the offsets it would have given. */
+/** One attempt's ranges, the object its entries point into, and the offsets it would have given. */
 interface Attempt {
   ranges: Allocated[];
+  objectKey: string;
   baseOffsets: BaseOffsets;
+}
+
+/**
+ * The data of one batch not yet uploaded: once its offsets are handed out it goes up under a key that
+ * names them (soleObjectKey), and its index entry alone is the object's reference, put without a
+ * transaction: no object record, 3 of the commit's 7 write units fewer.
+ */
+export interface SoleUpload {
+  bytes: number;
+  put: (objectKey: string) => Promise<void>;
 }
 
 /** A commit whose outcome is unknown and could not be found out yet. */
@@ -75,12 +86,26 @@ export class BatchAppender {
 
   /** Commits the batches (one transaction's worth) of an object already in the bucket. */
   async append(topic: Topic, batches: PlannedBatch[], objectKey: string, objectBytes: number, producer?: IdempotentProducer, options: { deadline?: number } = {}): Promise<BaseOffsets> {
+    return (await this.commitBatches(topic, batches, objectKey, objectBytes, producer, options)).bases;
+  }
+
+  /**
+   * Commits one batch of a request that is not idempotent, uploading it once its offsets are handed
+   * out (SoleUpload). Answers the offsets and the key it went up under.
+   */
+  async appendSole(topic: Topic, batch: PlannedBatch, upload: SoleUpload): Promise<{ bases: BaseOffsets; objectKey: string }> {
+    return this.commitBatches(topic, [batch], upload, upload.bytes);
+  }
+
+  private async commitBatches(topic: Topic, batches: PlannedBatch[], object: string | SoleUpload, objectBytes: number, producer?: IdempotentProducer, options: { deadline?: number } = {}): Promise<{ bases: BaseOffsets; objectKey: string }> {
     const groups = byPartition(batches);
     const partitions = [...groups.keys()];
     // The garbage collector takes an unreferenced object older than its grace period for an orphan:
-    // a commit must never land that late, so a slow one gives up while it is still safe.
-    // (A transaction's roll-forward commits objects the transaction holds, and names its own deadline.)
-    const deadline = options.deadline ?? objectKeyTime(objectKey)! + COMMIT_DEADLINE_MS;
+    // a commit must never land that late, so a slow one gives up while it is still safe. (A
+    // transaction's roll-forward commits objects the transaction holds, and names its own deadline; a
+    // sole upload's key is newer than now, so its deadline is later than this one.)
+    const deadline = options.deadline ?? (typeof object === 'string' ? objectKeyTime(object)! : Date.now()) + COMMIT_DEADLINE_MS;
+    let objectKey = typeof object === 'string' ? object : '';
     let bases: BaseOffsets;
     let committed: Allocated[] = [];
     // Attempts whose outcome is still unknown: each later attempt, and the final failure, asks first.
@@ -88,8 +113,9 @@ export class BatchAppender {
     const resolveEarlier = async (): Promise<BaseOffsets | undefined> => {
       while (unknown.length > 0) {
         const a = unknown[0]!;
-        if ((await this.resolveUnknown(a.ranges, objectKey, batches[0]!)) === 'committed') {
+        if ((await this.resolveUnknown(a.ranges, a.objectKey, batches[0]!)) === 'committed') {
           committed = a.ranges;
+          objectKey = a.objectKey;
           return a.baseOffsets;
         }
         unknown.shift();
@@ -109,13 +135,35 @@ export class BatchAppender {
             if (duplicate) return duplicate;
           }
           const ranges = await this.allocate(topic, groups);
-          const { commit, baseOffsets } = this.commitOf(groups, ranges, objectKey, objectBytes, producer && states && { producer, states });
-          const outcome = await this.commitOrGiveUp(commit, ranges, objectKey, batches[0]!).catch((e: unknown) => {
-            if (e instanceof UnresolvedCommitError) unknown.push({ ranges, baseOffsets });
+          let key = objectKey;
+          let sole = false;
+          if (typeof object !== 'string') {
+            // Each attempt's range has its own key: an entry elsewhere than its key names would leave
+            // the object to the collector.
+            const named = soleObjectKey(ranges[0]!.pk, ranges[0]!.start);
+            sole = named !== undefined;
+            key = named ?? newObjectKey();
+            try {
+              await object.put(key);
+            } catch (e) {
+              await this.giveUp(ranges).catch(() => undefined);
+              throw e;
+            }
+            // A PUT that took so long the collector may take the object for an orphan: not committed.
+            if (Date.now() > objectKeyTime(key)! + COMMIT_DEADLINE_MS) {
+              await this.giveUp(ranges);
+              return RETRY;
+            }
+          }
+          const { commit, baseOffsets } = this.commitOf(groups, ranges, key, objectBytes, producer && states && { producer, states }, sole);
+          const single = sole ? { key: { p: ranges[0]!.pk, o: ranges[0]!.start } } : undefined;
+          const outcome = await this.commitOrGiveUp(commit, ranges, key, batches[0]!, single).catch((e: unknown) => {
+            if (e instanceof UnresolvedCommitError) unknown.push({ ranges, objectKey: key, baseOffsets });
             throw e;
           });
           if (outcome === 'given-up') return RETRY;
           committed = ranges;
+          objectKey = key;
           if (attempt > 0) this.deps.metrics?.commitRetries(attempt);
           return baseOffsets;
         },
@@ -142,7 +190,7 @@ export class BatchAppender {
         await this.deps.watermarks.settle(partitionKey(topic.id, p), end, settleBy);
       }),
     );
-    return bases;
+    return { bases, objectKey };
   }
 
   /** The producer's state on each partition, in one strongly consistent read. */
@@ -203,11 +251,11 @@ export class BatchAppender {
    * Step 2. 'given-up' when the transaction did not commit: its ranges are filled, and the caller
    * allocates again. Throws (ranges given up) when it cannot commit at all.
    */
-  private async commitOrGiveUp(commit: Commit, ranges: Allocated[], objectKey: string, first: PlannedBatch): Promise<'committed' | 'given-up'> {
+  private async commitOrGiveUp(commit: Commit, ranges: Allocated[], objectKey: string, first: PlannedBatch, single?: { key: Record<string, unknown> }): Promise<'committed' | 'given-up'> {
     for (let n = 0; ; n++) {
       let outcome: CommitOutcome;
       try {
-        outcome = await sendCommit(this.deps.clients, commit, { idempotent: true });
+        outcome = await sendCommit(this.deps.clients, commit, { idempotent: true, ...(single ? { single } : {}) });
       } catch (e) {
         if (e instanceof AmbiguousCommitError) {
           try {
@@ -272,6 +320,7 @@ export class BatchAppender {
     objectKey: string,
     objectBytes: number,
     idempotent?: { producer: IdempotentProducer; states: Map<number, ProducerState> },
+    sole = false,
   ): { commit: Commit; baseOffsets: BaseOffsets } {
     const now = Date.now();
     const commit = new Commit();
@@ -311,7 +360,8 @@ export class BatchAppender {
         commit.add(this.deps.producers.putStateParams(range.pk, producer.id, states.get(range.partition)!, producer.epoch, { seq: producer.sequence, base: range.start, count: range.count }, now));
       }
     }
-    for (const [key, n] of refs) commit.add(this.deps.objects.addRefsParams(key, n, key === objectKey && objectBytes > 0 ? objectBytes : undefined, now));
+    // A sole object's entry, at the offset its key names, is its reference: no record.
+    if (!sole) for (const [key, n] of refs) commit.add(this.deps.objects.addRefsParams(key, n, key === objectKey && objectBytes > 0 ? objectBytes : undefined, now));
     return { commit, baseOffsets };
   }
 }

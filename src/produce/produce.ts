@@ -82,6 +82,7 @@ export class LogAppender {
    */
   private async write(topic: Topic, requests: GroupedRequest[], producer?: IdempotentProducer): Promise<void> {
     const batches = requests.flatMap((r) => r.batches);
+    if (batches.length === 1 && !producer) return this.writeSole(topic, requests, batches[0]!);
     let position = 0;
     for (const b of batches) {
       b.position = position;
@@ -103,6 +104,40 @@ export class LogAppender {
         }
       }),
     );
+    for (const r of requests) r.resolve({ outcomes, objectKey });
+  }
+
+  /**
+   * One batch, not idempotent (most requests of a single producer): its offsets first, then the PUT
+   * under a key naming them, then its entry alone, put without a transaction (BatchAppender.appendSole).
+   */
+  private async writeSole(topic: Topic, requests: GroupedRequest[], batch: PlannedBatch): Promise<void> {
+    batch.position = 0;
+    const outcomes = new Map<PlannedBatch, BatchOutcome>();
+    let objectKey = '';
+    let putError: unknown;
+    const put = async (key: string) => {
+      try {
+        await this.deps.bucket.put(key, batch.bytes);
+      } catch (e) {
+        putError = e;
+        throw e;
+      }
+    };
+    try {
+      const r = await this.appender.appendSole(topic, batch, { bytes: batch.bytes.length, put });
+      objectKey = r.objectKey;
+      this.deps.onCommit?.(topic.id, batch.partition);
+      outcomes.set(batch, { chunk: 0, base: r.bases.get(batch)! });
+    } catch (e) {
+      // A failed upload fails the request as it came, as it does where the PUT comes first.
+      if (e === putError) {
+        for (const r of requests) r.reject(e);
+        return;
+      }
+      const error = e instanceof FloeError ? e : new FloeError('STORAGE', `storage error: ${(e as Error).message}`, { cause: e });
+      outcomes.set(batch, { chunk: 0, error });
+    }
     for (const r of requests) r.resolve({ outcomes, objectKey });
   }
 

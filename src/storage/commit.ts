@@ -3,10 +3,11 @@
 // of a transaction are kept, the client request token is derived, and a cancellation is decoded into
 // what it means for the writer. Building (Commit) is pure; sending (sendCommit) is the only I/O.
 import { createHash } from 'node:crypto';
-import type { TransactWriteItem } from '@aws-sdk/client-dynamodb';
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { FloeError, RetriableStorageError } from '../errors.ts';
-import { classifyAwsError, isAwsError, type CancellationReason } from './aws-errors.ts';
+import { classifyAwsError, isAwsError, isConditionFailure, itemOfConditionFailure, type CancellationReason } from './aws-errors.ts';
 import type { AwsClients } from './clients.ts';
 
 /** One item of a transaction, as the table modules' builders make them. */
@@ -101,6 +102,12 @@ function requestToken(items: TransactWriteItem[]): string {
 export interface SendOptions {
   /** Send a client request token derived from the items (for writes whose answer may be lost). */
   idempotent?: boolean;
+  /**
+   * A commit of one Put goes as a conditional PutItem instead of a transaction: half the write units.
+   * The item's key (to read it back when the put's condition fails): the same item found there is this
+   * very put applied by an earlier attempt whose answer was lost, so it counts as committed.
+   */
+  single?: { key: Record<string, unknown> };
 }
 
 /**
@@ -109,6 +116,8 @@ export interface SendOptions {
  */
 export async function sendCommit(clients: AwsClients, commit: Commit, options: SendOptions = {}): Promise<CommitOutcome> {
   if (commit.size === 0) return { committed: true };
+  const put = commit.items[0]!.Put;
+  if (options.single && commit.size === 1 && put) return sendSinglePut(clients, commit, put, options.single.key);
   try {
     await clients.ddb.send(
       new TransactWriteCommand({
@@ -132,4 +141,39 @@ export async function sendCommit(clients: AwsClients, commit: Commit, options: S
 function itemBytes(item: TransactWriteItem): number {
   // Close enough to DynamoDB's own sizing (names + values) to keep a transaction under its limit.
   return Buffer.byteLength(JSON.stringify(item));
+}
+
+type PutItem = NonNullable<TransactWriteItem['Put']>;
+
+/** One conditional put, its outcome told as a transaction of that one item would tell it. */
+async function sendSinglePut(clients: AwsClients, commit: Commit, put: PutItem, key: Record<string, unknown>): Promise<CommitOutcome> {
+  try {
+    await clients.ddb.send(
+      new PutCommand({
+        TableName: put.TableName,
+        Item: put.Item as never,
+        ConditionExpression: put.ConditionExpression,
+        ...(put.ExpressionAttributeNames ? { ExpressionAttributeNames: put.ExpressionAttributeNames } : {}),
+        ...(put.ExpressionAttributeValues ? { ExpressionAttributeValues: put.ExpressionAttributeValues as never } : {}),
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return { committed: true };
+  } catch (e) {
+    if (isConditionFailure(e)) {
+      const raw = itemOfConditionFailure(e);
+      const found = raw ? unmarshall(raw as Record<string, AttributeValue>) : (await clients.ddb.send(new GetCommand({ TableName: put.TableName, Key: key, ConsistentRead: true }))).Item;
+      // The SDK's own retry of a put that was applied, its first answer lost, finds the very item.
+      if (found && canonical(found) === canonical(put.Item as Record<string, unknown>)) return { committed: true };
+      return commit.decode([{ Code: 'ConditionalCheckFailed' }])!;
+    }
+    if ((e as Error | undefined)?.name === 'TransactionConflictException') return commit.decode([{ Code: 'TransactionConflict' }])!;
+    if (isAwsError(e) && classifyAwsError(e).ambiguous) throw new AmbiguousCommitError(e);
+    throw e;
+  }
+}
+
+/** JSON of a plain item with its attributes in name order, to compare two items. */
+function canonical(item: Record<string, unknown>): string {
+  return JSON.stringify(Object.keys(item).sort().map((k) => [k, item[k]]));
 }

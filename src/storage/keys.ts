@@ -37,9 +37,29 @@ export function newObjectKey(): string {
   return `${DATA_PREFIX}${randomBytes(1).toString('hex')}/${ulid()}`;
 }
 
+/**
+ * The key of an object that holds one batch of one partition, uploaded once its offsets were handed
+ * out: it names the partition and the batch's base offset, so the index entry at that offset is the
+ * object's only reference and no object record is written (the garbage collector reads the entry).
+ */
+export function soleObjectKey(pk: string, baseOffset: number): string | undefined {
+  const { topicId, partition } = parsePartitionKey(pk);
+  const key = `${newObjectKey()}.${topicId}.${partition}.${baseOffset}`;
+  // Only a key the collector can read back may go without a record (topic ids are ULIDs).
+  const named = parseSoleObjectKey(key);
+  return named?.pk === pk && named.baseOffset === baseOffset ? key : undefined;
+}
+
+/** The partition and base offset a sole object's key names, or undefined for any other key. */
+export function parseSoleObjectKey(key: string): { pk: string; baseOffset: number } | undefined {
+  const m = /^data\/[0-9a-f]{2}\/[0-9A-HJKMNP-TV-Z]{26}\.([0-9A-HJKMNP-TV-Z]{26})\.(\d+)\.(\d+)$/.exec(key);
+  if (!m) return undefined;
+  return { pk: partitionKey(m[1]!, Number(m[2])), baseOffset: Number(m[3]) };
+}
+
 /** The creation time encoded in an object key's ULID, or undefined for keys Floe did not make. */
 export function objectKeyTime(key: string): number | undefined {
-  const m = /^data\/[0-9a-f]{2}\/([0-9A-HJKMNP-TV-Z]{26})$/.exec(key);
+  const m = /^data\/[0-9a-f]{2}\/([0-9A-HJKMNP-TV-Z]{26})(?:\.[0-9A-HJKMNP-TV-Z]{26}\.\d+\.\d+)?$/.exec(key);
   if (!m || !m[1]) return undefined;
   const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
   let t = 0;

@@ -296,6 +296,18 @@ export class LogTable {
     return r.Item && r.Item.o !== HEAD_SORT_KEY ? itemToEntry(r.Item) : undefined;
   }
 
+  /** The entries at exactly these base offsets, from consistent reads; undefined where there is none. */
+  async entriesAt(places: Array<{ pk: string; baseOffset: number }>): Promise<Array<IndexEntry | undefined>> {
+    // One BatchGetItem may not name a key twice: each place is read once.
+    const distinct = [...new Map(places.map((x) => [`${x.pk}\u0000${x.baseOffset}`, x])).values()];
+    const items = await consistentBatchGet(this.clients, distinct.map((x) => ({ table: this.table, key: { p: x.pk, o: x.baseOffset } })));
+    const found = new Map(distinct.map((x, i) => [`${x.pk}\u0000${x.baseOffset}`, items[i]]));
+    return places.map((x) => {
+      const i = found.get(`${x.pk}\u0000${x.baseOffset}`);
+      return i && i.o !== HEAD_SORT_KEY ? itemToEntry(i) : undefined;
+    });
+  }
+
   /** Removes an index entry, on condition it is still the entry the job read (same object and place). */
   entryDeleteParams(pk: string, entry: IndexEntry): TransactWriteItem {
     return {

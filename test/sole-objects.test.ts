@@ -1,0 +1,147 @@
+// A request of one batch that is not idempotent (most requests of a single producer) is committed
+// without a transaction: its offsets are handed out first, the object goes up under a key naming the
+// partition and base offset, and the index entry alone, one conditional PutItem, is the object's
+// reference. These tests hold that path to its call budget, to the collector keeping such an object
+// exactly while its entry points at it, and to writing each record once when a put's answer is lost.
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { runGc } from '../src/jobs/gc.ts';
+import { runRetention } from '../src/jobs/retention.ts';
+import type { Engine } from '../src/engine/engine.ts';
+import { parseSoleObjectKey, partitionKey, soleObjectKey } from '../src/storage/keys.ts';
+import { countCalls } from './support/call-counter.ts';
+import { isolatedEngine, testEngine } from './support/engine.ts';
+import { randomTopic } from './support/env.ts';
+
+const HOUR = 3600_000;
+const value = (s: string) => Buffer.from(s);
+
+async function produceOne(engine: Engine, topic: string, v: string, timestamp?: number): Promise<{ offset: number; objectKey: string }> {
+  const r = await engine.producer.produce(topic, [{ key: null, value: value(v), ...(timestamp !== undefined ? { timestamp } : {}) }]);
+  return { offset: (r.records[0] as { offset: number }).offset, objectKey: r.objectKey };
+}
+
+async function values(engine: Engine, topic: string): Promise<string[]> {
+  const out: string[] = [];
+  const { logStartOffset, highWatermark } = await engine.fetcher.offsets(topic, 0);
+  for (let at = logStartOffset; at < highWatermark; ) {
+    const f = await engine.fetcher.fetch({ topic, partition: 0, offset: at });
+    if (f.records.length === 0) break;
+    for (const r of f.records) out.push(r.value!.toString());
+    at = f.records[f.records.length - 1]!.offset + 1;
+  }
+  return out;
+}
+
+async function listed(engine: Engine): Promise<string[]> {
+  return (await engine.clients.s3.send(new ListObjectsV2Command({ Bucket: engine.config.bucket }))).Contents?.map((o) => o.Key!) ?? [];
+}
+
+describe('a one-batch request', () => {
+  it('writes one PUT, one allocation, one PutItem and one high-watermark move: no transaction, no object record', async () => {
+    const engine = testEngine();
+    const topic = randomTopic('sole');
+    const t = await engine.topics.create({ name: topic, partitions: 1 });
+    await produceOne(engine, topic, 'first');
+    const counter = countCalls(engine.clients);
+    const r = await produceOne(engine, topic, 'second');
+    expect(counter.snapshot()).toEqual({ 'dynamodb.PutItem': 1, 'dynamodb.UpdateItem': 2, 's3.PutObject': 1 });
+    expect(r.offset).toBe(1);
+    // The key names the partition and the offset its entry is at; nothing else refers to it.
+    expect(parseSoleObjectKey(r.objectKey)).toEqual({ pk: partitionKey(t.id, 0), baseOffset: 1 });
+    expect((await engine.log.getEntry(partitionKey(t.id, 0), 1))?.objectKey).toBe(r.objectKey);
+    expect((await engine.objects.known([r.objectKey])).size).toBe(0);
+    expect(await values(engine, topic)).toEqual(['first', 'second']);
+  });
+
+  it('is written once when the put was applied and its answer lost (the retry finds its own entry)', async () => {
+    const engine = testEngine({ FLOE_HOLE_FILL_MS: '60000' });
+    const topic = randomTopic('sole-twice');
+    await engine.topics.create({ name: topic, partitions: 1 });
+    await produceOne(engine, topic, 'first');
+    let armed = true;
+    engine.clients.ddb.middlewareStack.add(
+      ((next: (a: unknown) => Promise<unknown>, ctx: { commandName?: string }) => async (args: unknown) => {
+        // The put applied, its answer lost: the SDK sends it again, and its condition fails on the
+        // entry the first one wrote.
+        if (armed && ctx.commandName === 'PutItemCommand') {
+          armed = false;
+          await next(args);
+        }
+        return next(args);
+      }) as never,
+      { step: 'initialize', name: 'applyTwice' },
+    );
+    const r = await produceOne(engine, topic, 'second');
+    expect(armed).toBe(false);
+    expect(r.offset).toBe(1);
+    expect(await values(engine, topic)).toEqual(['first', 'second']);
+    expect((await engine.fetcher.offsets(topic, 0)).highWatermark).toBe(2);
+    expect(engine.watermarks.holesFilled).toBe(0);
+  });
+
+  it('gives its range up at once when the upload fails, and the next request follows without a hole to wait for', async () => {
+    const engine = testEngine({ FLOE_HOLE_FILL_MS: '60000' });
+    const topic = randomTopic('sole-put');
+    await engine.topics.create({ name: topic, partitions: 1 });
+    let fail = true;
+    engine.clients.s3.middlewareStack.add(
+      ((next: (a: unknown) => Promise<unknown>, ctx: { commandName?: string }) => async (args: unknown) => {
+        if (fail && ctx.commandName === 'PutObjectCommand') {
+          fail = false;
+          throw Object.assign(new Error('Access Denied'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+        }
+        return next(args);
+      }) as never,
+      { step: 'initialize', name: 'failPut' },
+    );
+    await expect(produceOne(engine, topic, 'refused')).rejects.toThrow(/Access Denied/);
+    const started = Date.now();
+    const r = await produceOne(engine, topic, 'after');
+    expect(Date.now() - started).toBeLessThan(5000);
+    // Offset 0 went to the failed request and was given up with an empty batch.
+    expect(r.offset).toBe(1);
+    expect(await values(engine, topic)).toEqual(['after']);
+    expect((await engine.fetcher.offsets(topic, 0)).highWatermark).toBe(2);
+  });
+});
+
+describe('collecting sole objects', () => {
+  it('keeps an object while its entry points at it, and deletes it past the grace period once retention dropped the entry', async () => {
+    const iso = await isolatedEngine();
+    const topic = randomTopic('sole-gc');
+    await iso.topics.create({ name: topic, partitions: 1, configs: { 'retention.ms': String(HOUR) } });
+    const old = await produceOne(iso, topic, 'old', Date.now() - 2 * HOUR);
+    const kept = await produceOne(iso, topic, 'kept');
+    expect(parseSoleObjectKey(old.objectKey)).toBeDefined();
+    // Long past the grace period, with no record: the entries keep both.
+    expect((await runGc(iso, { now: Date.now() + HOUR })).removed.objects).toBe(0);
+    expect(await listed(iso)).toEqual(expect.arrayContaining([old.objectKey, kept.objectKey]));
+    expect((await runRetention(iso)).removed.batches).toBe(1);
+    // Released just now: a fetch that found the entry before it went may still read the object.
+    expect((await runGc(iso)).removed.objects).toBe(0);
+    expect(await listed(iso)).toContain(old.objectKey);
+    expect((await runGc(iso, { now: Date.now() + HOUR })).removed.objects).toBe(1);
+    const left = await listed(iso);
+    expect(left).not.toContain(old.objectKey);
+    expect(left).toContain(kept.objectKey);
+    expect(await values(iso, topic)).toEqual(['kept']);
+  });
+
+  it('deletes a sole-named object no entry points at: its commit never happened, or another object took the offset', async () => {
+    const iso = await isolatedEngine();
+    const topic = randomTopic('sole-orphan');
+    const t = await iso.topics.create({ name: topic, partitions: 1 });
+    const live = await produceOne(iso, topic, 'live');
+    const pk = partitionKey(t.id, 0);
+    const uncommitted = soleObjectKey(pk, 7)!;
+    const displaced = soleObjectKey(pk, live.offset)!;
+    for (const k of [uncommitted, displaced]) await iso.bucket.put(k, value('never committed'));
+    // Younger than the grace period: a commit may still be on its way.
+    expect((await runGc(iso)).removed.objects).toBe(0);
+    const gc = await runGc(iso, { now: Date.now() + HOUR });
+    expect(gc.removed.objects).toBe(2);
+    expect(await listed(iso)).toEqual([live.objectKey]);
+    expect(await values(iso, topic)).toEqual(['live']);
+  });
+});
