@@ -158,12 +158,9 @@ export class Fetcher {
   }
 
   /**
-   * Kafka's ListOffsets by time: the first offset whose timestamp is >= ts, or the high watermark when
-   * there is none. A query on the time index, never a scan.
-   */
-  /**
    * Kafka's ListOffsets by time: the first offset whose record's timestamp is at or after `ts`, or null
    * when no record is that recent (Kafka answers -1; a consumer then starts at the high watermark).
+   * A query on the time index and a short read on by offset, never a scan.
    */
   async offsetForTime(topicName: string, partition: number, ts: number): Promise<number | null> {
     const topic = await this.topicPartition(topicName, partition);

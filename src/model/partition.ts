@@ -62,4 +62,10 @@ export interface IndexEntry {
    * so the entry of a writer that was too slow, which needs exactly this key free, can never land here.
    */
   pinned?: boolean;
+  /**
+   * Left out of the time index (its timeIndex is stored all the same): the index needs only enough
+   * entries for a lookup to land close to its answer and read the rest by offset (LogTable
+   * firstBatchAtOrAfterTime), and each entry it holds costs a write unit more.
+   */
+  untimed?: boolean;
 }

@@ -16,7 +16,7 @@ import type { AwsClients } from '../storage/clients.ts';
 import { consistentBatchGet } from '../storage/batch-get.ts';
 import { AmbiguousCommitError, Commit, sendCommit, type CommitOutcome } from '../storage/commit.ts';
 import { newObjectKey, objectKeyTime, partitionKey, soleObjectKey } from '../storage/keys.ts';
-import type { LogTable } from '../storage/log-table.ts';
+import { TIME_INDEX_EVERY, type LogTable } from '../storage/log-table.ts';
 import type { ObjectsTable } from '../storage/objects-table.ts';
 import type { ProducersTable, ProducerState } from '../storage/producers-table.ts';
 import { DEFAULT_RETRY, RETRY, retrying, retryDelayMs, sleep } from '../storage/retry.ts';
@@ -81,6 +81,8 @@ const REMEMBERED_HEADS = 10_000;
 
 export class BatchAppender {
   private readonly lastMaxTimestamp = new Map<string, number>();
+  /** Per partition, the second of this writer's last entry in the time index and its entries since. */
+  private readonly lastTimed = new Map<string, { second: number; since: number }>();
 
   constructor(private readonly deps: AppendDeps) {}
 
@@ -308,6 +310,24 @@ export class BatchAppender {
     return new FloeError('TOPIC_NOT_FOUND', `Topic '${topic.topic}' was deleted while the produce was in flight; nothing was written.`);
   }
 
+  /**
+   * Whether the entry goes into the time index: this writer's first on the partition, the first of a
+   * new second, or the TIME_INDEX_EVERY-th since its last one. Other writers' entries only make the
+   * index denser, and a commit that did not land only makes a lookup read a little further: the
+   * lookup's answer never depends on which entries are in the index.
+   */
+  private timeIndexed(pk: string, timeIndex: number): boolean {
+    const second = Math.floor(timeIndex / 1000);
+    const last = this.lastTimed.get(pk);
+    if (last && last.second === second && last.since + 1 < TIME_INDEX_EVERY) {
+      last.since++;
+      return false;
+    }
+    if (this.lastTimed.size >= REMEMBERED_HEADS) this.lastTimed.clear();
+    this.lastTimed.set(pk, { second, since: 0 });
+    return true;
+  }
+
   private rememberMaxTimestamp(pk: string, ts: number): void {
     if (this.lastMaxTimestamp.size >= REMEMBERED_HEADS) this.lastMaxTimestamp.clear();
     this.lastMaxTimestamp.set(pk, ts);
@@ -349,6 +369,7 @@ export class BatchAppender {
           producerId: idempotent ? idempotent.producer.id : -1,
           producerEpoch: idempotent ? idempotent.producer.epoch : -1,
           baseSequence: idempotent ? idempotent.producer.sequence : -1,
+          ...(this.timeIndexed(range.pk, range.timeIndex) ? {} : { untimed: true }),
         };
         baseOffsets.set(b, next);
         commit.add(this.deps.log.entryPutParams(range.pk, entry), 'exists');

@@ -26,7 +26,9 @@ interface EntryItem {
   z: number;
   ft: number;
   mt: number;
-  t: string;
+  /** The time index's sort key; an entry left out of the index holds the same value as `tu`. */
+  t?: string;
+  tu?: string;
   at: number;
   ctl?: boolean;
   txn?: boolean;
@@ -63,7 +65,7 @@ export function entryToItem(pk: string, e: IndexEntry): EntryItem {
     z: e.length,
     ft: e.firstTimestamp,
     mt: e.maxTimestamp,
-    t: timeIndexKey(e.timeIndex, e.baseOffset),
+    ...(e.untimed ? { tu: timeIndexKey(e.timeIndex, e.baseOffset) } : { t: timeIndexKey(e.timeIndex, e.baseOffset) }),
     at: e.appendTime,
   };
   if (e.isControl) item.ctl = true;
@@ -88,7 +90,7 @@ export function itemToEntry(item: Record<string, unknown>): IndexEntry {
     length: i.z,
     firstTimestamp: i.ft,
     maxTimestamp: i.mt,
-    timeIndex: Number(i.t.slice(0, TS_DIGITS)),
+    timeIndex: Number((i.t ?? i.tu ?? '').slice(0, TS_DIGITS)),
     appendTime: i.at,
     isControl: i.ctl === true,
     isTransactional: i.txn === true,
@@ -96,6 +98,7 @@ export function itemToEntry(item: Record<string, unknown>): IndexEntry {
     producerEpoch: i.pe ?? -1,
     baseSequence: i.seq ?? -1,
     ...(i.pin === true ? { pinned: true } : {}),
+    ...(i.t === undefined ? { untimed: true } : {}),
   };
 }
 
@@ -140,6 +143,9 @@ export interface AllocationRequest {
 type AllocationVariant = 'raise' | 'keep' | 'create';
 
 const TS_DIGITS = 15;
+
+/** A writer puts at least every this many-th entry of a partition into the time index (and each new second's first). */
+export const TIME_INDEX_EVERY = 32;
 const OFFSET_DIGITS = 16;
 
 /** Sort key of the time index: (timestamp, base offset), zero-padded so string order is numeric order. */
@@ -458,21 +464,35 @@ export class LogTable {
     return item ? itemToEntry(item) : undefined;
   }
 
-  /** Base offset of the first batch whose running max timestamp is >= ts (Kafka's ListOffsets by time). */
+  /**
+   * Base offset of the first batch whose running max timestamp is >= ts (Kafka's ListOffsets by time).
+   * The time index holds only some entries: its newest one older than ts bounds the answer from below
+   * (the running max is monotonic, so every entry before it is older too), and the entries from there
+   * on are read by offset until one is recent enough. Writers index an entry at least every
+   * TIME_INDEX_EVERY entries and at each new second, so that read is short.
+   */
   async firstBatchAtOrAfterTime(pk: string, ts: number): Promise<number | undefined> {
-    // LSIs are strongly consistent when asked; the running max makes this the first candidate batch.
+    // LSIs are strongly consistent when asked.
     const r = await this.clients.ddb.send(
       new QueryCommand({
         TableName: this.table,
         IndexName: LOG_TIME_INDEX.name,
-        KeyConditionExpression: 'p = :p AND t >= :ts',
+        KeyConditionExpression: 'p = :p AND t < :ts',
         ExpressionAttributeValues: { ':p': pk, ':ts': timeIndexKey(ts, 0) },
+        ScanIndexForward: false,
         ConsistentRead: true,
         Limit: 1,
       }),
     );
-    const item = r.Items?.[0];
-    return item ? Number(item.o) : undefined;
+    let from = r.Items?.[0] ? Number(r.Items[0].o) : 0;
+    const page = TIME_INDEX_EVERY * 2;
+    for (;;) {
+      const entries = await this.entriesFrom(pk, from, page);
+      const hit = entries.find((e) => e.timeIndex >= ts);
+      if (hit) return hit.baseOffset;
+      if (entries.length < page) return undefined;
+      from = entries[entries.length - 1]!.lastOffset + 1;
+    }
   }
 
   private async query(input: QueryCommandInput, max: number): Promise<IndexEntry[]> {

@@ -5,6 +5,8 @@ import type { AwsClients } from '../../src/storage/clients.ts';
 
 export class CallCounter {
   readonly counts = new Map<string, number>();
+  /** Log index entries written with a time index key (each also costs a write unit in the index). */
+  timeIndexEntries = 0;
 
   get(operation: string): number {
     return this.counts.get(operation) ?? 0;
@@ -12,6 +14,7 @@ export class CallCounter {
 
   reset(): void {
     this.counts.clear();
+    this.timeIndexEntries = 0;
   }
 
   snapshot(): Record<string, number> {
@@ -25,9 +28,19 @@ export function countCalls(clients: AwsClients, counter = new CallCounter()): Ca
     ((next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
       const op = `${service}.${(context.commandName ?? 'Unknown').replace(/Command$/, '')}`;
       counter.counts.set(op, (counter.counts.get(op) ?? 0) + 1);
+      if (op === 'dynamodb.PutItem' || op === 'dynamodb.TransactWriteItems') counter.timeIndexEntries += timeIndexed((args as { request?: { body?: unknown } }).request?.body);
       return next(args);
     }) as never;
   clients.ddb.middlewareStack.add(middleware('dynamodb'), { step: 'deserialize', name: 'floeCallCounter', override: true });
   clients.s3.middlewareStack.add(middleware('s3'), { step: 'deserialize', name: 'floeCallCounter', override: true });
   return counter;
 }
+
+/** Index entries (items with a base and last offset) put with a time index key, in a request body. */
+function timeIndexed(body: unknown): number {
+  if (typeof body !== 'string') return 0;
+  const input = JSON.parse(body) as { Item?: Item; TransactItems?: Array<{ Put?: { Item?: Item } }> };
+  const items = input.Item ? [input.Item] : (input.TransactItems ?? []).flatMap((t) => (t.Put?.Item ? [t.Put.Item] : []));
+  return items.filter((i) => i.t !== undefined && i.o !== undefined && i.l !== undefined).length;
+}
+type Item = Record<string, unknown>;
