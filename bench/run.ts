@@ -2,7 +2,7 @@
 // against the floor that S3 and DynamoDB set, measured in the same run on the same emulators, the
 // codec against kafkajs, the AWS calls per operation turned into dollars per GB, and transactions.
 // `npm run bench -- --codec` runs the codec part alone (no emulators), for work on the codec or CRC.
-// `npm run bench -- --only streams` (or `--only connectors`, `--only console`, `--only fanout`, `--only read`; with or without `--quick`) runs that part alone on the emulators.
+// `npm run bench -- --only streams` (or `--only connectors`, `--only console`, `--only fanout`, `--only read`, `--only contention`; with or without `--quick`) runs that part alone on the emulators.
 // Prints a table, then one JSON object per line, the last one the summary.
 import { randomBytes } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -30,7 +30,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const QUICK = process.argv.includes('--quick');
 const CODEC_ONLY = process.argv.includes('--codec');
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
-if (ONLY !== undefined && ONLY !== 'streams' && ONLY !== 'connectors' && ONLY !== 'console' && ONLY !== 'fanout' && ONLY !== 'read') throw new Error(`--only takes 'streams', 'connectors', 'console', 'fanout' or 'read', not ${JSON.stringify(ONLY)}`);
+if (ONLY !== undefined && ONLY !== 'streams' && ONLY !== 'connectors' && ONLY !== 'console' && ONLY !== 'fanout' && ONLY !== 'read' && ONLY !== 'contention') throw new Error(`--only takes 'streams', 'connectors', 'console', 'fanout', 'read' or 'contention', not ${JSON.stringify(ONLY)}`);
 const RECORD = randomBytes(1024);
 const lines: Array<Record<string, unknown>> = [];
 const table: string[][] = [];
@@ -236,6 +236,51 @@ async function connectors(config: ReturnType<typeof loadConfig>, run: string): P
   return summary;
 }
 
+/**
+ * Contention: 1, 8, 32 and 64 producers on one partition, each its own engine (as separate Lambda
+ * instances are: no shared process state, no group commit), 10 x 1 KB records per request.
+ * `--only contention` runs it alone.
+ */
+async function contentionPart(config: ReturnType<typeof loadConfig>, engine = createEngine(config, createClients(config))): Promise<Map<number, { records_per_s: number; p99_ms: number; failures: number }>> {
+  const contention = new Map<number, { records_per_s: number; p99_ms: number; failures: number }>();
+  const topic = 'bench-contention';
+  await engine.topics.create({ name: topic, partitions: 1 });
+  await engine.producer.produce(topic, [{ key: null, value: RECORD }]);
+  const records = Array.from({ length: 10 }, () => ({ key: null, value: RECORD, partition: 0 }));
+  const loneConfig = { ...config, groupCommitMs: 0 };
+  for (const producers of [1, 8, 32, 64]) {
+    const engines = Array.from({ length: producers }, () => createEngine(loneConfig, createClients(loneConfig)));
+    for (const e of engines) await e.topics.resolve(topic);
+    const run = emptyRun();
+    let failures = 0;
+    const shapeMs = QUICK ? 2000 : 6000;
+    const until = Date.now() + shapeMs;
+    const started = Date.now();
+    await Promise.all(
+      engines.map(async (e) => {
+        while (Date.now() < until) {
+          const t = performance.now();
+          try {
+            await e.producer.produce(topic, records);
+            run.latencies.push(performance.now() - t);
+            run.requests++;
+            run.records += records.length;
+            run.bytes += records.length * RECORD.length;
+          } catch {
+            failures++;
+          }
+        }
+      }),
+    );
+    run.ms = Date.now() - started;
+    const d = describe(run);
+    contention.set(producers, { records_per_s: d.records_per_s, p99_ms: d.p99_ms, failures });
+    lines.push({ workload: 'contention', producers, partitions: 1, records: 10, record_bytes: 1024, ...d, failures });
+    table.push([`contention 10x1KB`, `1p ${producers} processes`, `${d.records_per_s} rec/s`, `${d.mb_per_s} MB/s`, `p50 ${d.p50_ms} / p99 ${d.p99_ms} ms`, `${failures} failed`]);
+  }
+  return contention;
+}
+
 /** The fan-out part: the producer alone and with 50 groups tailing, served by one process and by one each. */
 async function fanoutPart(config: ReturnType<typeof loadConfig>, env: NodeJS.ProcessEnv, engine = createEngine(config, createClients(config))): Promise<FanoutFigures> {
   const f = await fanoutBench(engine, env, RECORD, QUICK);
@@ -403,46 +448,8 @@ async function main(): Promise<void> {
       if (isHeadline) headline = { floe, floor, transactions: calls['dynamodb.TransactWriteItems'] ?? 0 };
       if (shape.producers === 1 && shape.partitions === 1 && shape.records !== 100) profiles.set(String(shape.records), { calls, timeIndexed: counter.timeIndexEntries, requests: floe.requests, p50: f.p50_ms });
     }
-    // Contention: 1, 8, 32 and 64 producers on one partition, each its own engine (as separate Lambda
-    // instances are: no shared process state, no group commit), 10 x 1 KB records per request.
-    const contention = new Map<number, { records_per_s: number; p99_ms: number; failures: number }>();
-    {
-      const topic = 'bench-contention';
-      await engine.topics.create({ name: topic, partitions: 1 });
-      await engine.producer.produce(topic, [{ key: null, value: RECORD }]);
-      const records = Array.from({ length: 10 }, () => ({ key: null, value: RECORD, partition: 0 }));
-      const loneConfig = { ...config, groupCommitMs: 0 };
-      for (const producers of [1, 8, 32, 64]) {
-        const engines = Array.from({ length: producers }, () => createEngine(loneConfig, createClients(loneConfig)));
-        for (const e of engines) await e.topics.resolve(topic);
-        const run = emptyRun();
-        let failures = 0;
-        const shapeMs = QUICK ? 2000 : 6000;
-        const until = Date.now() + shapeMs;
-        const started = Date.now();
-        await Promise.all(
-          engines.map(async (e) => {
-            while (Date.now() < until) {
-              const t = performance.now();
-              try {
-                await e.producer.produce(topic, records);
-                run.latencies.push(performance.now() - t);
-                run.requests++;
-                run.records += records.length;
-                run.bytes += records.length * RECORD.length;
-              } catch {
-                failures++;
-              }
-            }
-          }),
-        );
-        run.ms = Date.now() - started;
-        const d = describe(run);
-        contention.set(producers, { records_per_s: d.records_per_s, p99_ms: d.p99_ms, failures });
-        lines.push({ workload: 'contention', producers, partitions: 1, records: 10, record_bytes: 1024, ...d, failures });
-        table.push([`contention 10x1KB`, `1p ${producers} processes`, `${d.records_per_s} rec/s`, `${d.mb_per_s} MB/s`, `p50 ${d.p50_ms} / p99 ${d.p99_ms} ms`, `${failures} failed`]);
-      }
-    }
+    // Contention: 1, 8, 32 and 64 producers on one partition, each its own engine.
+    const contention = await contentionPart(config, engine);
 
     // 64 KB requests for the cost model.
     {
@@ -599,4 +606,4 @@ async function main(): Promise<void> {
   }
 }
 
-await (CODEC_ONLY ? codecOnly() : ONLY === 'streams' ? partOnly(streams) : ONLY === 'connectors' ? partOnly(connectors) : ONLY === 'console' ? partOnly(consolePart) : ONLY === 'read' ? partOnly(async (c, r, env) => { const { consume, e2e, rss } = await readPart(c, r, env); return { consume_mb_per_s: consume.mbPerS, consume_vs_floor: consume.vsFloor, e2e_p50_ms: e2e.p50, e2e_p99_ms: e2e.p99, consume_rss_mb: rss }; }) : ONLY === 'fanout' ? partOnly(async (c, _r, env) => { const { producer_records_per_s_alone_runs: _runs, ...f } = await fanoutPart(c, env); return f; }) : main());
+await (CODEC_ONLY ? codecOnly() : ONLY === 'streams' ? partOnly(streams) : ONLY === 'connectors' ? partOnly(connectors) : ONLY === 'console' ? partOnly(consolePart) : ONLY === 'read' ? partOnly(async (c, r, env) => { const { consume, e2e, rss } = await readPart(c, r, env); return { consume_mb_per_s: consume.mbPerS, consume_vs_floor: consume.vsFloor, e2e_p50_ms: e2e.p50, e2e_p99_ms: e2e.p99, consume_rss_mb: rss }; }) : ONLY === 'contention' ? partOnly(async (c) => { const m = await contentionPart(c); return { contention_scaling: Math.round((m.get(64)!.records_per_s / m.get(8)!.records_per_s) * 100) / 100, contention_p99_ms_64: m.get(64)!.p99_ms, contention_failures: [...m.values()].reduce((n, x) => n + x.failures, 0) }; }) : ONLY === 'fanout' ? partOnly(async (c, _r, env) => { const { producer_records_per_s_alone_runs: _runs, ...f } = await fanoutPart(c, env); return f; }) : main());

@@ -5,6 +5,7 @@ import { DEFAULT_FAULTS, FaultInjector, NO_FAULTS } from './harness/faults.ts';
 import { runWorkload, summary, type WorkloadOptions } from './harness/workload.ts';
 import { randomTopic, testClients, testConfig } from './support/env.ts';
 import { createEngine } from '../src/engine/engine.ts';
+import { parseSoleObjectKey } from '../src/storage/keys.ts';
 
 /** A bounded run: four producers on three partitions, every kind of fault, at most 40 s; each test says what it changes. */
 function boundedRun(name: string, defaultSeed: number, changes: Partial<WorkloadOptions>) {
@@ -49,6 +50,8 @@ describe('fault injection', () => {
     const engine = createEngine(config, clients);
     const topic = randomTopic('lost');
     await engine.topics.create({ name: topic, partitions: 2 });
+    // A first request on each partition, so that the next one-batch request is committed alone.
+    await engine.producer.produce(topic, [{ key: null, value: Buffer.from('first'), partition: 0 }, { key: null, value: Buffer.from('first'), partition: 1 }]);
     injector.enabled = true;
     let result: unknown;
     try {
@@ -60,9 +63,11 @@ describe('fault injection', () => {
     // Whatever the answer was, each record is in the log exactly once.
     for (const r of records) {
       const log = await engine.fetcher.fetch({ topic, partition: r.partition, offset: 0 });
-      expect(log.records.map((x) => x.value!.toString())).toEqual([r.value.toString()]);
+      expect(log.records.map((x) => x.value!.toString())).toEqual(['first', r.value.toString()]);
     }
-    if (!(result instanceof Error)) for (const p of (result as { records: Array<{ offset: number }> }).records) expect(p.offset).toBe(0);
+    if (!(result instanceof Error)) for (const p of (result as { records: Array<{ offset: number }> }).records) expect(p.offset).toBe(1);
+    // The one-batch request took the path without a transaction.
+    if (records.length === 1 && !(result instanceof Error)) expect(parseSoleObjectKey((result as { objectKey: string }).objectKey)).toBeDefined();
     expect(injector.injected['lose-response']).toBeGreaterThan(0);
   });
 

@@ -7,6 +7,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { runGc } from '../src/jobs/gc.ts';
 import { runRetention } from '../src/jobs/retention.ts';
+import { CROWDED_ALLOCATIONS } from '../src/produce/append.ts';
 import type { Engine } from '../src/engine/engine.ts';
 import { parseSoleObjectKey, partitionKey, soleObjectKey } from '../src/storage/keys.ts';
 import { countCalls } from './support/call-counter.ts';
@@ -54,6 +55,27 @@ describe('a one-batch request', () => {
     expect(await values(engine, topic)).toEqual(['first', 'second']);
   });
 
+  it('uploads first, with a transaction, while the partition is crowded: an allocation found others in flight', async () => {
+    const engine = testEngine({ FLOE_HOLE_FILL_MS: '300', FLOE_GROUP_COMMIT_MS: '0' });
+    const topic = randomTopic('crowded');
+    const t = await engine.topics.create({ name: topic, partitions: 1 });
+    await produceOne(engine, topic, 'first');
+    // A writer that died after its allocation: the next allocation finds it in flight before it.
+    const at = Date.now();
+    await engine.log.allocate(partitionKey(t.id, 0), { count: 1, maxTimestamp: at, at, tag: 'dead' }, async () => undefined);
+    expect(parseSoleObjectKey((await produceOne(engine, topic, 'behind')).objectKey)).toBeDefined();
+    const counter = countCalls(engine.clients);
+    const paths: string[] = [];
+    for (let i = 0; i <= CROWDED_ALLOCATIONS; i++) {
+      counter.reset();
+      const r = await produceOne(engine, topic, `v${i}`);
+      paths.push(counter.get('dynamodb.TransactWriteItems') === 1 && parseSoleObjectKey(r.objectKey) === undefined ? 'upload first' : counter.get('dynamodb.PutItem') === 1 ? 'sole' : 'other');
+    }
+    // Each of the next CROWDED_ALLOCATIONS allocations finds nobody before it; then the partition is no longer crowded.
+    expect(paths).toEqual([...Array.from({ length: CROWDED_ALLOCATIONS }, () => 'upload first'), 'sole']);
+    expect(await values(engine, topic)).toEqual(['first', 'behind', ...Array.from({ length: CROWDED_ALLOCATIONS + 1 }, (_, i) => `v${i}`)]);
+  });
+
   it('is written once when the put was applied and its answer lost (the retry finds its own entry)', async () => {
     const engine = testEngine({ FLOE_HOLE_FILL_MS: '60000' });
     const topic = randomTopic('sole-twice');
@@ -84,6 +106,7 @@ describe('a one-batch request', () => {
     const engine = testEngine({ FLOE_HOLE_FILL_MS: '60000' });
     const topic = randomTopic('sole-put');
     await engine.topics.create({ name: topic, partitions: 1 });
+    await produceOne(engine, topic, 'first');
     let fail = true;
     engine.clients.s3.middlewareStack.add(
       ((next: (a: unknown) => Promise<unknown>, ctx: { commandName?: string }) => async (args: unknown) => {
@@ -99,10 +122,10 @@ describe('a one-batch request', () => {
     const started = Date.now();
     const r = await produceOne(engine, topic, 'after');
     expect(Date.now() - started).toBeLessThan(5000);
-    // Offset 0 went to the failed request and was given up with an empty batch.
-    expect(r.offset).toBe(1);
-    expect(await values(engine, topic)).toEqual(['after']);
-    expect((await engine.fetcher.offsets(topic, 0)).highWatermark).toBe(2);
+    // Offset 1 went to the failed request and was given up with an empty batch.
+    expect(r.offset).toBe(2);
+    expect(await values(engine, topic)).toEqual(['first', 'after']);
+    expect((await engine.fetcher.offsets(topic, 0)).highWatermark).toBe(3);
   });
 });
 
@@ -111,19 +134,23 @@ describe('collecting sole objects', () => {
     const iso = await isolatedEngine();
     const topic = randomTopic('sole-gc');
     await iso.topics.create({ name: topic, partitions: 1, configs: { 'retention.ms': String(HOUR) } });
+    // A writer's first request on a partition uploads first (it has a record); the next ones are sole.
+    const warm = await produceOne(iso, topic, 'warm', Date.now() - 2 * HOUR);
     const old = await produceOne(iso, topic, 'old', Date.now() - 2 * HOUR);
     const kept = await produceOne(iso, topic, 'kept');
+    expect(parseSoleObjectKey(warm.objectKey)).toBeUndefined();
     expect(parseSoleObjectKey(old.objectKey)).toBeDefined();
     // Long past the grace period, with no record: the entries keep both.
     expect((await runGc(iso, { now: Date.now() + HOUR })).removed.objects).toBe(0);
     expect(await listed(iso)).toEqual(expect.arrayContaining([old.objectKey, kept.objectKey]));
-    expect((await runRetention(iso)).removed.batches).toBe(1);
+    expect((await runRetention(iso)).removed.batches).toBe(2);
     // Released just now: a fetch that found the entry before it went may still read the object.
     expect((await runGc(iso)).removed.objects).toBe(0);
     expect(await listed(iso)).toContain(old.objectKey);
-    expect((await runGc(iso, { now: Date.now() + HOUR })).removed.objects).toBe(1);
+    expect((await runGc(iso, { now: Date.now() + HOUR })).removed.objects).toBe(2);
     const left = await listed(iso);
     expect(left).not.toContain(old.objectKey);
+    expect(left).not.toContain(warm.objectKey);
     expect(left).toContain(kept.objectKey);
     expect(await values(iso, topic)).toEqual(['kept']);
   });

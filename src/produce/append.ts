@@ -78,9 +78,13 @@ class UnresolvedCommitError extends RetriableStorageError {
 const RESENDS = 6;
 /** Heads whose last maximum timestamp this process remembers, for its guess at the allocation's form. */
 const REMEMBERED_HEADS = 10_000;
+/** After an allocation that found others in flight before it, a writer's next this many count the partition as crowded. */
+export const CROWDED_ALLOCATIONS = 16;
 
 export class BatchAppender {
   private readonly lastMaxTimestamp = new Map<string, number>();
+  /** Per partition, how many more of this writer's allocations count it as crowded (see isCrowded). */
+  private readonly crowded = new Map<string, number>();
   /** Per partition, the second of this writer's last entry in the time index and its entries since. */
   private readonly lastTimed = new Map<string, { second: number; since: number }>();
 
@@ -89,6 +93,19 @@ export class BatchAppender {
   /** Commits the batches (one transaction's worth) of an object already in the bucket. */
   async append(topic: Topic, batches: PlannedBatch[], objectKey: string, objectBytes: number, producer?: IdempotentProducer, options: { deadline?: number } = {}): Promise<BaseOffsets> {
     return (await this.commitBatches(topic, batches, objectKey, objectBytes, producer, options)).bases;
+  }
+
+  /**
+   * Whether one of this writer's last CROWDED_ALLOCATIONS allocations on the partition found other
+   * writers in flight before it. A sole upload (appendSole) holds its range open while the batch goes
+   * up, and every writer after it waits that long for the high watermark: where others are in flight,
+   * upload first instead. A partition this writer has not allocated on yet counts as crowded: new
+   * writers starting together (cold starts) would otherwise all hold their ranges open at once.
+   * (Measured: 64 producers on one partition, each its own engine, ran a quarter slower, their p99
+   * twice as long, without either rule.)
+   */
+  isCrowded(pk: string): boolean {
+    return (this.crowded.get(pk) ?? 1) > 0;
   }
 
   /**
@@ -229,7 +246,10 @@ export class BatchAppender {
         for (const extra of mine.slice(0, -1)) await this.deps.watermarks.abandon(extra);
         const range = mine[mine.length - 1]!;
         const bytes = list.reduce((n, b) => n + batchLength(b), 0);
-        return { ...range, partition, timeIndex: head.maxTimestamp, firstInLine: range.start === head.highWatermark, bytes };
+        const firstInLine = range.start === head.highWatermark;
+        if (this.crowded.size >= REMEMBERED_HEADS) this.crowded.clear();
+        this.crowded.set(pk, firstInLine ? Math.max(0, (this.crowded.get(pk) ?? 1) - 1) : CROWDED_ALLOCATIONS);
+        return { ...range, partition, timeIndex: head.maxTimestamp, firstInLine, bytes };
       }),
     );
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

@@ -8,7 +8,7 @@
 // state (idempotence.ts).
 import { FloeError, TopicNotFoundError } from '../errors.ts';
 import type { DataBucket } from '../storage/data-bucket.ts';
-import { newObjectKey } from '../storage/keys.ts';
+import { newObjectKey, partitionKey } from '../storage/keys.ts';
 import { topicSettings } from '../topics/configs.ts';
 import type { Topic, TopicService } from '../topics/topics.ts';
 import { BatchAppender, type AppendDeps } from './append.ts';
@@ -82,7 +82,7 @@ export class LogAppender {
    */
   private async write(topic: Topic, requests: GroupedRequest[], producer?: IdempotentProducer): Promise<void> {
     const batches = requests.flatMap((r) => r.batches);
-    if (batches.length === 1 && !producer) return this.writeSole(topic, requests, batches[0]!);
+    if (batches.length === 1 && !producer && !this.appender.isCrowded(partitionKey(topic.id, batches[0]!.partition))) return this.writeSole(topic, requests, batches[0]!);
     let position = 0;
     for (const b of batches) {
       b.position = position;
