@@ -114,9 +114,10 @@ describe('commits under contention', () => {
     await slow.topics.create({ name: topic, partitions: 1 });
     await slow.producer.produce(topic, [{ key: null, value: value('first') }]);
     await other.topics.resolve(topic);
-    // The slow writer's first commit (one batch: a conditional put of its entry) reaches DynamoDB well
-    // past the deadline of its range.
+    // The slow writer's first commit (a transaction, or a one-batch request's put of its entry alone)
+    // reaches DynamoDB well past the deadline of its range.
     delayCalls(slow, 'PutItemCommand', holeFillMs * 4);
+    delayCalls(slow, 'TransactWriteItemsCommand', holeFillMs * 4);
     const slowSend = slow.producer.produce(topic, [{ key: null, value: value('slow') }]);
     await new Promise((r) => setTimeout(r, 50));
     // Another producer behind it fills the slow range once it is past the deadline, and is acknowledged.
@@ -148,7 +149,7 @@ describe('commits under contention', () => {
     let held = false;
     slow.clients.ddb.middlewareStack.add(
       ((next: (a: unknown) => Promise<unknown>, ctx: { commandName?: string }) => async (args: unknown) => {
-        if (ctx.commandName === 'PutItemCommand' && !held) {
+        if ((ctx.commandName === 'PutItemCommand' || ctx.commandName === 'TransactWriteItemsCommand') && !held) {
           held = true;
           await gate;
         }

@@ -42,7 +42,7 @@ describe('fault injection', () => {
     { path: 'one batch: a conditional put', records: [{ key: null, value: Buffer.from('x'), partition: 0 }] },
     { path: 'two partitions: a transaction', records: [{ key: null, value: Buffer.from('x'), partition: 0 }, { key: null, value: Buffer.from('y'), partition: 1 }] },
   ])('a lost response on the commit does not lose or duplicate the acknowledged write ($path)', async ({ records }) => {
-    const config = testConfig();
+    const config = testConfig({ FLOE_SOLE_COMMITS: 'true' });
     const clients = testClients(config);
     // Every commit's answer is lost: the SDK sends it again (a transaction with the same token).
     const injector = new FaultInjector({ seed: 1, rates: { ...NO_FAULTS, loseResponse: 1 }, only: (op) => op === 'dynamodb.TransactWriteItems' || op === 'dynamodb.PutItem' }).attach(clients);

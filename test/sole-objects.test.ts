@@ -15,6 +15,8 @@ import { isolatedEngine, testEngine } from './support/engine.ts';
 import { randomTopic } from './support/env.ts';
 
 const HOUR = 3600_000;
+/** The path is off by default (Config.soleCommits). */
+const SOLE = { FLOE_SOLE_COMMITS: 'true' };
 const value = (s: string) => Buffer.from(s);
 
 async function produceOne(engine: Engine, topic: string, v: string, timestamp?: number): Promise<{ offset: number; objectKey: string }> {
@@ -40,7 +42,7 @@ async function listed(engine: Engine): Promise<string[]> {
 
 describe('a one-batch request', () => {
   it('writes one PUT, one allocation, one PutItem and one high-watermark move: no transaction, no object record', async () => {
-    const engine = testEngine();
+    const engine = testEngine(SOLE);
     const topic = randomTopic('sole');
     const t = await engine.topics.create({ name: topic, partitions: 1 });
     await produceOne(engine, topic, 'first');
@@ -56,7 +58,7 @@ describe('a one-batch request', () => {
   });
 
   it('uploads first, with a transaction, while the partition is crowded: an allocation found others in flight', async () => {
-    const engine = testEngine({ FLOE_HOLE_FILL_MS: '300', FLOE_GROUP_COMMIT_MS: '0' });
+    const engine = testEngine({ ...SOLE, FLOE_HOLE_FILL_MS: '300', FLOE_GROUP_COMMIT_MS: '0' });
     const topic = randomTopic('crowded');
     const t = await engine.topics.create({ name: topic, partitions: 1 });
     await produceOne(engine, topic, 'first');
@@ -77,7 +79,7 @@ describe('a one-batch request', () => {
   });
 
   it('is written once when the put was applied and its answer lost (the retry finds its own entry)', async () => {
-    const engine = testEngine({ FLOE_HOLE_FILL_MS: '60000' });
+    const engine = testEngine({ ...SOLE, FLOE_HOLE_FILL_MS: '60000' });
     const topic = randomTopic('sole-twice');
     await engine.topics.create({ name: topic, partitions: 1 });
     await produceOne(engine, topic, 'first');
@@ -103,7 +105,7 @@ describe('a one-batch request', () => {
   });
 
   it('gives its range up at once when the upload fails, and the next request follows without a hole to wait for', async () => {
-    const engine = testEngine({ FLOE_HOLE_FILL_MS: '60000' });
+    const engine = testEngine({ ...SOLE, FLOE_HOLE_FILL_MS: '60000' });
     const topic = randomTopic('sole-put');
     await engine.topics.create({ name: topic, partitions: 1 });
     await produceOne(engine, topic, 'first');
@@ -131,7 +133,7 @@ describe('a one-batch request', () => {
 
 describe('collecting sole objects', () => {
   it('keeps an object while its entry points at it, and deletes it past the grace period once retention dropped the entry', async () => {
-    const iso = await isolatedEngine();
+    const iso = await isolatedEngine(SOLE);
     const topic = randomTopic('sole-gc');
     await iso.topics.create({ name: topic, partitions: 1, configs: { 'retention.ms': String(HOUR) } });
     // A writer's first request on a partition uploads first (it has a record); the next ones are sole.
@@ -156,7 +158,7 @@ describe('collecting sole objects', () => {
   });
 
   it('deletes a sole-named object no entry points at: its commit never happened, or another object took the offset', async () => {
-    const iso = await isolatedEngine();
+    const iso = await isolatedEngine(SOLE);
     const topic = randomTopic('sole-orphan');
     const t = await iso.topics.create({ name: topic, partitions: 1 });
     const live = await produceOne(iso, topic, 'live');

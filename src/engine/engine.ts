@@ -110,6 +110,7 @@ export function createEngine(config: FloeConfig, clients: AwsClients, options: E
     },
     // A group's object holds at most what one request may carry.
     groupCommit: { windowMs: config.groupCommitMs, maxBytes: config.maxRequestBytes },
+    soleCommits: config.soleCommits,
   });
   const fetcher = new Fetcher({ topics, log, bucket, notifier, watermarks, cacheBytes: config.fetchCacheBytes, maxWaitMs: config.maxFetchWaitMs, maxBytes: config.maxFetchBytes, metrics });
   const groups = new GroupsTable(clients, config.tables.groups);

@@ -26,6 +26,8 @@ export interface LogAppenderDeps extends AppendDeps {
   onCommit?: (topicId: string, partition: number) => void;
   /** Group commit of concurrent requests in this process; off when absent. */
   groupCommit?: GroupCommitOptions;
+  /** One-batch requests commit alone (Config.soleCommits). */
+  soleCommits?: boolean;
 }
 
 export class LogAppender {
@@ -82,7 +84,7 @@ export class LogAppender {
    */
   private async write(topic: Topic, requests: GroupedRequest[], producer?: IdempotentProducer): Promise<void> {
     const batches = requests.flatMap((r) => r.batches);
-    if (batches.length === 1 && !producer && !this.appender.isCrowded(partitionKey(topic.id, batches[0]!.partition))) return this.writeSole(topic, requests, batches[0]!);
+    if (this.deps.soleCommits && batches.length === 1 && !producer && !this.appender.isCrowded(partitionKey(topic.id, batches[0]!.partition))) return this.writeSole(topic, requests, batches[0]!);
     let position = 0;
     for (const b of batches) {
       b.position = position;
