@@ -147,19 +147,30 @@ type PutItem = NonNullable<TransactWriteItem['Put']>;
 
 /** One conditional put, its outcome told as a transaction of that one item would tell it. */
 async function sendSinglePut(clients: AwsClients, commit: Commit, put: PutItem, key: Record<string, unknown>): Promise<CommitOutcome> {
+  const command = new PutCommand({
+    TableName: put.TableName,
+    Item: put.Item as never,
+    ConditionExpression: put.ConditionExpression,
+    ...(put.ExpressionAttributeNames ? { ExpressionAttributeNames: put.ExpressionAttributeNames } : {}),
+    ...(put.ExpressionAttributeValues ? { ExpressionAttributeValues: put.ExpressionAttributeValues as never } : {}),
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+  });
+  // Sent once: a put has no client request token, and between a first send that was applied and the
+  // SDK's resend the entry may have been merged away, so the resend would put it again inside the
+  // merged batch. After a failed send the caller asks the log instead (an unknown outcome).
+  let sends = 0;
+  command.middlewareStack.add(
+    ((next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
+      if (++sends > 1) throw new ResendRefused();
+      return next(args);
+    }) as never,
+    { step: 'finalizeRequest', priority: 'low', name: 'floeSendOnce', override: true },
+  );
   try {
-    await clients.ddb.send(
-      new PutCommand({
-        TableName: put.TableName,
-        Item: put.Item as never,
-        ConditionExpression: put.ConditionExpression,
-        ...(put.ExpressionAttributeNames ? { ExpressionAttributeNames: put.ExpressionAttributeNames } : {}),
-        ...(put.ExpressionAttributeValues ? { ExpressionAttributeValues: put.ExpressionAttributeValues as never } : {}),
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
+    await clients.ddb.send(command);
     return { committed: true };
   } catch (e) {
+    if (e instanceof ResendRefused) throw new AmbiguousCommitError(e);
     if (isConditionFailure(e)) {
       const raw = itemOfConditionFailure(e);
       const found = raw ? unmarshall(raw as Record<string, AttributeValue>) : (await clients.ddb.send(new GetCommand({ TableName: put.TableName, Key: key, ConsistentRead: true }))).Item;
@@ -170,6 +181,14 @@ async function sendSinglePut(clients: AwsClients, commit: Commit, put: PutItem, 
     if ((e as Error | undefined)?.name === 'TransactionConflictException') return commit.decode([{ Code: 'TransactionConflict' }])!;
     if (isAwsError(e) && classifyAwsError(e).ambiguous) throw new AmbiguousCommitError(e);
     throw e;
+  }
+}
+
+/** The SDK would send a put again after a failed send: refused, its first send's outcome is unknown. */
+class ResendRefused extends Error {
+  override name = 'FloeResendRefused';
+  constructor() {
+    super('a conditional put is sent once; the outcome of its first send is unknown');
   }
 }
 
