@@ -34,8 +34,8 @@ export interface FloeConfig {
   groupCommitMs: number;
   /**
    * A one-batch request of a producer that is not idempotent commits its entry alone, with no
-   * transaction and no object record (3 write units instead of 7). Off by default: the long fault run
-   * found a bug on this path that is not fixed yet (docs/design.md, "One batch, no transaction").
+   * transaction and no object record (3 write units instead of 6). Off by default: the long fault run
+   * found a bug on this path, fixed since, and a weakness is left (docs/design.md, "One batch, no transaction").
    */
   soleCommits: boolean;
   /** An offset range still without its index entry this long after it was handed out is filled (ms). */
