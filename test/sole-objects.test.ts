@@ -109,7 +109,7 @@ describe('a one-batch request', () => {
   // Found by the long fault run, whose cleaner merges batches of any age: the SDK's resend of a put
   // whose first send was applied put the entry again inside the batch it had been merged into, so the
   // index no longer tiled the log. The put is now sent once, and the writer asks the log instead.
-  it('never puts an entry again inside a merged batch when the put was applied, its answer lost, and the entry merged away', async () => {
+  it('neither puts an entry again inside a merged batch nor writes the records twice when the put was applied, its answer lost, and the entry merged away', async () => {
     const engine = testEngine({ ...SOLE, FLOE_GROUP_COMMIT_MS: '0' });
     const topic = randomTopic('sole-merged');
     const t = await engine.topics.create({ name: topic, partitions: 1 });
@@ -138,12 +138,41 @@ describe('a one-batch request', () => {
     // The index still tiles the log: no entry put again inside the merged batch.
     const entries = await engine.log.entriesBetween(pk, 0, Number.MAX_SAFE_INTEGER);
     entries.forEach((e, i) => expect(e.baseOffset).toBe(i === 0 ? 0 : entries[i - 1]!.lastOffset + 1));
-    // Acknowledged where it can be read. What is left: the writer, finding no entry of its own at its
-    // key, cannot tell that its records are inside the merged batch, and writes them again (a merge
-    // this young never happens outside the fault run: merges leave batches younger than the commit
-    // deadline alone). Why the path stays off by default: docs/design.md.
-    expect(r.offset).toBe(4);
-    expect(await values(engine, topic)).toEqual(['a', 'b', 'c', 'd', 'c']);
+    // Acknowledged once, where it was first written: the writer finds its offset inside the merged
+    // batch (only its own entry can have been there: a filler's entry is pinned, and keeps its key
+    // through every rewrite), so it does not write its records again.
+    expect(r.offset).toBe(2);
+    expect(await values(engine, topic)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('counts a transaction whose answer was lost as committed when a rewrite gave its entry another object', async () => {
+    // The transaction path (the default): the outcome is unknown past the SDK's own retries, and by
+    // the time the writer asks, the cleaner has rewritten its batch with the one after it. The entry
+    // keeps its key but points at the merged object: still this writer's.
+    const engine = testEngine({ FLOE_GROUP_COMMIT_MS: '0' });
+    const topic = randomTopic('txn-rewritten');
+    await engine.topics.create({ name: topic, partitions: 1 });
+    const other = testEngine({ FLOE_GROUP_COMMIT_MS: '0' });
+    await other.topics.resolve(topic);
+    let armed = true;
+    engine.clients.ddb.middlewareStack.add(
+      ((next: (a: unknown) => Promise<unknown>, ctx: { commandName?: string }) => async (args: unknown) => {
+        if (!(armed && ctx.commandName === 'TransactWriteItemsCommand')) return next(args);
+        armed = false;
+        await next(args);
+        // Two after it: merging leaves the last batch alone.
+        await other.producer.produce(topic, [{ key: null, value: value('b') }]);
+        await other.producer.produce(topic, [{ key: null, value: value('c') }]);
+        const merged = await runCompaction(engine, { now: Date.now() + 10 * MERGE_MIN_AGE_MS });
+        expect(merged.rewrote.batches).toBeGreaterThan(0);
+        throw Object.assign(new Error('request timed out after it was sent'), { name: 'TimeoutError', $metadata: {} });
+      }) as never,
+      { step: 'initialize', name: 'loseAfterRewrite' },
+    );
+    const r = await produceOne(engine, topic, 'a');
+    expect(armed).toBe(false);
+    expect(r.offset).toBe(0);
+    expect(await values(engine, topic)).toEqual(['a', 'b', 'c']);
   });
 
   it('gives its range up at once when the upload fails, and the next request follows without a hole to wait for', async () => {

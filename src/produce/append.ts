@@ -132,7 +132,7 @@ export class BatchAppender {
     const resolveEarlier = async (): Promise<BaseOffsets | undefined> => {
       while (unknown.length > 0) {
         const a = unknown[0]!;
-        if ((await this.resolveUnknown(a.ranges, a.objectKey, batches[0]!)) === 'committed') {
+        if ((await this.resolveUnknown(a.ranges, batches[0]!)) === 'committed') {
           committed = a.ranges;
           objectKey = a.objectKey;
           return a.baseOffsets;
@@ -176,7 +176,7 @@ export class BatchAppender {
           }
           const { commit, baseOffsets } = this.commitOf(groups, ranges, key, objectBytes, producer && states && { producer, states }, sole);
           const single = sole ? { key: { p: ranges[0]!.pk, o: ranges[0]!.start } } : undefined;
-          const outcome = await this.commitOrGiveUp(commit, ranges, key, batches[0]!, single).catch((e: unknown) => {
+          const outcome = await this.commitOrGiveUp(commit, ranges, batches[0]!, single).catch((e: unknown) => {
             if (e instanceof UnresolvedCommitError) unknown.push({ ranges, objectKey: key, baseOffsets });
             throw e;
           });
@@ -273,7 +273,7 @@ export class BatchAppender {
    * Step 2. 'given-up' when the transaction did not commit: its ranges are filled, and the caller
    * allocates again. Throws (ranges given up) when it cannot commit at all.
    */
-  private async commitOrGiveUp(commit: Commit, ranges: Allocated[], objectKey: string, first: PlannedBatch, single?: { key: Record<string, unknown> }): Promise<'committed' | 'given-up'> {
+  private async commitOrGiveUp(commit: Commit, ranges: Allocated[], first: PlannedBatch, single?: { key: Record<string, unknown> }): Promise<'committed' | 'given-up'> {
     for (let n = 0; ; n++) {
       let outcome: CommitOutcome;
       try {
@@ -281,7 +281,7 @@ export class BatchAppender {
       } catch (e) {
         if (e instanceof AmbiguousCommitError) {
           try {
-            return await this.resolveUnknown(ranges, objectKey, first);
+            return await this.resolveUnknown(ranges, first);
           } catch (cause) {
             throw new UnresolvedCommitError(cause);
           }
@@ -303,15 +303,21 @@ export class BatchAppender {
   }
 
   /**
-   * The transaction's outcome is unknown. Its first entry tells: ours there, it committed (all of it,
-   * it is atomic); nothing there, taking that key with an empty batch makes sure it never will.
+   * The transaction's outcome is unknown. Its first range tells (a transaction is atomic): an entry
+   * there that is not a filler's, it committed; nothing there, taking that key with an empty batch
+   * makes sure it never will. Only this attempt writes an entry at its range's first offset, or a
+   * filler, whose entry is pinned and keeps that key through every rewrite: so an entry covering the
+   * offset from before it (a merge took the attempt's entry in), or an entry there that is not
+   * pinned (a rewrite gave it another object), is this attempt's, committed.
    */
-  private async resolveUnknown(ranges: Allocated[], objectKey: string, first: PlannedBatch): Promise<'committed' | 'given-up'> {
+  private async resolveUnknown(ranges: Allocated[], first: PlannedBatch): Promise<'committed' | 'given-up'> {
     const r0 = ranges.find((r) => r.partition === first.partition)!;
-    const key = first.objectKey ?? objectKey;
-    const ours = (e: IndexEntry | undefined) => e !== undefined && e.objectKey === key && e.position === first.position;
-    if (ours(await this.deps.log.getEntry(r0.pk, r0.start))) return 'committed';
-    if ((await this.deps.watermarks.abandon(r0)) === 'taken' && ours(await this.deps.log.getEntry(r0.pk, r0.start))) return 'committed';
+    const committedAt = async (): Promise<boolean> => {
+      const e = await this.deps.log.entryBefore(r0.pk, r0.start + 1);
+      return e !== undefined && e.lastOffset >= r0.start && (e.baseOffset < r0.start || e.pinned !== true);
+    };
+    if (await committedAt()) return 'committed';
+    if ((await this.deps.watermarks.abandon(r0)) === 'taken' && (await committedAt())) return 'committed';
     await this.giveUp(ranges.filter((r) => r !== r0));
     return 'given-up';
   }
