@@ -145,11 +145,35 @@ describe('a one-batch request', () => {
     expect(await values(engine, topic)).toEqual(['a', 'b', 'c', 'd']);
   });
 
+  it('lets the SDK send a throttled put again: committed at its own offset, no range given up', async () => {
+    const engine = testEngine({ ...SOLE, FLOE_GROUP_COMMIT_MS: '0', FLOE_HOLE_FILL_MS: '60000' });
+    const topic = randomTopic('sole-throttled');
+    const t = await engine.topics.create({ name: topic, partitions: 1 });
+    await produceOne(engine, topic, 'a');
+    let puts = 0;
+    engine.clients.ddb.middlewareStack.add(
+      ((next: (a: unknown) => Promise<unknown>, ctx: { commandName?: string }) => async (args: unknown) => {
+        if (ctx.commandName !== 'PutItemCommand') return next(args);
+        // The service refuses the first send before it runs it.
+        if (++puts === 1) throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+        return next(args);
+      }) as never,
+      { step: 'deserialize', name: 'throttleFirstPut' },
+    );
+    const r = await produceOne(engine, topic, 'b');
+    expect(parseSoleObjectKey(r.objectKey)).toBeDefined();
+    expect(puts).toBe(2);
+    expect(r.offset).toBe(1);
+    const entries = await engine.log.entriesBetween(partitionKey(t.id, 0), 0, Number.MAX_SAFE_INTEGER);
+    expect(entries.map((e) => [e.baseOffset, e.pinned === true])).toEqual([[0, false], [1, false]]);
+    expect(await values(engine, topic)).toEqual(['a', 'b']);
+  });
+
   it('counts a transaction whose answer was lost as committed when a rewrite gave its entry another object', async () => {
     // The transaction path (the default): the outcome is unknown past the SDK's own retries, and by
     // the time the writer asks, the cleaner has rewritten its batch with the one after it. The entry
     // keeps its key but points at the merged object: still this writer's.
-    const engine = testEngine({ FLOE_GROUP_COMMIT_MS: '0' });
+    const engine = testEngine({ FLOE_SOLE_COMMITS: 'false', FLOE_GROUP_COMMIT_MS: '0' });
     const topic = randomTopic('txn-rewritten');
     await engine.topics.create({ name: topic, partitions: 1 });
     const other = testEngine({ FLOE_GROUP_COMMIT_MS: '0' });

@@ -57,6 +57,17 @@ export function classifyAwsError(e: unknown): AwsErrorClass {
   return { retriable: transient, ambiguous: transient };
 }
 
+/**
+ * Whether one send's failure shows the request was not applied: the service answered it with a
+ * throttling error (a 4xx: it refuses the request before it runs). A timeout, a lost answer or a 5xx
+ * shows nothing of the kind.
+ */
+export function refusedUnapplied(e: unknown): boolean {
+  const err = (e ?? {}) as SdkErrorShape;
+  const status = err.$metadata?.httpStatusCode ?? 0;
+  return status >= 400 && status < 500 && THROTTLED.test(err.name ?? '');
+}
+
 /** Whether a single conditional write was refused by its condition (nothing was written). */
 export function isConditionFailure(e: unknown): boolean {
   return (e as SdkErrorShape | undefined)?.name === 'ConditionalCheckFailedException';

@@ -7,7 +7,7 @@ import type { AttributeValue, TransactWriteItem } from '@aws-sdk/client-dynamodb
 import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { FloeError, RetriableStorageError } from '../errors.ts';
-import { classifyAwsError, isAwsError, isConditionFailure, itemOfConditionFailure, type CancellationReason } from './aws-errors.ts';
+import { classifyAwsError, isAwsError, isConditionFailure, itemOfConditionFailure, refusedUnapplied, type CancellationReason } from './aws-errors.ts';
 import type { AwsClients } from './clients.ts';
 
 /** One item of a transaction, as the table modules' builders make them. */
@@ -104,8 +104,9 @@ export interface SendOptions {
   idempotent?: boolean;
   /**
    * A commit of one Put goes as a conditional PutItem instead of a transaction: half the write units.
-   * The item's key (to read it back when the put's condition fails): the same item found there is this
-   * very put applied by an earlier attempt whose answer was lost, so it counts as committed.
+   * The SDK sends it again only after a throttled send; the item's key is there to read it back when
+   * the put's condition fails: the same item found there can only be this very put, sent again by
+   * something outside this module after a send that was applied, so it counts as committed.
    */
   single?: { key: Record<string, unknown> };
 }
@@ -155,14 +156,23 @@ async function sendSinglePut(clients: AwsClients, commit: Commit, put: PutItem, 
     ...(put.ExpressionAttributeValues ? { ExpressionAttributeValues: put.ExpressionAttributeValues as never } : {}),
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
   });
-  // Sent once: a put has no client request token, and between a first send that was applied and the
-  // SDK's resend the entry may have been merged away, so the resend would put it again inside the
-  // merged batch. After a failed send the caller asks the log instead (an unknown outcome).
-  let sends = 0;
+  // Sent again only after a send the service refused unapplied (throttled): a put has no client
+  // request token, and between a first send that was applied and the SDK's resend the entry may have
+  // been merged away, so the resend would put it again inside the merged batch. After any other failed
+  // send the caller asks the log instead (an unknown outcome).
+  let resendable = true;
   command.middlewareStack.add(
     ((next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
-      if (++sends > 1) throw new ResendRefused();
-      return next(args);
+      if (!resendable) throw new ResendRefused();
+      // Its answer may yet be lost on the way back (past this middleware): nothing is sent again
+      // unless this send is seen refused.
+      resendable = false;
+      try {
+        return await next(args);
+      } catch (e) {
+        resendable = refusedUnapplied(e);
+        throw e;
+      }
     }) as never,
     { step: 'finalizeRequest', priority: 'low', name: 'floeSendOnce', override: true },
   );
