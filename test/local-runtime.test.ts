@@ -1,7 +1,7 @@
 // The local runtime as a newcomer runs it: a real `node` process serving the API over HTTP, killed
 // with SIGKILL and started again on the same data folder, and stopped with SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -44,6 +44,12 @@ async function startServer(port: number, via: 'node' | 'npm' = 'node'): Promise<
   throw new Error(`server did not answer: ${output}`);
 }
 
+/** The native libraries DynamoDB Local unpacked into the temporary folder the runtime gives it. */
+function unpacked(): string[] {
+  const dir = join(dataDir, 'java-tmp');
+  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.so')) : [];
+}
+
 function javaPid(): number {
   const state = readFileSync(join(dataDir, 'dynamodb-local.pid'), 'utf8');
   return Number(state.trim());
@@ -69,6 +75,9 @@ describe('local runtime', () => {
     expect(produced.body.offsets.map((o: any) => o.offset)).toEqual([0, 1]);
 
     const oldJava = javaPid();
+    // Unpacked in the data folder, not the system's temp folder: a SIGKILL leaves it there.
+    const oldLibs = unpacked();
+    expect(oldLibs).toHaveLength(1);
     server.kill('SIGKILL');
     await new Promise((r) => server.once('exit', r));
     // The emulator outlives its parent; the next start must clear it.
@@ -76,6 +85,9 @@ describe('local runtime', () => {
 
     server = await startServer(port);
     expect(processAlive(oldJava)).toBe(false);
+    // The killed one's copy was removed before the new one started.
+    expect(unpacked()).toHaveLength(1);
+    expect(unpacked()).not.toEqual(oldLibs);
     const got = await api.get('/topics/survivor/partitions/0/records?offset=0', { accept: BINARY });
     expect((got.body as any[]).map((r) => Buffer.from(r.value, 'base64').toString())).toEqual(['one', 'two']);
     const more = await api.post('/topics/survivor', { records: [{ value: b64('three') }] });
@@ -86,6 +98,7 @@ describe('local runtime', () => {
     const code = await new Promise((r) => server.once('exit', r));
     expect(code).toBe(0);
     expect(processAlive(newJava)).toBe(false);
+    expect(existsSync(join(dataDir, 'java-tmp'))).toBe(false);
   });
 
   it('stops everything it started when SIGTERM or SIGINT reaches only the npm process', async () => {

@@ -55,6 +55,13 @@ export async function freePort(): Promise<number> {
 }
 
 const PID_FILE = 'dynamodb-local.pid';
+/**
+ * DynamoDB Local unpacks its SQLite native library into Java's temporary folder at each start and
+ * deletes it only when it exits normally: one killed (a test's SIGKILL, a crash) left a 900 KB file
+ * in the system's temp folder each time. Its temporary folder is this one in the data folder instead,
+ * emptied before each start and after each stop.
+ */
+const JAVA_TMP = 'java-tmp';
 
 /**
  * Whether a process with this pid is running. A zombie counts as gone: a process killed after its
@@ -92,6 +99,23 @@ export async function waitForExit(pid: number, timeoutMs: number): Promise<boole
     await new Promise((r) => setTimeout(r, 50));
   }
   return true;
+}
+
+/**
+ * Runs `spawn` with `option` added to JAVA_TOOL_OPTIONS, which the JVM reads at start (the package
+ * that starts DynamoDB Local takes no JVM options; the child inherits this process's environment as
+ * it is during the call). A path with blanks is left out: the JVM splits that variable at blanks.
+ */
+function withJavaOption<T>(option: string, spawn: () => T): T {
+  if (/\s/.test(option)) return spawn();
+  const before = process.env.JAVA_TOOL_OPTIONS;
+  process.env.JAVA_TOOL_OPTIONS = before ? `${before} ${option}` : option;
+  try {
+    return spawn();
+  } finally {
+    if (before === undefined) delete process.env.JAVA_TOOL_OPTIONS;
+    else process.env.JAVA_TOOL_OPTIONS = before;
+  }
 }
 
 /** How long a stale DynamoDB Local may take to die after SIGKILL before start-up gives up. */
@@ -161,13 +185,19 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   mkdirSync(s3Dir, { recursive: true });
   await killStaleDynamoDb(dataDir);
 
+  const javaTmp = join(dataDir, JAVA_TMP);
+  rmSync(javaTmp, { recursive: true, force: true });
+  mkdirSync(javaTmp);
+
   const dynamodbPort = options.dynamodbPort ?? (await freePort());
-  const ddb = spawnDynamoDbLocal({
-    port: dynamodbPort,
-    sharedDb: true,
-    ...(persistent ? { path: ddbDir } : {}),
-    stdio: 'pipe',
-  });
+  const ddb = withJavaOption(`-Djava.io.tmpdir=${javaTmp}`, () =>
+    spawnDynamoDbLocal({
+      port: dynamodbPort,
+      sharedDb: true,
+      ...(persistent ? { path: ddbDir } : {}),
+      stdio: 'pipe',
+    }),
+  );
   ddb.stdout?.resume(); // its start-up banner is of no use, but an unread pipe would fill and stall it
   if (ddb.pid !== undefined) writeFileSync(join(dataDir, PID_FILE), String(ddb.pid));
   let ddbErr = '';
@@ -192,7 +222,10 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
 
   let stopped = false;
   // DynamoDB Local is a child process: it must not outlive a Node process that exits without stop().
-  const orphanGuard = () => ddb.kill('SIGKILL');
+  const orphanGuard = () => {
+    ddb.kill('SIGKILL');
+    rmSync(persistent ? javaTmp : dataDir, { recursive: true, force: true });
+  };
   process.once('exit', orphanGuard);
   return {
     endpoints: { dynamodb, s3 },
@@ -206,7 +239,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
       await Promise.all([exited, s3rver.close().catch(() => undefined)]);
       clearTimeout(timer);
       rmSync(join(dataDir, PID_FILE), { force: true });
-      if (!persistent) rmSync(dataDir, { recursive: true, force: true });
+      rmSync(persistent ? javaTmp : dataDir, { recursive: true, force: true });
     },
   };
 }
