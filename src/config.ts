@@ -34,8 +34,8 @@ export interface FloeConfig {
   groupCommitMs: number;
   /**
    * A one-batch request of a producer that is not idempotent commits its entry alone, with no
-   * transaction and no object record (3 write units instead of 6). Off by default: the long fault run
-   * found a bug on this path, fixed since, and a weakness is left (docs/design.md, "One batch, no transaction").
+   * transaction and no object record (3 write units instead of 6; docs/design.md, "One batch, no
+   * transaction"). On by default; FLOE_SOLE_COMMITS=false sends every commit as a transaction.
    */
   soleCommits: boolean;
   /** An offset range still without its index entry this long after it was handed out is filled (ms). */
@@ -74,7 +74,7 @@ const schema = z.object({
   FLOE_GC_GRACE_MS: z.coerce.number().int().min(MIN_GC_GRACE_MS).default(DEFAULT_GC_GRACE_MS),
   FLOE_GROUP_SESSION_TIMEOUT_MS: z.coerce.number().int().min(100).max(30 * 60 * 1000).default(10_000),
   FLOE_GROUP_COMMIT_MS: z.coerce.number().int().min(0).max(1000).default(2),
-  FLOE_SOLE_COMMITS: bool.default(false),
+  FLOE_SOLE_COMMITS: bool.default(true),
   FLOE_HOLE_FILL_MS: z.coerce.number().int().min(50).max(COMMIT_DEADLINE_MS).default(DEFAULT_HOLE_FILL_MS),
   // Only checked here: the log module reads it itself at its first long checksum, which may come
   // before any configuration is loaded (and in programs that load none).
