@@ -6,6 +6,7 @@ import { GroupsTable } from '../src/storage/groups-table.ts';
 import { TransactionsTable } from '../src/storage/transactions-table.ts';
 import { TransactionCoordinator } from '../src/transactions/coordinator.ts';
 import { RetriableStorageError } from '../src/errors.ts';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 const { api, engine } = testApp();
 const groupsTable = new GroupsTable(engine.clients, engine.config.tables.groups);
@@ -173,6 +174,37 @@ describe('transactions', () => {
     const current = producer(tid, second);
     await current.send(topic, [{ value: b64('current') }]);
     await current.commit();
+    expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(['current']);
+  });
+
+  it("never commits a newer epoch's writes into a transaction an older epoch left open", async () => {
+    const moveEpoch = (tid: string, epoch: number) =>
+      engine.clients.ddb.send(new UpdateCommand({ TableName: engine.config.tables.transactions, Key: { t: tid, s: 'state' }, UpdateExpression: 'SET epoch = :e, lastSeq = :none', ExpressionAttributeValues: { ':e': epoch, ':none': -1 } }));
+    // The state the streams fault run found: a transaction open under epoch e (a zombie's), the state
+    // already at epoch e + 1 with no sequence of it. The newer producer's writes joined it, and the
+    // commit appended the older epoch's writes only: its records were acknowledged and lost.
+    const topic = randomTopic('txstray');
+    await createTopic(topic, 1);
+    const tid = randomTopic('tid');
+    const first = await init(tid);
+    const zombie = producer(tid, first);
+    expect((await zombie.send(topic, [{ value: b64('zombie-open') }])).status).toBe(200);
+    await moveEpoch(tid, first.producer_epoch + 1);
+    const current = producer(tid, { producer_id: first.producer_id, producer_epoch: first.producer_epoch + 1 });
+    const w = await current.send(topic, [{ value: b64('current') }]);
+    expect(w.status, JSON.stringify(w.body)).toBe(200);
+    const c = await current.commit();
+    expect(c.status, JSON.stringify(c.body)).toBe(200);
+    expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(['current']);
+    // The zombie's open transaction was aborted, not taken over: it can neither write nor commit.
+    expect((await zombie.commit()).body.error_code).toBe(40905);
+    // A commit with no write of its own ends an older epoch's open transaction as an abort.
+    const again = producer(tid, current.ids);
+    const stray = await again.send(topic, [{ value: b64('second-open') }]);
+    expect(stray.status).toBe(200);
+    await moveEpoch(tid, current.ids.producer_epoch + 1);
+    const last = producer(tid, { producer_id: first.producer_id, producer_epoch: current.ids.producer_epoch + 1 });
+    expect((await last.commit()).status).toBe(200);
     expect((await readAll(topic, 0)).map((r) => r.value)).toEqual(['current']);
   });
 

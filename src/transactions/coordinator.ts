@@ -247,6 +247,12 @@ export class TransactionCoordinator {
         throw fenced(tid, producer, s, '; its transaction passed its timeout and was aborted');
       }
       if ((s.state === 'PrepareCommit' || s.state === 'PrepareAbort') && endedAs(s.state) !== how) throw refuse(s);
+      // An open transaction of an older epoch holds nothing of this producer's (its writes would have
+      // ended it first): it is aborted, and then this producer has no transaction to end.
+      if (s.state === 'Ongoing' && s.txnEpoch !== s.epoch) {
+        await this.abortStray(s);
+        return RETRY;
+      }
       if (s.state === 'Ongoing') {
         // A commit only before the deadline: past it the transaction is the sweep's to abort.
         const now = Date.now();
@@ -322,8 +328,29 @@ export class TransactionCoordinator {
       await this.expire(s);
       throw fenced(tid, producer, s, '; its transaction passed its timeout and was aborted');
     }
+    if (s.state === 'Ongoing' && s.txnEpoch !== s.epoch) s = await this.abortStray(s);
     if (s.state === 'PrepareCommit' || s.state === 'PrepareAbort') s = await this.finish(s, 'abort');
     return s;
+  }
+
+  /**
+   * An open transaction begun under an older epoch than the producer's now: the older producer's, left
+   * open while the epoch moved on (seen in the streams fault run: a zombie's transaction open under the
+   * epoch its successor's init had set). The newer producer's writes must not join it: a roll-forward
+   * appends the writes of the epoch a transaction began under, so they would be acknowledged and never
+   * appended. It is aborted without an epoch bump (its producer is fenced already; the current one is
+   * not to be), and the caller starts a transaction of its own.
+   */
+  private async abortStray(s: TxnState): Promise<TxnState> {
+    const tid = s.transactionalId;
+    const now = Date.now();
+    await this.deps.table.update(s, { st: 'PrepareAbort', decidedAt: now, due: now + STALE_DECISION_MS }, now);
+    const d = (await this.deps.table.get(tid))!;
+    // Changed meanwhile (another call decided it, or ended it): what it is now is the caller's to see.
+    if (d.state !== 'PrepareAbort' || d.n !== s.n || d.epoch !== s.epoch) return d;
+    await this.rollBack(d);
+    await this.deps.table.update(d, { st: 'CompleteAbort', endedAt: Date.now(), lastSeq: -1 }, Date.now(), { remove: ['os', 'due'] });
+    return (await this.deps.table.get(tid))!;
   }
 
   /**
