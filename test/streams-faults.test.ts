@@ -23,6 +23,7 @@ async function bounded(name: string, seed: number, changes: Partial<StreamsWorkl
     clientFaultRate: 0.02,
     zombieEvery: 4,
     maxMs: 200_000,
+    tableWaitMs: 120_000,
     ...changes,
   });
 }
@@ -32,10 +33,11 @@ describe('streams under faults', () => {
     const r = await bounded('sfaults', 61, {});
     const s = streamsSummary(r, 'exactly_once');
     console.log(JSON.stringify(s));
+    if (r.trace) console.log(JSON.stringify(r.trace));
     expect(s.finished, JSON.stringify(s)).toBe(true);
     expect(r.under, JSON.stringify(s)).toEqual([]);
     expect(r.over, JSON.stringify(s)).toEqual([]);
-    expect(r.tableMismatches).toEqual([]);
+    expect(r.tableMismatches, JSON.stringify(r.tableMismatches)).toEqual([]);
     expect(s.faults + s.client_faults).toBeGreaterThan(20);
   }, 330_000);
 
@@ -43,18 +45,20 @@ describe('streams under faults', () => {
     const r = await bounded('swfaults', 62, { app: WINDOWED_COUNT, words: 400 });
     const s = streamsSummary(r, 'exactly_once');
     console.log(JSON.stringify(s));
+    if (r.trace) console.log(JSON.stringify(r.trace));
     expect(s.finished, JSON.stringify(s)).toBe(true);
     expect(r.under).toEqual([]);
     expect(r.over).toEqual([]);
-    expect(r.tableMismatches).toEqual([]);
+    expect(r.tableMismatches, JSON.stringify(r.tableMismatches)).toEqual([]);
   }, 330_000);
 
   it('at least once: nothing below the exact count (bounded run)', async () => {
     const r = await bounded('safaults', 63, { guarantee: 'at_least_once', words: 300 });
     const s = streamsSummary(r, 'at_least_once');
     console.log(JSON.stringify(s));
+    if (r.trace) console.log(JSON.stringify(r.trace));
     expect(s.finished, JSON.stringify(s)).toBe(true);
     expect(r.under).toEqual([]);
-    expect(r.tableMismatches).toEqual([]);
+    expect(r.tableMismatches, JSON.stringify(r.tableMismatches)).toEqual([]);
   }, 330_000);
 });

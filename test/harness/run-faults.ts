@@ -96,6 +96,7 @@ try {
     });
     const s = streamsSummary(result, guarantee);
     console.log(JSON.stringify({ seed, mode: 'streams', app: values.app, ...s }));
+    if (result.trace) console.log(JSON.stringify(result.trace));
     if (!s.valid) {
       console.error(JSON.stringify({ under: result.under.slice(0, 20), over: result.over.slice(0, 20), table: result.tableMismatches.slice(0, 20), crashes_at: result.crashesAt }));
       process.exitCode = 1;

@@ -5,11 +5,14 @@
 // would; now and then a new instance starts while the old one still runs (a zombie, fenced by the new
 // one's transactional ids). Tables are kept by a dispatcher process with faults of its own. At the end,
 // read on a clean engine: the latest count per key in the output topic and in the store's table,
-// against the counts the input implies. Exactly once: equal. At least once: never less.
+// against the counts the input implies. Exactly once: equal, and the table equal to the output. At least
+// once: never less, in the output and in the table.
 import { createApp } from '../../src/api/app.ts';
 import type { FloeConfig } from '../../src/config.ts';
 import { createEngine, type Engine } from '../../src/engine/engine.ts';
 import { createClients } from '../../src/storage/clients.ts';
+import { partitionKey } from '../../src/storage/keys.ts';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { Floe } from '../../packages/client/src/index.ts';
 import { FloeStreams } from '../../packages/streams/src/runtime/index.ts';
 import type { ProcessingGuarantee } from '../../packages/streams/src/runtime/task-runner.ts';
@@ -64,8 +67,10 @@ export interface StreamsWorkloadResult {
   /** Keys whose final count is below what the input implies (lost input), above it (counted twice), missing. */
   under: Array<{ key: string; want: number; got: number | undefined }>;
   over: Array<{ key: string; want: number; got: number }>;
-  /** The store's table against the output's counts. */
-  tableMismatches: Array<{ key: string; want: number; got: number | null }>;
+  /** The store's table against the output's counts (exactly once), or the input's (at least once: never below). */
+  tableMismatches: Array<{ key: string; want: number; got: number | null; partition: number; offset: number | null }>;
+  /** For a few keys counted wrong: their words' [partition, offset] in each topic, with the counts ([partition, offset, count]). */
+  trace?: { txns: Record<string, unknown[]>; entries: Record<string, number[][]>; committed: Array<{ topic: string; offsets: number[] }>; keys: Array<{ key: string; input: number[][]; repartition: number[][]; output: Array<Array<number | null>>; changelog: Array<Array<number | null>> }> };
   /** Changelog records the table had not applied when it was compared (0: it had them all). */
   tableLag: number;
   finished: boolean;
@@ -147,7 +152,9 @@ async function streamsRun(o: StreamsWorkloadOptions): Promise<StreamsWorkloadRes
   // Tables are kept by a dispatcher with storage faults (no crashes: the trigger fault run covers those).
   const keeperClients = createClients(config);
   const keeperFaults = new FaultInjector({ seed: o.seed ^ 0x1234, rates: o.rates }).attach(keeperClients);
-  const keeper = createEngine(config, keeperClients, { local: true, apiUrl: 'http://127.0.0.1:8082', triggerLog: () => undefined });
+  // Its retries back off from 100 ms, not a second: under faults a second's doubling reaches a minute's
+  // wait, and the check would wait out the backoff rather than the work.
+  const keeper = createEngine(config, keeperClients, { local: true, apiUrl: 'http://127.0.0.1:8082', triggerLog: () => undefined, triggerBackoffMs: 100 });
   const sweeper = setInterval(() => void keeper.dispatcher.sweep({ wait: false }).catch(() => undefined), 250);
 
   const pool = new Processes({ config, rates: o.rates, crashEvery: o.crashEvery });
@@ -218,6 +225,20 @@ async function streamsRun(o: StreamsWorkloadOptions): Promise<StreamsWorkloadRes
   }
 
   // The output's latest count per key, and the table's, against the input's.
+  // The reads below go to the high watermark: a page with no records moves on by its next offset, and a
+  // read that stops moving below the high watermark is an error, never a short read taken for the log.
+  const stuck = new Map<string, number>();
+  const onward = async (where: string, offset: number, next: number): Promise<number> => {
+    if (next > offset) {
+      stuck.delete(where);
+      return next;
+    }
+    const n = (stuck.get(where) ?? 0) + 1;
+    if (n > 100) throw new Error(`the read of ${where} stays at offset ${offset}, below the high watermark`);
+    stuck.set(where, n);
+    await sleep(100);
+    return offset;
+  };
   const want = o.app.expected(lines);
   const got = new Map<string, number>();
   for (let p = 0; p < o.partitions; p++) {
@@ -227,8 +248,8 @@ async function streamsRun(o: StreamsWorkloadOptions): Promise<StreamsWorkloadRes
         query: { offset, max_records: 10_000, isolation_level: 'read_committed' },
       });
       for (const x of r.records) if (x.key !== null && x.value !== null) got.set(o.app.decodeKey(Buffer.from(x.key, 'base64')), o.app.decodeValue(Buffer.from(x.value, 'base64')));
-      if (r.records.length === 0 || r.next_offset >= r.high_watermark) break;
-      offset = r.next_offset;
+      if (r.next_offset >= r.high_watermark) break;
+      offset = await onward(`${output}/${p}`, offset, r.next_offset);
     }
   }
   const under: StreamsWorkloadResult['under'] = [];
@@ -252,20 +273,115 @@ async function streamsRun(o: StreamsWorkloadOptions): Promise<StreamsWorkloadRes
     if (tableLag === 0 || Date.now() > deadline) break;
     await sleep(500);
   }
+  const inTable = new Map<string, { value: number; partition: number; offset: number | null }>();
   for (let p = 0; p < o.partitions; p++) {
     let cursor: string | null = null;
     do {
-      const r: { entries: Array<{ key: string; value: string | null }>; cursor: string | null } = await cleanFloe.request('GET', `/floe/v1/tables/${table}/partitions/${p}/range`, { query: { limit: 1000, cursor: cursor ?? undefined } });
+      const r: { entries: Array<{ key: string; value: string | null; offset: number | null }>; cursor: string | null } = await cleanFloe.request('GET', `/floe/v1/tables/${table}/partitions/${p}/range`, { query: { limit: 1000, cursor: cursor ?? undefined } });
       for (const e of r.entries) {
         if (e.value === null) continue;
         const raw = Buffer.from(e.key, 'base64');
         const key = o.app.decodeStoreKey ? o.app.decodeStoreKey(raw) : o.app.decodeKey(raw);
         if (key === null) continue;
-        const v = o.app.decodeValue(Buffer.from(e.value, 'base64'));
-        if (got.get(key) !== v) tableMismatches.push({ key, want: got.get(key) ?? -1, got: v });
+        inTable.set(key, { value: o.app.decodeValue(Buffer.from(e.value, 'base64')), partition: p, offset: e.offset });
       }
       cursor = r.cursor;
     } while (cursor);
+  }
+  // Exactly once, the table equals the output (both equal to the input's counts when nothing is under or
+  // over). At least once, the changelog and the output are written apart (a batch whose changelog went
+  // out and whose output did not is counted again from a state that has it), so they may differ; what
+  // holds is that neither is below the input's counts.
+  for (const key of new Set([...want.keys(), ...got.keys(), ...inTable.keys()])) {
+    const t = inTable.get(key);
+    const ref = o.guarantee === 'exactly_once' ? (got.get(key) ?? -1) : (want.get(key) ?? 0);
+    const wrong = t === undefined ? ref > 0 : o.guarantee === 'exactly_once' ? t.value !== ref : t.value < ref;
+    if (wrong) tableMismatches.push({ key, want: ref, got: t?.value ?? null, partition: t?.partition ?? -1, offset: t?.offset ?? null });
+  }
+  // A wrong count says where it came from: for a few such keys, where their words are in the input, the
+  // repartition topic, the output and the changelog (partition, offset, and the count where there is one).
+  const suspects = [...new Set([...under, ...(o.guarantee === 'exactly_once' ? over : []), ...tableMismatches].map((x) => x.key))].slice(0, 6);
+  let trace: StreamsWorkloadResult['trace'];
+  if (suspects.length > 0 || tableLag !== 0) {
+    const readAll = async (topic: string, partitions: number) => {
+      const out: Array<{ partition: number; offset: number; key: Buffer | null; value: Buffer | null }> = [];
+      for (let p = 0; p < partitions; p++) {
+        let offset = 0;
+        for (;;) {
+          const r = await cleanFloe.request<{ records: Array<{ offset: number; key: string | null; value: string | null }>; next_offset: number; high_watermark: number }>('GET', `/floe/v1/topics/${topic}/partitions/${p}/records`, { query: { offset, max_records: 10_000 } });
+          for (const x of r.records) out.push({ partition: p, offset: x.offset, key: x.key === null ? null : Buffer.from(x.key, 'base64'), value: x.value === null ? null : Buffer.from(x.value, 'base64') });
+          if (r.next_offset >= r.high_watermark) break;
+          offset = await onward(`${topic}/${p}`, offset, r.next_offset);
+        }
+      }
+      return out;
+    };
+    const wordOf = (key: string) => key.split('@')[0]!;
+    const topics = (await cleanFloe.request<string[]>('GET', '/topics')).filter((t) => t.startsWith(`${applicationId}-`));
+    const repartitions = topics.filter((t) => t.endsWith('-repartition'));
+    const changelog = `${applicationId}-${o.app.store}-changelog`;
+    const inputRecords = await readAll(input, o.partitions);
+    const repartitionRecords = await Promise.all(repartitions.map(async (t) => ({ t, records: await readAll(t, o.partitions) })));
+    const outputRecords = await readAll(output, o.partitions);
+    const changelogRecords = await readAll(changelog, o.partitions);
+    const committed = await cleanFloe.admin().fetchOffsets({ groupId: applicationId, topics: [input, ...repartitions] });
+    // Each partition's index entries where a suspect's output or changelog records are: [base, last,
+    // producer id, epoch, base sequence, control], to tell which transaction wrote what.
+    const entriesOf = async (topic: string, partition: number) => {
+      const t = await clean.topics.resolve(topic);
+      const pk = partitionKey(t.id, partition);
+      const out: number[][] = [];
+      for (let from = 0; ; ) {
+        const page = await clean.log.entriesFrom(pk, from, 1000);
+        for (const e of page) out.push([e.baseOffset, e.lastOffset, e.producerId, e.producerEpoch, e.baseSequence, e.isControl ? 1 : 0]);
+        if (page.length < 1000) break;
+        from = page[page.length - 1]!.lastOffset + 1;
+      }
+      return out;
+    };
+    const touched = new Set<string>();
+    for (const key of suspects) {
+      for (const r of outputRecords) if (r.key !== null && o.app.decodeKey(r.key) === key) touched.add(`${output}\u0000${r.partition}`);
+      for (const r of changelogRecords) if (r.key !== null && (o.app.decodeStoreKey ? o.app.decodeStoreKey(r.key) : o.app.decodeKey(r.key)) === key) touched.add(`${changelog}\u0000${r.partition}`);
+    }
+    if (tableLag !== 0) for (let p = 0; p < o.partitions; p++) touched.add(`${changelog}\u0000${p}`);
+    const entries: Record<string, number[][]> = {};
+    for (const tp of touched) {
+      const [t, p] = tp.split('\u0000') as [string, string];
+      const hw = (await clean.fetcher.offsets(t, Number(p))).highWatermark;
+      entries[`${t === output ? 'output' : 'changelog'}-${p} (high watermark ${hw})`] = await entriesOf(t, Number(p));
+    }
+    // The transactions of the tasks whose partitions those are: state, staged writes and offsets.
+    const txns: Record<string, unknown[]> = {};
+    for (const tp of touched) {
+      const p = tp.split('\u0000')[1]!;
+      for (const sub of [0, 1, 2]) {
+        const tid = `${applicationId}-${sub}_${p}`;
+        const r = await clean.clients.ddb.send(new QueryCommand({ TableName: config.tables.transactions, KeyConditionExpression: 't = :t', ExpressionAttributeValues: { ':t': tid }, ConsistentRead: true }));
+        if (!r.Items?.length) continue;
+        txns[tid] = r.Items.map((i) => {
+          const { t: _t, objectKey: _o, os: _os, ...rest } = i as Record<string, unknown>;
+          return rest;
+        });
+      }
+    }
+    trace = {
+      txns,
+      entries,
+      committed: committed.map((t) => ({ topic: t.topic, offsets: t.partitions.map((p) => Number(p.offset)) })),
+      keys: suspects.map((key) => {
+        const word = wordOf(key);
+        return {
+          key,
+          input: inputRecords.filter((r) => r.value !== null && r.value.toString().split(' ').includes(word)).map((r) => [r.partition, r.offset]),
+          repartition: repartitionRecords.flatMap(({ records }) => records.filter((r) => r.key?.toString() === word).map((r) => [r.partition, r.offset])),
+          output: outputRecords.filter((r) => r.key !== null && o.app.decodeKey(r.key) === key).map((r) => [r.partition, r.offset, r.value === null ? null : o.app.decodeValue(r.value)]),
+          changelog: changelogRecords
+            .filter((r) => r.key !== null && (o.app.decodeStoreKey ? o.app.decodeStoreKey(r.key) : o.app.decodeKey(r.key)) === key)
+            .map((r) => [r.partition, r.offset, r.value === null ? null : o.app.decodeValue(r.value)]),
+        };
+      }),
+    };
   }
   clearInterval(sweeper);
   await keeper.dispatcher.stop();
@@ -277,6 +393,7 @@ async function streamsRun(o: StreamsWorkloadOptions): Promise<StreamsWorkloadRes
     under,
     over,
     tableMismatches,
+    ...(trace ? { trace } : {}),
     tableLag,
     finished,
     instances,
